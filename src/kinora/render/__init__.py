@@ -1,0 +1,1 @@
+"""Frame geometry, camera paths and video encoding shared by the engines."""

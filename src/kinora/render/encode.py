@@ -1,0 +1,249 @@
+"""Encoding with PyAV: H.264/AAC MP4 (faststart), GIF and JPEG thumbnails.
+
+Streams are flushed and containers closed explicitly: a file is complete only after ``close``,
+so writers work on a temporary name and the caller moves the finished file into place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from kinora.engines.base import Frame
+
+AUDIO_RATE = 48_000
+
+
+class Mp4Writer:
+    """Writes RGB frames (and optionally a mono/stereo float track) to an H.264 MP4."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        width: int,
+        height: int,
+        fps: int = 24,
+        crf: int = 20,
+        preset: str = "veryfast",
+        bit_rate: int | None = None,
+        audio: npt.NDArray[np.float32] | None = None,
+        audio_rate: int = AUDIO_RATE,
+    ) -> None:
+        self.path = Path(path)
+        self.width, self.height, self.fps = width, height, fps
+        self._container: Any = av.open(
+            str(self.path), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
+        stream: Any = self._container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        opts = {"preset": preset}
+        if bit_rate:
+            stream.bit_rate = bit_rate
+            opts["maxrate"] = str(bit_rate)
+            opts["bufsize"] = str(bit_rate * 2)
+        else:
+            opts["crf"] = str(crf)
+        stream.options = opts
+        stream.time_base = Fraction(1, fps)
+        self._video = stream
+        self._audio: Any = None
+        self._audio_data: npt.NDArray[np.float32] | None = None
+        self._audio_rate = audio_rate
+        if audio is not None:
+            data = np.asarray(audio, dtype=np.float32)
+            self._audio_data = data[:, None] if data.ndim == 1 else data
+            layout = "mono" if self._audio_data.shape[1] == 1 else "stereo"
+            astream: Any = self._container.add_stream("aac", rate=audio_rate, layout=layout)
+            astream.bit_rate = 160_000
+            self._audio = astream
+        self.frames_written = 0
+
+    def write(self, frame: Frame) -> None:
+        if frame.shape != (self.height, self.width, 3):
+            raise ValueError(f"frame shape {frame.shape} != {(self.height, self.width, 3)}")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf.pts = self.frames_written
+        for packet in self._video.encode(vf):
+            self._container.mux(packet)
+        self.frames_written += 1
+
+    def write_all(self, frames: Iterable[Frame]) -> None:
+        for frame in frames:
+            self.write(frame)
+
+    def _encode_audio(self) -> None:
+        """Encode the whole audio track (muxed after the video; MP4 needs no interleaving)."""
+        assert self._audio is not None and self._audio_data is not None
+        layout = "mono" if self._audio_data.shape[1] == 1 else "stereo"
+        planar = np.ascontiguousarray(np.clip(self._audio_data, -1, 1).T)
+        chunk = 1024
+        for start in range(0, planar.shape[1], chunk):
+            part = np.ascontiguousarray(planar[:, start : start + chunk])
+            af = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
+            af.sample_rate = self._audio_rate
+            af.pts = start
+            for packet in self._audio.encode(af):
+                self._container.mux(packet)
+        for packet in self._audio.encode(None):
+            self._container.mux(packet)
+
+    def close(self) -> None:
+        if self._container is None:
+            return
+        try:
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._encode_audio()
+        finally:
+            self._container.close()
+            self._container = None
+
+    def __enter__(self) -> Mp4Writer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Frame]:
+    """Decode a video's frames as RGB arrays (for tests, inputs and renditions)."""
+    frames: list[Frame] = []
+    with av.open(str(path)) as container:
+        for vf in container.decode(video=0):
+            frames.append(vf.to_ndarray(format="rgb24"))
+            if max_frames is not None and len(frames) >= max_frames:
+                break
+    return frames
+
+
+def iter_frames(path: Path | str) -> Iterable[Frame]:
+    with av.open(str(path)) as container:
+        for vf in container.decode(video=0):
+            yield vf.to_ndarray(format="rgb24")
+
+
+def probe(path: Path | str) -> dict[str, Any]:
+    """Width, height, fps, frame count, duration and codecs of a media file."""
+    with av.open(str(path)) as container:
+        info: dict[str, Any] = {"duration": (container.duration or 0) / 1_000_000}
+        if container.streams.video:
+            v = container.streams.video[0]
+            info.update(
+                width=v.codec_context.width,
+                height=v.codec_context.height,
+                fps=float(v.average_rate or 0),
+                frames=v.frames,
+                video_codec=v.codec_context.name,
+                pix_fmt=v.codec_context.pix_fmt,
+            )
+        if container.streams.audio:
+            a = container.streams.audio[0]
+            info.update(audio_codec=a.codec_context.name, sample_rate=a.codec_context.sample_rate)
+    return info
+
+
+def write_thumbnail(frame: Frame, path: Path | str, *, max_side: int = 640) -> None:
+    h, w = frame.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    img = Image.fromarray(frame)
+    if scale < 1:
+        img = img.resize((round(w * scale), round(h * scale)), Image.Resampling.LANCZOS)
+    img.save(str(path), format="JPEG", quality=88)
+
+
+def transcode_mp4(
+    src: Path | str,
+    dst: Path | str,
+    *,
+    width: int | None = None,
+    max_megabytes: float | None = None,
+) -> None:
+    """Re-encode an MP4 scaled to ``width`` and/or under ``max_megabytes`` (audio kept)."""
+    info = probe(src)
+    sw, sh = int(info["width"]), int(info["height"])
+    tw = min(sw, width) if width else sw
+    tw = max(2, tw - tw % 2)
+    th = max(2, round(sh * tw / sw / 2) * 2)
+    bit_rate = None
+    if max_megabytes:
+        seconds = max(info["duration"], 0.1)
+        budget_bits = max_megabytes * 8 * 1024 * 1024 * 0.92
+        audio_bits = 160_000 * seconds if "audio_codec" in info else 0
+        bit_rate = max(50_000, int((budget_bits - audio_bits) / seconds))
+    audio = read_audio(src) if "audio_codec" in info else None
+    with Mp4Writer(
+        dst,
+        width=tw,
+        height=th,
+        fps=round(info["fps"] or 24),
+        bit_rate=bit_rate,
+        audio=audio[0] if audio else None,
+        audio_rate=audio[1] if audio else AUDIO_RATE,
+    ) as w:
+        for frame in iter_frames(src):
+            if (tw, th) != (sw, sh):
+                frame = cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA)
+            w.write(frame)
+
+
+def read_audio(path: Path | str) -> tuple[npt.NDArray[np.float32], int] | None:
+    chunks: list[npt.NDArray[np.float32]] = []
+    rate = AUDIO_RATE
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
+        for af in container.decode(audio=0):
+            for out in resampler.resample(af):
+                chunks.append(out.to_ndarray().reshape(-1, 2))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1, 2))
+    if not chunks:
+        return None
+    return np.concatenate(chunks).astype(np.float32), rate
+
+
+def write_gif(src: Path | str, dst: Path | str, *, width: int = 480, fps: int = 12) -> None:
+    """An animated GIF rendition of an MP4 (palette per frame via Pillow, looping forever)."""
+    info = probe(src)
+    step = max(1.0, float(info["fps"] or 24) / fps)
+    sw, sh = int(info["width"]), int(info["height"])
+    tw = min(width, sw)
+    th = max(2, round(sh * tw / sw))
+    images: list[Image.Image] = []
+    next_pick = 0.0
+    for i, frame in enumerate(iter_frames(src)):
+        if i + 1e-6 < next_pick:
+            continue
+        next_pick += step
+        small = cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA)
+        images.append(Image.fromarray(small).quantize(colors=256, method=Image.Quantize.MEDIANCUT))
+    if not images:
+        raise ValueError("no frames to write")
+    images[0].save(
+        str(dst),
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(20, math.floor(1000 / fps)),
+        loop=0,
+        optimize=False,
+    )
