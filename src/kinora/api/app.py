@@ -1,0 +1,108 @@
+"""The FastAPI application. One place maps Kinora errors to HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from kinora.config import Settings, get_settings
+from kinora.errors import InputError, KinoraError
+from kinora.media.schemas import MediaCreate, MediaUpdate
+from kinora.runtime import Runtime, build_runtime
+
+log = logging.getLogger(__name__)
+
+
+def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
+        value = err.get("input")
+        if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
+            item["input"] = value
+        out.append(item)
+    return jsonable_encoder(out)
+
+
+def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
+    """The app; with ``workers`` > 0 it also hosts a Huey consumer for its lifetime."""
+    settings = settings or get_settings()
+    runtime = build_runtime(settings)
+    n_workers = settings.workers if workers is None else workers
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        host = None
+        if n_workers > 0:
+            from kinora.jobs.worker import WorkerHost
+
+            host = WorkerHost(runtime, workers=n_workers)
+            host.start()
+        try:
+            yield
+        finally:
+            if host is not None:
+                host.stop()
+
+    app = FastAPI(
+        title="Kinora",
+        version="0.1.0",
+        description="Open, self-hostable media-animation API speaking the Vimmerse media API.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+
+    @app.exception_handler(KinoraError)
+    async def _kinora_error(request: Request, exc: KinoraError) -> JSONResponse:
+        if isinstance(exc, InputError):
+            return JSONResponse(
+                status_code=422,
+                content={"detail": _detail([{"loc": exc.loc, "msg": exc.message,
+                                             "type": exc.kind}])},  # fmt: skip
+            )
+        body: dict[str, Any] = {"message": exc.code}
+        if exc.message != exc.code:
+            body["detail"] = exc.message
+        return JSONResponse(status_code=exc.status_code, content=body)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})
+
+    from kinora.api.routes import account, media
+
+    app.include_router(media.router)
+    app.include_router(account.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)  # fmt: skip
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in (MediaCreate, MediaUpdate):
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in model_schema.pop("$defs", {}).items():
+                components[name] = sub
+            components[model.__name__] = model_schema
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime

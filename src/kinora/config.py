@@ -1,0 +1,93 @@
+"""Settings from ``KINORA_*`` environment variables, built by a factory (never at import)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in docs/settings.md (a test checks that)."""
+
+    model_config = SettingsConfigDict(env_prefix="KINORA_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Database, queue and media files.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir.")
+    queue_url: str = Field(
+        default="", description="Huey backend: sqlite file (default), redis:// or postgresql://."
+    )
+    models_dir: Path | None = Field(
+        default=None, description="Model files (ISNet); default data_dir/models."
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base URL used in links the API returns."
+    )
+    secret_key: str = Field(
+        default="", description="Signs download URLs; default a random key kept in data_dir."
+    )
+    url_ttl_seconds: int = Field(default=7 * 24 * 3600, description="Lifetime of signed URLs.")
+    allow_private_urls: bool = Field(
+        default=False, description="Allow input and webhook URLs on private/loopback addresses."
+    )
+    max_upload_mb: float = Field(default=20.0, description="Largest accepted input file.")
+    max_image_pixels: int = Field(
+        default=40_000_000, description="Largest decoded image (decompression-bomb guard)."
+    )
+    fetch_timeout_seconds: float = Field(default=20.0, description="Total time for one URL fetch.")
+    output_long_side: int = Field(default=1280, description="Long side of rendered videos.")
+    fps: int = Field(default=24, description="Frame rate of rendered videos.")
+    default_credits: int = Field(default=100, description="Credits of a new key by default.")
+    workers: int = Field(default=1, description="Embedded worker threads in `kinora serve`.")
+    job_lease_seconds: float = Field(
+        default=60.0, description="A running job whose heartbeat is older is run again."
+    )
+    reaper_interval_seconds: float = Field(
+        default=10.0, description="How often the reaper looks for lost jobs."
+    )
+    max_attempts: int = Field(default=3, description="Runs of one generation before it fails.")
+    webhook_timeout_seconds: float = Field(default=10.0, description="Webhook POST timeout.")
+
+    def model_post_init(self, __context: Any) -> None:
+        self.data_dir = self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kinora.db'}"
+
+    @property
+    def resolved_queue_url(self) -> str:
+        return self.queue_url or f"sqlite:///{self.data_dir / 'queue.db'}"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return (self.models_dir or self.data_dir / "models").expanduser().resolve()
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def signing_key(self) -> bytes:
+        """The configured secret, or one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key.encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.replace(path)
+        return path.read_text().strip().encode()
+
+
+def build_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

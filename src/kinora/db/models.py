@@ -1,0 +1,101 @@
+"""Tables. The Media row is the truth about a job; the queue only carries its id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class MediaStatus(StrEnum):
+    QUEUED = "queue_bullet"
+    PROCESSING = "processing_bullet"
+    SUCCESS = "success"
+    FAIL = "fail"
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiKey(Base):
+    """Keys are stored only as SHA-256 hashes; ``prefix`` lets people tell them apart."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CreditEntry(Base):
+    """The ledger: every debit and refund, so a balance can be explained."""
+
+    __tablename__ = "credit_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    media_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Media(Base):
+    __tablename__ = "media"
+    __table_args__ = (Index("ix_media_status_heartbeat", "status", "heartbeat_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    rating: Mapped[str] = mapped_column(String(32), default="")
+    visibility_status: Mapped[str] = mapped_column(String(1), default="1")
+    batch_id: Mapped[str] = mapped_column(String(64), default="")
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The normalised generation request (motion_type, camera_control, duration, ...)."""
+    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    """Stored input files: [{"kind": "image"|"video", "position", "path", "name"}]."""
+    status: Mapped[str] = mapped_column(String(32), default=MediaStatus.QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(32), default="")
+    error: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    video_history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    bullet_version: Mapped[int] = mapped_column(Integer, default=0)
+    """Generations started; the running one is ``bullet_version`` itself."""
+    service_name: Mapped[str] = mapped_column(String(100), default="")
+    service_version: Mapped[str] = mapped_column(String(100), default="")
+    duration_time: Mapped[float] = mapped_column(default=0.0)
+    cost: Mapped[int] = mapped_column(Integer, default=0)
+    """Credits charged for the current generation (refunded if it fails)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker_id: Mapped[str] = mapped_column(String(100), default="")
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,118 @@
+"""Decode untrusted image and video bytes, refusing what is corrupt, unknown or too large."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageOps
+
+from kinora.engines.base import Frame
+from kinora.errors import InputError
+
+IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+MAX_VIDEO_SECONDS = 60.0
+MAX_VIDEO_FRAMES = 24 * 10
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    pixels: Frame
+    format: str
+    """One of PNG, JPEG, WEBP, GIF."""
+
+    @property
+    def extension(self) -> str:
+        return {"JPEG": "jpg"}.get(self.format, self.format.lower())
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    frames: list[Frame]
+    """Frames kept for splicing into the result (at most ~10 s)."""
+    fps: float
+    first: Frame
+    last: Frame
+
+
+def decode_image(
+    data: bytes, *, field: str | tuple[str | int, ...], max_pixels: int
+) -> DecodedImage:
+    if not data:
+        raise InputError(field, "the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                fmt = img.format or ""
+                if fmt not in IMAGE_FORMATS:
+                    raise InputError(field, f"unsupported image format {fmt or 'unknown'}")
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise InputError(field, f"image is too large ({w}x{h} pixels)")
+                if w < 16 or h < 16:
+                    raise InputError(field, f"image is too small ({w}x{h} pixels)")
+                img.seek(0)  # animated GIF/WebP: the first frame only
+                img.load()
+                img = ImageOps.exif_transpose(img) or img
+                if img.mode in {"RGBA", "LA", "P", "PA"}:
+                    rgba = img.convert("RGBA")
+                    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    img = Image.alpha_composite(background, rgba)
+                pixels = np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(field, "image is too large (decompression bomb)") from None
+    except Exception:  # Pillow raises many types for corrupt data
+        raise InputError(field, "not a readable PNG, JPEG, WebP or GIF image") from None
+    return DecodedImage(pixels=pixels, format=fmt)
+
+
+def decode_video(data: bytes, *, field: str | tuple[str | int, ...], max_pixels: int) -> DecodedVideo:
+    with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return decode_video_file(Path(tmp.name), field=field, max_pixels=max_pixels)
+
+
+def decode_video_file(
+    path: Path, *, field: str | tuple[str | int, ...], max_pixels: int
+) -> DecodedVideo:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(field, "the file has no video stream")
+            stream = container.streams.video[0]
+            w, h = stream.codec_context.width, stream.codec_context.height
+            if w * h > max_pixels or w < 16 or h < 16:
+                raise InputError(field, f"video frame size {w}x{h} is not accepted")
+            seconds = (container.duration or 0) / 1_000_000
+            if seconds > MAX_VIDEO_SECONDS:
+                raise InputError(field, f"video is longer than {MAX_VIDEO_SECONDS:.0f} s")
+            fps = float(stream.average_rate or 24)
+            frames: list[Frame] = []
+            first: Frame | None = None
+            last: Frame | None = None
+            for i, vf in enumerate(container.decode(stream)):
+                arr = vf.to_ndarray(format="rgb24")
+                if first is None:
+                    first = arr
+                last = arr
+                frames.append(arr)
+                if len(frames) > MAX_VIDEO_FRAMES:
+                    frames.pop(0)
+                if i > MAX_VIDEO_SECONDS * 120:
+                    raise InputError(field, "video has too many frames")
+    except InputError:
+        raise
+    except Exception:
+        raise InputError(field, "not a readable video") from None
+    if first is None or last is None:
+        raise InputError(field, "the video has no frames")
+    return DecodedVideo(frames=frames, fps=fps, first=first, last=last)

@@ -1,0 +1,1 @@
+"""The job queue (Huey), the tasks it runs, and the reaper that finds lost jobs."""

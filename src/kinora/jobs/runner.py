@@ -1,0 +1,286 @@
+"""Running one generation: claim the row, render, store, finish (or fail and refund)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+
+from kinora.db.models import Media, MediaStatus, utcnow
+from kinora.engines.base import EngineInputs
+from kinora.engines.registry import route
+from kinora.errors import CancelledError, KinoraError
+from kinora.inputs.decode import decode_image, decode_video_file
+from kinora.media import credits
+from kinora.render.pipeline import Clip, RenderJob, plan_configs, render_all, scratch_dir
+
+if TYPE_CHECKING:
+    from kinora.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+PROGRESS_START, PROGRESS_RENDER_END = 5, 95
+
+
+class LostClaim(KinoraError):
+    """Another worker owns this generation now (ours was presumed dead), or it was replaced."""
+
+
+def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> bool:
+    """Take the job if it is queued, or running with a stale heartbeat. One UPDATE decides."""
+    now = utcnow()
+    stale = now - dt.timedelta(seconds=runtime.settings.job_lease_seconds)
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if media is None or media.bullet_version != generation:
+            return False
+        if media.attempts >= runtime.settings.max_attempts and media.status != MediaStatus.SUCCESS:
+            if media.status in (MediaStatus.QUEUED, MediaStatus.PROCESSING):
+                _fail(s, media, "gave up after repeated worker failures")
+            return False
+        result = s.execute(
+            update(Media)
+            .where(
+                Media.id == media_id,
+                Media.bullet_version == generation,
+                (Media.status == MediaStatus.QUEUED)
+                | ((Media.status == MediaStatus.PROCESSING) & (Media.heartbeat_at < stale)),
+            )
+            .values(
+                status=MediaStatus.PROCESSING,
+                attempts=Media.attempts + 1,
+                worker_id=worker_id,
+                heartbeat_at=now,
+                progress=PROGRESS_START,
+                stage="starting",
+                error="",
+            )
+        )
+        return getattr(result, "rowcount", 0) == 1
+
+
+def _fail(session: Any, media: Media, reason: str) -> None:
+    media.status = MediaStatus.FAIL
+    media.error = reason[:2000]
+    media.stage = ""
+    media.worker_id = ""
+    credits.credit(
+        session, customer_id=media.customer_id, amount=media.cost, media_id=media.id,
+        reason="refund",
+    )  # fmt: skip
+    media.cost = 0
+
+
+def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> None:
+    if not claim(runtime, media_id=media_id, generation=generation, worker_id=worker_id):
+        return
+    work = scratch_dir()
+    try:
+        outcome = _render(runtime, media_id=media_id, generation=generation, worker_id=worker_id,
+                          work=work)  # fmt: skip
+        _finish(runtime, media_id=media_id, generation=generation, worker_id=worker_id, **outcome)
+    except LostClaim:
+        log.info("media %s generation %s: claim lost, leaving it", media_id, generation)
+    except Exception as exc:
+        log.exception("media %s generation %s failed", media_id, generation)
+        reason = exc.message if isinstance(exc, KinoraError) else f"{type(exc).__name__}: {exc}"
+        _finish_failed(runtime, media_id=media_id, generation=generation, worker_id=worker_id,
+                       reason=reason)  # fmt: skip
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class _Heartbeat:
+    """Writes progress and heartbeat at most twice a second; notices a lost claim."""
+
+    def __init__(self, runtime: Runtime, media_id: str, generation: int, worker_id: str) -> None:
+        self.runtime, self.media_id, self.generation, self.worker_id = (
+            runtime, media_id, generation, worker_id,
+        )  # fmt: skip
+        self._last = 0.0
+        self.lost = False
+
+    def beat(self, progress: int, stage: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        with self.runtime.db.session() as s:
+            result = s.execute(
+                update(Media)
+                .where(
+                    Media.id == self.media_id,
+                    Media.bullet_version == self.generation,
+                    Media.worker_id == self.worker_id,
+                    Media.status == MediaStatus.PROCESSING,
+                )
+                .values(progress=progress, stage=stage, heartbeat_at=utcnow())
+            )
+            if getattr(result, "rowcount", 0) != 1:
+                self.lost = True
+
+
+def _render(
+    runtime: Runtime, *, media_id: str, generation: int, worker_id: str, work: Any
+) -> dict[str, Any]:
+    settings = runtime.settings
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        assert media is not None
+        params = dict(media.params)
+        stored_inputs = list(media.inputs)
+    heartbeat = _Heartbeat(runtime, media_id, generation, worker_id)
+    heartbeat.beat(PROGRESS_START, "decoding inputs", force=True)
+
+    first_image = last_image = None
+    lead_in = lead_out = None
+    for item in stored_inputs:
+        path = runtime.storage.local_path(item["key"])
+        if item["kind"] == "video":
+            video = decode_video_file(path, field="media_items", max_pixels=settings.max_image_pixels)
+            if item["position"] == "First":
+                first_image, lead_in = video.last, Clip(frames=video.frames, fps=video.fps)
+            else:
+                last_image, lead_out = video.first, Clip(frames=video.frames, fps=video.fps)
+        else:
+            pixels = decode_image(
+                path.read_bytes(), field="image_files", max_pixels=settings.max_image_pixels
+            ).pixels
+            if item["position"] == "First":
+                first_image = pixels
+            else:
+                last_image = pixels
+    images = [img for img in (first_image, last_image) if img is not None]
+    inputs = EngineInputs(images=images, prompt=params.get("prompt", ""))
+    chosen = route(
+        motion_type=params.get("motion_type", "Auto"),
+        kind=inputs.kind,
+        models_dir=settings.resolved_models_dir,
+    )
+    ratio, configs = plan_configs(
+        images=images,
+        aspect_ratio=params.get("aspect_ratio"),
+        seeds=params["seeds"],
+        duration=params.get("duration", 5),
+        loop=params.get("loop", 1),
+        camera=params.get("camera_control", ""),
+        motion_range=params.get("motion_range", 5),
+        prompt=params.get("prompt", ""),
+        long_side=settings.output_long_side,
+        fps=settings.fps,
+    )
+    span = PROGRESS_RENDER_END - PROGRESS_START
+
+    def on_progress(done: int, total: int) -> None:
+        heartbeat.beat(PROGRESS_START + int(span * done / max(1, total)), "rendering")
+
+    def cancelled() -> bool:
+        if heartbeat.lost:
+            raise LostClaim()
+        return False
+
+    outcome = render_all(
+        engine=chosen.engine,
+        job=RenderJob(inputs=inputs, configs=configs, aspect_ratio=ratio, lead_in=lead_in,
+                      lead_out=lead_out),  # fmt: skip
+        out_dir=work,
+        on_progress=on_progress,
+        cancelled=cancelled,
+    )
+    heartbeat.beat(PROGRESS_RENDER_END, "storing", force=True)
+    if heartbeat.lost:
+        raise LostClaim()
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        assert media is not None
+        prefix = f"{media.customer_id}/{media_id}/v{generation}"
+    results = []
+    for index, video in enumerate(outcome.videos):
+        key = f"{prefix}/video_{index}.mp4"
+        thumb_key = f"{prefix}/thumb_{index}.jpg"
+        runtime.storage.put_file(key, video.path)
+        runtime.storage.put_file(thumb_key, video.thumbnail)
+        results.append(
+            {
+                "index": index,
+                "seed": video.config.seed,
+                "key": key,
+                "thumbnail_key": thumb_key,
+                "width": video.config.width,
+                "height": video.config.height,
+                "duration": round(video.seconds, 3),
+            }
+        )
+    return {
+        "results": results,
+        "service_name": chosen.engine.info.name,
+        "service_version": chosen.engine.service_version(),
+        "configs": [c.to_dict() for c in configs],
+        "aspect_ratio": ratio,
+    }
+
+
+def _finish(
+    runtime: Runtime,
+    *,
+    media_id: str,
+    generation: int,
+    worker_id: str,
+    results: list[dict[str, Any]],
+    service_name: str,
+    service_version: str,
+    configs: list[dict[str, Any]],
+    aspect_ratio: str,
+) -> None:
+    from kinora.media.service import notify
+    from kinora.media.views import history_entry
+
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if (
+            media is None
+            or media.bullet_version != generation
+            or media.worker_id != worker_id
+            or media.status != MediaStatus.PROCESSING
+        ):
+            raise LostClaim()
+        media.status = MediaStatus.SUCCESS
+        media.progress = 100
+        media.stage = ""
+        media.result = results
+        media.service_name = service_name
+        media.service_version = service_version
+        media.duration_time = max((r["duration"] for r in results), default=0.0)
+        media.video_history = [
+            *media.video_history,
+            history_entry(media, service_name=service_name, service_version=service_version,
+                          results=results, configs=configs, aspect_ratio=aspect_ratio),
+        ]  # fmt: skip
+        media.worker_id = ""
+    notify(runtime, media_id=media_id)
+
+
+def _finish_failed(
+    runtime: Runtime, *, media_id: str, generation: int, worker_id: str, reason: str
+) -> None:
+    from kinora.media.service import notify
+
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if (
+            media is None
+            or media.bullet_version != generation
+            or media.worker_id != worker_id
+            or media.status != MediaStatus.PROCESSING
+        ):
+            return
+        _fail(s, media, reason)
+    notify(runtime, media_id=media_id)
+
+
+def as_cancelled(exc: BaseException) -> bool:
+    return isinstance(exc, CancelledError)

@@ -1,0 +1,66 @@
+"""Huey tasks. They carry ids only; the Media row says what to do and whether it is done."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING, Any
+
+from huey import Huey
+
+if TYPE_CHECKING:
+    from kinora.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+_runtime: Runtime | None = None
+_registered: dict[int, dict[str, Any]] = {}
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def bind(runtime: Runtime) -> None:
+    """Make ``runtime`` the one tasks in this process use, and register tasks on its queue."""
+    global _runtime
+    _runtime = runtime
+    register(runtime.huey)
+
+
+def current() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("no runtime bound: call kinora.runtime.build_runtime first")
+    return _runtime
+
+
+def register(huey: Huey) -> dict[str, Any]:
+    if id(huey) in _registered:
+        return _registered[id(huey)]
+
+    @huey.task(name="render_media", priority=10)
+    def render_media(media_id: str, generation: int) -> None:
+        from kinora.jobs.runner import run_generation
+
+        run_generation(current(), media_id=media_id, generation=generation, worker_id=_worker())
+
+    @huey.task(name="deliver_webhook", retries=3, retry_delay=5, priority=20)
+    def deliver_webhook(url: str, payload: dict[str, Any]) -> None:
+        from kinora.webhooks import deliver
+
+        deliver(current(), url=url, payload=payload)
+
+    tasks = {"render_media": render_media, "deliver_webhook": deliver_webhook}
+    _registered[id(huey)] = tasks
+    return tasks
+
+
+def _worker() -> str:
+    return f"{WORKER_ID}:{threading.get_ident()}"
+
+
+def enqueue_render(runtime: Runtime, *, media_id: str, generation: int) -> None:
+    register(runtime.huey)["render_media"](media_id, generation)
+
+
+def enqueue_webhook(runtime: Runtime, *, url: str, payload: dict[str, Any]) -> None:
+    register(runtime.huey)["deliver_webhook"](url, payload)

@@ -1,0 +1,1 @@
+"""The media domain: request schemas, the cost model and the service functions."""

@@ -1,0 +1,337 @@
+"""Media use cases as keyword-only functions: create, update, process, read, download.
+
+Each writes the Media row and the credit debit in one transaction, and enqueues only after the
+commit, so a job the queue carries always has its row, and a 402 or 4xx leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from kinora.db.models import Customer, Media, MediaStatus, utcnow
+from kinora.errors import BadRequestError, InputError, MediaNotFoundError, NotFoundError
+from kinora.inputs.decode import decode_image, decode_video
+from kinora.inputs.fetch import fetch
+from kinora.jobs.tasks import enqueue_render, enqueue_webhook
+from kinora.media import credits
+from kinora.media.schemas import MediaCreate, MediaItem, MediaUpdate
+from kinora.render.pipeline import new_seeds
+
+if TYPE_CHECKING:
+    from kinora.runtime import Runtime
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PreparedInput:
+    """A validated input, held in memory until the request is accepted."""
+
+    kind: str
+    position: str
+    name: str
+    data: bytes
+    extension: str
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _prepare_image(
+    runtime: Runtime, data: bytes, *, name: str, position: str, field: Any
+) -> PreparedInput:
+    image = decode_image(data, field=field, max_pixels=runtime.settings.max_image_pixels)
+    return PreparedInput("image", position, name, data, image.extension)
+
+
+def _fetch(runtime: Runtime, url: str, field: Any) -> bytes:
+    settings = runtime.settings
+    return fetch(
+        url,
+        field=field,
+        max_bytes=int(settings.max_upload_mb * MB),
+        timeout=settings.fetch_timeout_seconds,
+        allow_private=settings.allow_private_urls,
+    ).content
+
+
+def _name_from_url(url: str, fallback: str) -> str:
+    tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return tail[:100] or fallback
+
+
+def prepare_inputs(
+    runtime: Runtime,
+    *,
+    uploads: Sequence[Upload],
+    image_urls: Sequence[str],
+    media_items: Sequence[MediaItem] | None,
+) -> list[PreparedInput]:
+    """media_items wins over image_files, which win over image_urls (as the spec says)."""
+    limit = int(runtime.settings.max_upload_mb * MB)
+    if media_items:
+        prepared = []
+        for i, item in enumerate(media_items):
+            field = ("body", "media_items", i, "url")
+            data = _fetch(runtime, item.url, field)
+            name = _name_from_url(item.url, f"item_{i}")
+            if item.type == "video":
+                decode_video(data, field=field, max_pixels=runtime.settings.max_image_pixels)
+                ext = name.rsplit(".", 1)[-1].lower() if "." in name else "mp4"
+                prepared.append(PreparedInput("video", item.position, name, data, ext[:5]))
+            else:
+                prepared.append(
+                    _prepare_image(runtime, data, name=name, position=item.position, field=field)
+                )
+        return sorted(prepared, key=lambda p: p.position != "First")
+    if len(uploads) > 2:
+        raise InputError(("body", "image_files"), "at most two images (start and end frame)")
+    if uploads:
+        out = []
+        for i, upload in enumerate(uploads):
+            field = ("body", "image_files", i)
+            if len(upload.data) > limit:
+                raise InputError(field, f"file is larger than {runtime.settings.max_upload_mb} MB")
+            position = "First" if i == 0 else "Last"
+            out.append(_prepare_image(runtime, upload.data, name=upload.filename or f"image_{i}",
+                                      position=position, field=field))  # fmt: skip
+        return out
+    out = []
+    for i, url in enumerate(image_urls):
+        field = ("body", "image_urls", i)
+        data = _fetch(runtime, url, field)
+        position = "First" if i == 0 else "Last"
+        out.append(_prepare_image(runtime, data, name=_name_from_url(url, f"image_{i}"),
+                                  position=position, field=field))  # fmt: skip
+    return out
+
+
+def _store_inputs(
+    runtime: Runtime, *, customer_id: str, media_id: str, generation: int,
+    prepared: Sequence[PreparedInput],
+) -> list[dict[str, Any]]:  # fmt: skip
+    stored = []
+    for i, item in enumerate(prepared):
+        key = f"{customer_id}/{media_id}/source/g{generation}_{i}.{item.extension}"
+        runtime.storage.put_bytes(key, item.data)
+        stored.append({"kind": item.kind, "position": item.position, "name": item.name, "key": key})
+    return stored
+
+
+# --------------------------------------------------------------------------- params
+
+
+def _generation_params(
+    request: MediaCreate | MediaUpdate, base: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The stored, normalised parameters of a generation (top-level audio folded in)."""
+    params: dict[str, Any] = dict(base or {})
+    fields = request.model_fields_set if base is not None else set(type(request).model_fields)
+    for name in (
+        "prompt", "motion_type", "camera_control", "quantity", "duration", "loop",
+        "motion_range", "aspect_ratio", "native_audio", "model",
+    ):  # fmt: skip
+        if name in fields and (base is None or getattr(request, name) is not None):
+            value = getattr(request, name)
+            params[name] = value.value if hasattr(value, "value") else value
+    if base is None:
+        params["character_animate"] = getattr(request, "character_animate", False)
+    if request.sound_effects is not None and "native_audio" not in request.model_fields_set:
+        params["native_audio"] = request.sound_effects
+    audio: dict[str, Any] = dict(params.get("audio_option") or {})
+    if request.audio_option is not None:
+        audio = request.audio_option.model_dump(exclude_none=True)
+    for name in ("narration", "narrator", "bg_music_prompt"):
+        value = getattr(request, name)
+        if value is not None:
+            audio.setdefault(name, value)
+    params["audio_option"] = audio
+    params["seeds"] = new_seeds(int(params.get("quantity", 1)))
+    return params
+
+
+def cost_of_params(params: dict[str, Any]) -> int:
+    return credits.cost_of(quantity=int(params["quantity"]), duration=int(params["duration"]))
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+@dataclass(frozen=True)
+class Created:
+    media: Media | None
+    credits_required: int
+
+
+def create_media(
+    runtime: Runtime,
+    *,
+    customer: Customer,
+    request: MediaCreate,
+    uploads: Sequence[Upload],
+    dry_run: bool = False,
+) -> Created:
+    if not uploads and not request.image_urls and not request.media_items and not request.prompt:
+        raise InputError(("body", "prompt"), "give a prompt, or one or two images")
+    if len(uploads) > 2:
+        raise InputError(("body", "image_files"), "at most two images (start and end frame)")
+    params = _generation_params(request)
+    cost = cost_of_params(params)
+    if dry_run:
+        # Validate inputs that need no download; URLs are checked for form only.
+        for i, upload in enumerate(uploads):
+            decode_image(upload.data, field=("body", "image_files", i),
+                         max_pixels=runtime.settings.max_image_pixels)  # fmt: skip
+        return Created(media=None, credits_required=cost)
+    prepared = prepare_inputs(
+        runtime, uploads=uploads, image_urls=request.image_urls, media_items=request.media_items
+    )
+    media_id = str(uuid.uuid4())
+    stored = _store_inputs(runtime, customer_id=customer.id, media_id=media_id, generation=1,
+                           prepared=prepared)  # fmt: skip
+    try:
+        with runtime.db.session() as s:
+            credits.debit(s, customer_id=customer.id, amount=cost, media_id=media_id)
+            now = utcnow()
+            media = Media(
+                id=media_id,
+                customer_id=customer.id,
+                title=request.title,
+                description=request.description,
+                visibility_status=request.visibility_status,
+                webhook_url=request.webhook_url or "",
+                params=params,
+                inputs=stored,
+                status=MediaStatus.QUEUED,
+                progress=0,
+                bullet_version=1,
+                cost=cost,
+                enqueued_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(media)
+    except Exception:
+        runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
+        raise
+    enqueue_render(runtime, media_id=media_id, generation=1)
+    return Created(media=media, credits_required=cost)
+
+
+def _visible(media: Media, customer: Customer) -> bool:
+    return media.customer_id == customer.id or media.visibility_status in ("1", "2")
+
+
+def get_media(session: Session, *, media_id: str, customer: Customer) -> Media:
+    media = session.get(Media, media_id)
+    if media is None or not _visible(media, customer):
+        raise MediaNotFoundError()
+    return media
+
+
+def get_owned_media(session: Session, *, media_id: str, customer: Customer) -> Media:
+    media = session.get(Media, media_id)
+    if media is None or media.customer_id != customer.id:
+        raise NotFoundError()
+    return media
+
+
+def _running(media: Media) -> bool:
+    return media.status in (MediaStatus.QUEUED, MediaStatus.PROCESSING)
+
+
+def _start_generation(
+    runtime: Runtime, s: Session, media: Media, params: dict[str, Any],
+    inputs: list[dict[str, Any]] | None = None,
+) -> None:  # fmt: skip
+    cost = cost_of_params(params)
+    credits.debit(s, customer_id=media.customer_id, amount=cost, media_id=media.id)
+    media.params = params
+    if inputs is not None:
+        media.inputs = inputs
+    media.bullet_version += 1
+    media.status = MediaStatus.QUEUED
+    media.progress = 0
+    media.stage = ""
+    media.error = ""
+    media.attempts = 0
+    media.worker_id = ""
+    media.heartbeat_at = None
+    media.cost = cost
+    media.enqueued_at = utcnow()
+
+
+def update_media(
+    runtime: Runtime, *, customer: Customer, media_id: str, request: MediaUpdate
+) -> Media:
+    with runtime.db.session() as s:
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        if request.regenerates and _running(media):
+            raise BadRequestError("a generation is already running")
+        customer_id = media.customer_id
+        next_generation = media.bullet_version + 1
+    prepared = None
+    if request.media_items:
+        prepared = prepare_inputs(runtime, uploads=[], image_urls=[],
+                                  media_items=request.media_items)  # fmt: skip
+    stored = (
+        _store_inputs(runtime, customer_id=customer_id, media_id=media_id,
+                      generation=next_generation, prepared=prepared)  # fmt: skip
+        if prepared is not None
+        else None
+    )
+    with runtime.db.session() as s:
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        for name in ("title", "description", "rating", "visibility_status", "webhook_url"):
+            value = getattr(request, name)
+            if value is not None:
+                setattr(media, name, value)
+        regenerate = request.regenerates
+        if regenerate:
+            if _running(media) or media.bullet_version + 1 != next_generation:
+                raise BadRequestError("a generation is already running")
+            params = _generation_params(request, base=media.params)
+            if stored is None and not media.inputs and not params.get("prompt"):
+                raise InputError(("body", "prompt"), "give a prompt, or one or two images")
+            _start_generation(runtime, s, media, params, stored)
+        media.updated_at = utcnow()
+        generation = media.bullet_version
+    if regenerate:
+        enqueue_render(runtime, media_id=media_id, generation=generation)
+    return media
+
+
+def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Media:
+    with runtime.db.session() as s:
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        if _running(media):
+            raise BadRequestError("a generation is already running")
+        params = dict(media.params)
+        params["seeds"] = new_seeds(int(params.get("quantity", 1)))
+        _start_generation(runtime, s, media, params)
+        generation = media.bullet_version
+    enqueue_render(runtime, media_id=media_id, generation=generation)
+    return media
+
+
+def notify(runtime: Runtime, *, media_id: str) -> None:
+    """Queue the completion webhook, if the media has one."""
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if media is None or not media.webhook_url:
+            return
+        url = media.webhook_url
+        payload = {"customer_id": media.customer_id, "media_id": media.id, "status": media.status}
+    enqueue_webhook(runtime, url=url, payload=payload)

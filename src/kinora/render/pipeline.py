@@ -1,0 +1,174 @@
+"""From stored inputs and parameters to finished MP4s: plan, render, encode.
+
+Shared by the worker and ``kinora render``. The plan is pure data (engine name, frozen render
+configs with their seeds), so a generation can be reproduced from what is stored with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig
+from kinora.errors import CancelledError
+from kinora.render.encode import Mp4Writer, write_thumbnail
+from kinora.render.fit import cover_fit, nearest_aspect_ratio, output_size
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (frames done, frames in all) as frames are encoded."""
+CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Frames spliced before or after the generated motion (a video media item)."""
+
+    frames: Sequence[Frame]
+    fps: float
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    inputs: EngineInputs
+    configs: list[RenderConfig]
+    aspect_ratio: str
+    lead_in: Clip | None = None
+    lead_out: Clip | None = None
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    path: Path
+    thumbnail: Path
+    config: RenderConfig
+    frames: int
+    seconds: float
+
+
+@dataclass
+class RenderOutcome:
+    videos: list[RenderedVideo] = field(default_factory=list)
+
+
+def new_seeds(quantity: int) -> list[int]:
+    return [secrets.randbelow(2**31 - 1) + 1 for _ in range(quantity)]
+
+
+def plan_configs(
+    *,
+    images: Sequence[Frame],
+    aspect_ratio: str | None,
+    seeds: Sequence[int],
+    duration: float,
+    loop: int,
+    camera: str,
+    motion_range: int,
+    prompt: str,
+    long_side: int,
+    fps: int,
+) -> tuple[str, list[RenderConfig]]:
+    ratio = aspect_ratio or (
+        nearest_aspect_ratio(images[0].shape[1], images[0].shape[0]) if images else "16:9"
+    )
+    width, height = output_size(ratio, long_side)
+    configs = [
+        RenderConfig(
+            width=width,
+            height=height,
+            fps=fps,
+            duration=float(duration),
+            loop=loop,
+            camera=camera,
+            motion_range=motion_range,
+            seed=seed,
+            prompt=prompt,
+        )
+        for seed in seeds
+    ]
+    return ratio, configs
+
+
+def _clip_frames(clip: Clip | None, width: int, height: int, fps: int) -> list[Frame]:
+    """A clip resampled to the output frame rate and fitted to the output size."""
+    if clip is None or not clip.frames:
+        return []
+    n_out = max(1, round(len(clip.frames) * fps / max(clip.fps, 1.0)))
+    picks = np.linspace(0, len(clip.frames) - 1, n_out).round().astype(int)
+    return [cover_fit(clip.frames[i], width, height) for i in picks]
+
+
+def render_all(
+    *,
+    engine: MotionEngine,
+    job: RenderJob,
+    out_dir: Path,
+    on_progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> RenderOutcome:
+    """Render each config to ``out_dir/video_{i}.mp4`` with a JPEG thumbnail beside it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outcome = RenderOutcome()
+    first = job.configs[0]
+    lead_in = _clip_frames(job.lead_in, first.width, first.height, first.fps)
+    lead_out = _clip_frames(job.lead_out, first.width, first.height, first.fps)
+    per_video = first.total_frames + len(lead_in) + len(lead_out)
+    total = per_video * len(job.configs)
+    done = 0
+    for index, config in enumerate(job.configs):
+        path = out_dir / f"video_{index}.mp4"
+        thumb = out_dir / f"thumb_{index}.jpg"
+        written = 0
+        with Mp4Writer(path, width=config.width, height=config.height, fps=config.fps) as writer:
+
+            def emit(frame: Frame) -> None:
+                nonlocal done, written
+                if cancelled is not None and cancelled():
+                    raise CancelledError("the generation was cancelled")
+                writer.write(frame)
+                if written == len(lead_in):
+                    write_thumbnail(frame, thumb)
+                written += 1
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, total)
+
+            for frame in lead_in:
+                emit(frame)
+            produced = 0
+            for frame in engine.frames(job.inputs, config):
+                emit(frame)
+                produced += 1
+            if produced != config.total_frames:
+                raise RuntimeError(
+                    f"engine {engine.info.name} yielded {produced} frames, "
+                    f"expected {config.total_frames}"
+                )
+            for frame in lead_out:
+                emit(frame)
+        outcome.videos.append(
+            RenderedVideo(
+                path=path,
+                thumbnail=thumb,
+                config=config,
+                frames=written,
+                seconds=written / config.fps,
+            )
+        )
+    return outcome
+
+
+def load_image_file(path: Path) -> Frame:
+    data = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if data is None:
+        raise ValueError(f"cannot read image {path}")
+    return np.ascontiguousarray(cv2.cvtColor(data, cv2.COLOR_BGR2RGB))
+
+
+def scratch_dir(root: Path | None = None) -> Path:
+    return Path(tempfile.mkdtemp(prefix="kinora-", dir=root))
