@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
-import time
+import threading
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
@@ -95,20 +95,43 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
 
 
 class _Heartbeat:
-    """Writes progress and heartbeat at most twice a second; notices a lost claim."""
+    """A thread that writes heartbeat and latest progress while the job runs.
+
+    It beats on its own clock, not per frame, so a slow first frame (segmentation, flow) never
+    looks like a dead worker. A beat that updates no row means the claim was lost.
+    """
 
     def __init__(self, runtime: Runtime, media_id: str, generation: int, worker_id: str) -> None:
         self.runtime, self.media_id, self.generation, self.worker_id = (
             runtime, media_id, generation, worker_id,
         )  # fmt: skip
-        self._last = 0.0
+        self.progress, self.stage = PROGRESS_START, "starting"
         self.lost = False
+        self._stop = threading.Event()
+        self.interval = max(0.1, min(runtime.settings.job_lease_seconds / 4, 0.5))
+        self._thread = threading.Thread(target=self._run, name="kinora-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
     def beat(self, progress: int, stage: str, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.5:
-            return
-        self._last = now
+        self.progress, self.stage = progress, stage
+        if force:
+            self._write()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._write()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    def _write(self) -> None:
         with self.runtime.db.session() as s:
             result = s.execute(
                 update(Media)
@@ -118,7 +141,7 @@ class _Heartbeat:
                     Media.worker_id == self.worker_id,
                     Media.status == MediaStatus.PROCESSING,
                 )
-                .values(progress=progress, stage=stage, heartbeat_at=utcnow())
+                .values(progress=self.progress, stage=self.stage, heartbeat_at=utcnow())
             )
             if getattr(result, "rowcount", 0) != 1:
                 self.lost = True
@@ -133,8 +156,23 @@ def _render(
         assert media is not None
         params = dict(media.params)
         stored_inputs = list(media.inputs)
-    heartbeat = _Heartbeat(runtime, media_id, generation, worker_id)
-    heartbeat.beat(PROGRESS_START, "decoding inputs", force=True)
+    with _Heartbeat(runtime, media_id, generation, worker_id) as heartbeat:
+        return _render_with(runtime, heartbeat, media_id=media_id, generation=generation,
+                            params=params, stored_inputs=stored_inputs, work=work)  # fmt: skip
+
+
+def _render_with(
+    runtime: Runtime,
+    heartbeat: _Heartbeat,
+    *,
+    media_id: str,
+    generation: int,
+    params: dict[str, Any],
+    stored_inputs: list[dict[str, Any]],
+    work: Any,
+) -> dict[str, Any]:
+    settings = runtime.settings
+    heartbeat.beat(PROGRESS_START, "decoding inputs")
 
     first_image = last_image = None
     lead_in = lead_out = None
