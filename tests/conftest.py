@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -123,8 +123,11 @@ class LiveServer:
     def key(self, credits: int = 100) -> str:
         out = subprocess.run(
             [KINORA, "keys", "create", "--credits", str(credits), "--data-dir", str(self.data_dir)],
-            check=True, capture_output=True, text=True, env=self.env,
-        )  # fmt: skip
+            check=True,
+            capture_output=True,
+            text=True,
+            env=self.env,
+        )
         return out.stdout.strip().splitlines()[-1]
 
     def stop(self) -> None:
@@ -178,8 +181,9 @@ def launch_server(data_dir: Path, *, workers: int = 1, **extra: str) -> LiveServ
     data_dir.mkdir(parents=True, exist_ok=True)
     proc = start_process(
         ["serve", "--port", str(port), "--workers", str(workers), "--data-dir", str(data_dir)],
-        env, data_dir / "server.log",
-    )  # fmt: skip
+        env,
+        data_dir / "server.log",
+    )
     wait_healthy(base, proc)
     return LiveServer(base_url=base, data_dir=data_dir, process=proc, env=env)
 
@@ -192,7 +196,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 class _FilesHandler(http.server.SimpleHTTPRequestHandler):
-    redirects: dict[str, str] = {}
+    redirects: ClassVar[dict[str, str]] = {}
 
     def do_GET(self) -> None:
         target = self.redirects.get(self.path)

@@ -34,9 +34,15 @@ def create_text(api: Api, key: str | None = None, **fields: str) -> dict:
 
 
 def test_missing_key_is_401(api: Api) -> None:
-    for method, path in [("post", "/media"), ("get", "/media/x"), ("put", "/media/x"),
-                         ("put", "/media/x/edit"), ("get", "/media/x/download"),
-                         ("post", "/media/x/process"), ("get", "/credits")]:  # fmt: skip
+    for method, path in [
+        ("post", "/media"),
+        ("get", "/media/x"),
+        ("put", "/media/x"),
+        ("put", "/media/x/edit"),
+        ("get", "/media/x/download"),
+        ("post", "/media/x/process"),
+        ("get", "/credits"),
+    ]:
         r = getattr(api.client, method)(path)
         assert r.status_code == 401, (method, path, r.text)
         assert r.json()["message"] == "UNAUTHORIZED"
@@ -62,9 +68,13 @@ def test_unknown_media_is_404(api: Api) -> None:
     h = api.headers()
     assert api.client.get("/media/nope", headers=h).json() == {"message": "MEDIA_NOT_FOUND"}
     assert api.client.get("/media/nope", headers=h).status_code == 404
-    for method, path in [("get", "/media/nope/processing-status"), ("put", "/media/nope"),
-                         ("put", "/media/nope/edit"), ("get", "/media/nope/download"),
-                         ("post", "/media/nope/process")]:  # fmt: skip
+    for method, path in [
+        ("get", "/media/nope/processing-status"),
+        ("put", "/media/nope"),
+        ("put", "/media/nope/edit"),
+        ("get", "/media/nope/download"),
+        ("post", "/media/nope/process"),
+    ]:
         kwargs = {"headers": h}
         if method == "put":
             kwargs["data"] = {"title": "t"}
@@ -184,8 +194,9 @@ def test_bad_images_are_422_and_store_nothing(api: Api, testdata: Path) -> None:
         "empty": b"",
     }
     for name, data in cases.items():
-        r = api.client.post("/media", files=[("image_files", (f"{name}.png", data, "image/png"))],
-                            headers=h)  # fmt: skip
+        r = api.client.post(
+            "/media", files=[("image_files", (f"{name}.png", data, "image/png"))], headers=h
+        )
         assert_422(api, r, "image_files")
     three = [("image_files", (f"{i}.png", png_bytes(), "image/png")) for i in range(3)]
     assert_422(api, api.client.post("/media", files=three, headers=h), "image_files")
@@ -198,17 +209,24 @@ def test_oversized_upload_is_4xx(api_factory) -> None:
     api = api_factory(max_upload_mb=0.05)
     big = png_bytes(400, 400)
     assert len(big) > 0.05 * 1024 * 1024
-    r = api.client.post("/media", files=[("image_files", ("big.png", big, "image/png"))],
-                        headers=api.headers())  # fmt: skip
+    r = api.client.post(
+        "/media", files=[("image_files", ("big.png", big, "image/png"))], headers=api.headers()
+    )
     assert 400 <= r.status_code < 500
     assert media_count(api) == 0
 
 
 def test_private_urls_are_refused(api: Api) -> None:
     h = api.headers()
-    for url in ["http://127.0.0.1:1/a.png", "http://localhost/a.png", "http://10.0.0.1/a.png",
-                "http://169.254.169.254/latest", "http://[::1]/a.png",
-                "http://[::ffff:127.0.0.1]/a.png", "file:///etc/passwd"]:  # fmt: skip
+    for url in [
+        "http://127.0.0.1:1/a.png",
+        "http://localhost/a.png",
+        "http://10.0.0.1/a.png",
+        "http://169.254.169.254/latest",
+        "http://[::1]/a.png",
+        "http://[::ffff:127.0.0.1]/a.png",
+        "file:///etc/passwd",
+    ]:
         r = api.client.post("/media", data={"image_urls": [url]}, headers=h)
         assert_422(api, r, "image_urls")
         items = json.dumps([{"type": "image", "url": url, "position": "First"}])
@@ -220,13 +238,18 @@ def test_private_urls_are_refused(api: Api) -> None:
 
 def test_json_body_and_wrong_content_type(api: Api) -> None:
     h = api.headers()
-    r = api.client.post("/media", json={"prompt": "a kite", "duration": 1, "native_audio": True},
-                        headers=h)  # fmt: skip
+    r = api.client.post(
+        "/media", json={"prompt": "a kite", "duration": 1, "native_audio": True}, headers=h
+    )
     assert r.status_code == 200, r.text
     assert r.json()["data"]["submit_params"]["native_audio"] is True
-    r = api.client.post("/media", content=b"[1, 2]", headers={**h, "content-type": "application/json"})
+    r = api.client.post(
+        "/media", content=b"[1, 2]", headers={**h, "content-type": "application/json"}
+    )
     assert r.status_code == 422
-    r = api.client.post("/media", content=b"{oops", headers={**h, "content-type": "application/json"})
+    r = api.client.post(
+        "/media", content=b"{oops", headers={**h, "content-type": "application/json"}
+    )
     assert r.status_code == 422
     r = api.client.post("/media", content=b"prompt=x", headers={**h, "content-type": "text/plain"})
     assert r.status_code == 422

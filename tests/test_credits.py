@@ -41,9 +41,10 @@ def test_twenty_parallel_creates_with_credits_for_five(live: LiveServer) -> None
 
 def test_dry_run_prices_without_creating(api: Api) -> None:
     r = api.client.post(
-        "/media?dry_run=true", data={"prompt": "x", "quantity": "3", "duration": "7"},
+        "/media?dry_run=true",
+        data={"prompt": "x", "quantity": "3", "duration": "7"},
         headers=api.headers(),
-    )  # fmt: skip
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"data": {"credits_required": 6}}
     assert api.credits() == 100
@@ -61,8 +62,14 @@ def test_failed_generation_is_refunded(api: Api) -> None:
         from kinora.db.models import Media
 
         media = s.get(Media, media_id)
-        media.inputs = [{"kind": "image", "position": "First", "name": "x.png",
-                         "key": f"{media.customer_id}/{media_id}/source/missing.png"}]  # fmt: skip
+        media.inputs = [
+            {
+                "kind": "image",
+                "position": "First",
+                "name": "x.png",
+                "key": f"{media.customer_id}/{media_id}/source/missing.png",
+            }
+        ]
     r = api.client.post(f"/media/{media_id}/process", headers=api.headers())
     assert r.status_code == 200
     assert api.credits() == 98

@@ -20,8 +20,12 @@ def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) 
         key = server.key(credits=3)
         h = {"X-Api-Key": key}
         with (testdata / "coffee.png").open("rb") as f:
-            r = httpx.post(f"{server.base_url}/media", headers=h, data={"duration": "10"},
-                           files=[("image_files", ("coffee.png", f, "image/png"))])  # fmt: skip
+            r = httpx.post(
+                f"{server.base_url}/media",
+                headers=h,
+                data={"duration": "10"},
+                files=[("image_files", ("coffee.png", f, "image/png"))],
+            )
         assert r.status_code == 200, r.text
         media_id = r.json()["data"]["id"]
         status_url = f"{server.base_url}/media/{media_id}/processing-status"
@@ -29,7 +33,10 @@ def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) 
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             status = httpx.get(status_url).json()["data"]
-            if status["processing_status"] == "processing_bullet" and int(status["progress_percentage"]) >= 15:
+            if (
+                status["processing_status"] == "processing_bullet"
+                and int(status["progress_percentage"]) >= 15
+            ):
                 break
             assert status["processing_status"] in ("queue_bullet", "processing_bullet"), status
             time.sleep(0.05)

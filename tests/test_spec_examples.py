@@ -232,9 +232,15 @@ def finished_morph(live: LiveServer, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copy(testdata / "chelsea.png", tmp / "s.png")
     shutil.copy(testdata / "coffee.png", tmp / "e.png")
     key = live.key(credits=20)
-    out = run_example(MORPH, base=live.base_url, key=key, **{
-        "path/to/start_frame.png": str(tmp / "s.png"), "path/to/end_frame.png": str(tmp / "e.png"),
-    })  # fmt: skip
+    out = run_example(
+        MORPH,
+        base=live.base_url,
+        key=key,
+        **{
+            "path/to/start_frame.png": str(tmp / "s.png"),
+            "path/to/end_frame.png": str(tmp / "e.png"),
+        },
+    )
     media_id = json.loads(out)["data"]["id"]
     assert wait_done(live, media_id)["processing_status"] == "success"
     return key, media_id
@@ -262,10 +268,15 @@ def test_image_urls_example_with_fake_external_host(
     server = launch_server(tmp_path / "data", KINORA_ALLOW_PRIVATE_URLS="1")
     try:
         key = server.key(credits=10)
-        out = run_example(CHARACTER, base=server.base_url, key=key, **{
-            "https://example.com/character1.png": fake_external_host.url("astronaut.png"),
-            "https://example.com/character2.png": fake_external_host.url("rocket.jpg"),
-        })  # fmt: skip
+        out = run_example(
+            CHARACTER,
+            base=server.base_url,
+            key=key,
+            **{
+                "https://example.com/character1.png": fake_external_host.url("astronaut.png"),
+                "https://example.com/character2.png": fake_external_host.url("rocket.jpg"),
+            },
+        )
         data = json.loads(out)["data"]
         assert data["is_transition"] == "Yes"
         assert data["pose_preset"]["MotionType"] == "KlingAI"
@@ -322,8 +333,11 @@ def test_edit_metadata_example_is_free(live: LiveServer, finished_morph: tuple[s
     out = run_example(EDIT_METADATA, base=live.base_url, key=key, media_id=media_id)
     data = json.loads(out)["data"]
     assert (data["title"], data["description"], data["rating"], data["visibility_status"]) == (
-        "Updated Product Video", "New description text", "5", "2",
-    )  # fmt: skip
+        "Updated Product Video",
+        "New description text",
+        "5",
+        "2",
+    )
     assert data["processing_status"] == "success"
     after = httpx.get(f"{live.base_url}/credits", headers={"X-Api-Key": key}).json()
     assert after == before
@@ -342,9 +356,13 @@ def test_download_examples_return_mp4(live: LiveServer, finished_morph: tuple[st
     assert len(custom.content) <= 4 * 1024 * 1024
 
 
-def test_edit_regenerate_and_process_examples_charge(live: LiveServer, spec_files: dict[str, str]) -> None:
+def test_edit_regenerate_and_process_examples_charge(
+    live: LiveServer, spec_files: dict[str, str]
+) -> None:
     key = live.key(credits=10)
-    media_id = json.loads(run_example(MORPH, base=live.base_url, key=key, **spec_files))["data"]["id"]
+    media_id = json.loads(run_example(MORPH, base=live.base_url, key=key, **spec_files))["data"][
+        "id"
+    ]
     wait_done(live, media_id)
     out = run_example(EDIT_REGENERATE, base=live.base_url, key=key, media_id=media_id)
     data = json.loads(out)["data"]

@@ -37,7 +37,9 @@ def _settings(data_dir: Path | None, **extra: object) -> Settings:
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
@@ -144,7 +146,7 @@ def render(
     images: Annotated[list[Path] | None, typer.Argument(help="One or two images.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output MP4.")] = Path("out.mp4"),
     prompt: Annotated[str, typer.Option(help="Text prompt.")] = "",
-    camera: Annotated[str, typer.Option(help="camera_control value (\"\" = auto).")] = "",
+    camera: Annotated[str, typer.Option(help='camera_control value ("" = auto).')] = "",
     duration: Annotated[int, typer.Option(min=1, max=10)] = 5,
     aspect: Annotated[str | None, typer.Option(help="16:9, 4:3, 1:1, 3:4 or 9:16.")] = None,
     motion_range: Annotated[int, typer.Option("--motion-range", min=1, max=10)] = 5,
@@ -178,23 +180,37 @@ def render(
     inputs = EngineInputs(images=pixels, prompt=prompt)
     chosen = route(motion_type="Auto", kind=inputs.kind, models_dir=settings.resolved_models_dir)
     ratio, configs = plan_configs(
-        images=pixels, aspect_ratio=aspect, seeds=[seed], duration=duration, loop=loop,
-        camera=camera, motion_range=motion_range, prompt=prompt,
-        long_side=settings.output_long_side, fps=settings.fps,
-    )  # fmt: skip
+        images=pixels,
+        aspect_ratio=aspect,
+        seeds=[seed],
+        duration=duration,
+        loop=loop,
+        camera=camera,
+        motion_range=motion_range,
+        prompt=prompt,
+        long_side=settings.output_long_side,
+        fps=settings.fps,
+    )
     work = scratch_dir()
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-            TimeRemainingColumn(), console=err,
-        ) as bar:  # fmt: skip
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeRemainingColumn(),
+            console=err,
+        ) as bar:
             task = bar.add_task(f"{chosen.engine.info.name} {ratio}", total=configs[0].total_frames)
 
             def on_progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            outcome = render_all(engine=chosen.engine, job=RenderJob(inputs=inputs, configs=configs,
-                                 aspect_ratio=ratio), out_dir=work, on_progress=on_progress)  # fmt: skip
+            outcome = render_all(
+                engine=chosen.engine,
+                job=RenderJob(inputs=inputs, configs=configs, aspect_ratio=ratio),
+                out_dir=work,
+                on_progress=on_progress,
+            )
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(outcome.videos[0].path), output)
     finally:

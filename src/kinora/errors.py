@@ -1,15 +1,15 @@
 """The error tree. Each error carries its API code and HTTP status; api/app.py maps them.
 
-    KinoraError
-    ├── AuthError (401)                      UNAUTHORIZED
-    ├── NotFoundError (404, LookupError)     NOT_FOUND
-    │   └── MediaNotFoundError (404)         MEDIA_NOT_FOUND
-    ├── BadRequestError (400, ValueError)    BAD_REQUEST
-    ├── InsufficientCreditError (402)        INSUFFICIENT_CREDIT
-    ├── InputError (422, ValueError)         field-level validation, FastAPI's shape
-    │   └── FetchError (422)                 a URL could not be fetched or is not allowed
-    └── RenderError (RuntimeError)           a generation failed in the worker (recorded, refunded)
-        └── CancelledError                   the generation was cancelled
+KinoraError
+├── AuthError (401)                      UNAUTHORIZED
+├── NotFoundError (404, LookupError)     NOT_FOUND
+│   └── MediaNotFoundError (404)         MEDIA_NOT_FOUND
+├── BadRequestError (400, ValueError)    BAD_REQUEST
+├── InsufficientCreditError (402)        INSUFFICIENT_CREDIT
+├── InputError (422, ValueError)         field-level validation, FastAPI's shape
+│   └── FetchError (422)                 a URL could not be fetched or is not allowed
+└── RenderError (RuntimeError)           a generation failed in the worker (recorded, refunded)
+    └── CancelledError                   the generation was cancelled
 """
 
 from __future__ import annotations

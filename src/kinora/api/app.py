@@ -29,7 +29,8 @@ def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
             item["input"] = value
         out.append(item)
-    return jsonable_encoder(out)
+    encoded: list[dict[str, Any]] = jsonable_encoder(out)
+    return encoded
 
 
 def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
@@ -65,8 +66,9 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         if isinstance(exc, InputError):
             return JSONResponse(
                 status_code=422,
-                content={"detail": _detail([{"loc": exc.loc, "msg": exc.message,
-                                             "type": exc.kind}])},  # fmt: skip
+                content={
+                    "detail": _detail([{"loc": exc.loc, "msg": exc.message, "type": exc.kind}])
+                },
             )
         body: dict[str, Any] = {"message": exc.code}
         if exc.message != exc.code:
@@ -85,8 +87,9 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version,
-                             description=app.description, routes=app.routes)  # fmt: skip
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (MediaCreate, MediaUpdate):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -67,7 +67,9 @@ async def parse_body(request: Request) -> ParsedBody:
     limit = int(runtime.settings.max_upload_mb * 1024 * 1024)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit * 2 + 1024 * 1024:
-        raise PayloadTooLarge(f"request body is larger than {2 * runtime.settings.max_upload_mb} MB")
+        raise PayloadTooLarge(
+            f"request body is larger than {2 * runtime.settings.max_upload_mb} MB"
+        )
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     parsed = ParsedBody()
     if ctype == "application/json":
@@ -101,9 +103,7 @@ async def parse_body(request: Request) -> ParsedBody:
                         ("body", "image_files", len(parsed.uploads)),
                         f"file is larger than {runtime.settings.max_upload_mb} MB",
                     )
-                parsed.uploads.append(
-                    Upload(value.filename or "", value.content_type or "", data)
-                )
+                parsed.uploads.append(Upload(value.filename or "", value.content_type or "", data))
             elif key == "image_files":
                 if value.strip():
                     raise InputError(("body", "image_files"), "image_files must be file uploads")

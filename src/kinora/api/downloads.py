@@ -14,9 +14,14 @@ if TYPE_CHECKING:
     from kinora.runtime import Runtime
 
 CONTENT_TYPES = {
-    "mp4": "video/mp4", "gif": "image/gif", "jpg": "image/jpeg", "png": "image/png",
-    "webp": "image/webp", "webm": "video/webm", "mov": "video/quicktime",
-}  # fmt: skip
+    "mp4": "video/mp4",
+    "gif": "image/gif",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+}
 
 
 @dataclass(frozen=True)
@@ -66,13 +71,17 @@ def resolve_download(
     base = key.rsplit("/", 1)[0]
     stem = f"{media.id}_{index}"
     if object_type == "thumbnail_jpg":
-        return Download(runtime.storage.local_path(item["thumbnail_key"]), "image/jpeg",
-                        f"{stem}.jpg")  # fmt: skip
+        return Download(
+            runtime.storage.local_path(item["thumbnail_key"]), "image/jpeg", f"{stem}.jpg"
+        )
     source = runtime.storage.local_path(key)
     if object_type == "bullet_video_gif":
         gif_width = min(width or 480, 960)
-        path = _cached(runtime, f"{base}/renditions/video_{index}_w{gif_width}.gif",
-                       lambda out: write_gif(source, out, width=gif_width))  # fmt: skip
+        path = _cached(
+            runtime,
+            f"{base}/renditions/video_{index}_w{gif_width}.gif",
+            lambda out: write_gif(source, out, width=gif_width),
+        )
         return Download(path, "image/gif", f"{stem}.gif")
     if width is None and file_size is None:
         return Download(source, "video/mp4", f"{stem}.mp4")
@@ -81,7 +90,9 @@ def resolve_download(
     if file_size is not None and width is None and source.stat().st_size <= file_size * 2**20:
         return Download(source, "video/mp4", f"{stem}.mp4")
     tag = f"w{width or 0}_s{file_size or 0:g}"
-    path = _cached(runtime, f"{base}/renditions/video_{index}_{tag}.mp4",
-                   lambda out: transcode_mp4(source, out, width=width,
-                                             max_megabytes=file_size))  # fmt: skip
+    path = _cached(
+        runtime,
+        f"{base}/renditions/video_{index}_{tag}.mp4",
+        lambda out: transcode_mp4(source, out, width=width, max_megabytes=file_size),
+    )
     return Download(path, "video/mp4", f"{stem}.mp4")

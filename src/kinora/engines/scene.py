@@ -18,7 +18,14 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from kinora.engines.base import EngineInfo, EngineInputs, Frame, InputKind, MotionEngine, RenderConfig
+from kinora.engines.base import (
+    EngineInfo,
+    EngineInputs,
+    Frame,
+    InputKind,
+    MotionEngine,
+    RenderConfig,
+)
 
 Color = tuple[int, int, int]
 
@@ -58,11 +65,15 @@ def plan_scene(prompt: str) -> ScenePlan:
         if any(k in words for k in keys):
             theme = name
             break
-    particles = any(k in words for k in ("sparkl", "dust", "snow", "star", "firefl", "rain", "magic"))
+    particles = any(
+        k in words for k in ("sparkl", "dust", "snow", "star", "firefl", "rain", "magic")
+    )
     return ScenePlan(palette=_PALETTES[theme], particles=particles, title=prompt.strip())
 
 
-def _ridge(width: int, rng: np.random.Generator, *, base: float, amp: float) -> npt.NDArray[np.float64]:
+def _ridge(
+    width: int, rng: np.random.Generator, *, base: float, amp: float
+) -> npt.NDArray[np.float64]:
     x = np.linspace(0, 1, width)
     y = np.full(width, base)
     for octave in range(1, 5):
@@ -83,7 +94,9 @@ class SceneEngine(MotionEngine):
 
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         w, h = config.width, config.height
-        seed = int.from_bytes(hashlib.sha256(f"{config.seed}:{inputs.prompt}".encode()).digest()[:4])
+        seed = int.from_bytes(
+            hashlib.sha256(f"{config.seed}:{inputs.prompt}".encode()).digest()[:4]
+        )
         rng = np.random.default_rng(seed)
         plan = plan_scene(inputs.prompt or config.prompt)
         margin = 0.25
@@ -96,8 +109,8 @@ class SceneEngine(MotionEngine):
             depth = 1.0 + depth_index
             ridge = _ridge(cw, rng, base=0.55 + 0.12 * depth_index, amp=0.18) * ch
             rows = np.arange(ch)[:, None]
-            alpha = (rows >= ridge[None, :]).astype(np.float32)
-            alpha = cv2.GaussianBlur(alpha, (0, 0), 1.2)[..., None]
+            hard = (rows >= ridge[None, :]).astype(np.float32)
+            alpha = np.asarray(cv2.GaussianBlur(hard, (0, 0), 1.2), np.float32)[..., None]
             shade = 0.55 + 0.2 * depth_index
             colour = np.clip(land * shade + horizon * (0.45 - 0.15 * depth_index), 0, 255)
             layers.append((alpha, np.broadcast_to(colour, (ch, cw, 3)).astype(np.float32), depth))
@@ -115,7 +128,7 @@ class SceneEngine(MotionEngine):
             canvas = sky.copy()
             for alpha, colour, depth in layers:
                 dx = direction * amp * s * w / (4 - depth) * 1.5
-                m = np.float32([[1, 0, dx], [0, 1, 0]])
+                m = np.array([[1, 0, dx], [0, 1, 0]], dtype=np.float32)
                 a = cv2.warpAffine(alpha, m, (cw, ch), borderMode=cv2.BORDER_REPLICATE)[..., None]
                 canvas = canvas * (1 - a) + colour * a
             frame = canvas.astype(np.uint8)
@@ -124,11 +137,18 @@ class SceneEngine(MotionEngine):
                 xs = (px + 8 * np.sin(phase + px)) % cw
                 ys = (py + 6 * np.cos(phase + py)) % ch
                 for x, y, r in zip(xs, ys, pr, strict=True):
-                    cv2.circle(frame, (int(x), int(y)), max(1, int(r)), (255, 245, 200), -1, cv2.LINE_AA)
+                    cv2.circle(
+                        frame, (int(x), int(y)), max(1, int(r)), (255, 245, 200), -1, cv2.LINE_AA
+                    )
             zoom = 1 + 0.15 * amp * s * 5
             ox, oy = (cw - w / zoom) / 2, (ch - h / zoom) / 2
-            m2 = np.float32([[zoom, 0, -ox * zoom], [0, zoom, -oy * zoom]])
-            out = cv2.warpAffine(frame, m2, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            m2 = np.array([[zoom, 0, -ox * zoom], [0, zoom, -oy * zoom]], dtype=np.float32)
+            out = np.asarray(
+                cv2.warpAffine(
+                    frame, m2, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+                ),
+                np.uint8,
+            )
             fade = min(1.0, (i % n) / max(1, n * 0.25)) if config.loop == 1 else 1.0
             out = _blend_title(out, title, fade)
             yield np.ascontiguousarray(out)

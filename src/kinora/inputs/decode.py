@@ -59,12 +59,12 @@ def decode_image(
                     raise InputError(field, f"image is too small ({w}x{h} pixels)")
                 img.seek(0)  # animated GIF/WebP: the first frame only
                 img.load()
-                img = ImageOps.exif_transpose(img) or img
-                if img.mode in {"RGBA", "LA", "P", "PA"}:
-                    rgba = img.convert("RGBA")
+                upright: Image.Image = ImageOps.exif_transpose(img) or img
+                if upright.mode in {"RGBA", "LA", "P", "PA"}:
+                    rgba = upright.convert("RGBA")
                     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                    img = Image.alpha_composite(background, rgba)
-                pixels = np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+                    upright = Image.alpha_composite(background, rgba)
+                pixels = np.ascontiguousarray(np.asarray(upright.convert("RGB"), dtype=np.uint8))
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -74,7 +74,9 @@ def decode_image(
     return DecodedImage(pixels=pixels, format=fmt)
 
 
-def decode_video(data: bytes, *, field: str | tuple[str | int, ...], max_pixels: int) -> DecodedVideo:
+def decode_video(
+    data: bytes, *, field: str | tuple[str | int, ...], max_pixels: int
+) -> DecodedVideo:
     with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
         tmp.write(data)
         tmp.flush()
@@ -100,7 +102,7 @@ def decode_video_file(
             first: Frame | None = None
             last: Frame | None = None
             for i, vf in enumerate(container.decode(stream)):
-                arr = vf.to_ndarray(format="rgb24")
+                arr = np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8)
                 if first is None:
                     first = arr
                 last = arr

@@ -63,9 +63,12 @@ class _GuardedBackend(httpcore.NetworkBackend):
             if not address_allowed(address, allow_private=self._allow_private):
                 raise _Refused(f"address {address} of {host} is not allowed")
         return self._inner.connect_tcp(
-            addresses[0], port, timeout=timeout, local_address=local_address,
+            addresses[0],
+            port,
+            timeout=timeout,
+            local_address=local_address,
             socket_options=socket_options,
-        )  # fmt: skip
+        )
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -82,7 +85,9 @@ def guarded_client(*, allow_private: bool, timeout: float) -> httpx.Client:
         network_backend=_GuardedBackend(allow_private=allow_private),
         max_connections=4,
     )
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, trust_env=False)
+    return httpx.Client(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    )
 
 
 def check_url(url: str, *, field: str | tuple[str | int, ...]) -> str:

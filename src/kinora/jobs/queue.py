@@ -19,5 +19,5 @@ def make_huey(url: str, *, name: str = "kinora") -> Huey:
     if scheme in {"postgres", "postgresql"}:
         from huey import PostgresHuey
 
-        return PostgresHuey(name, dsn=url, results=False)  # type: ignore[no-untyped-call]
+        return PostgresHuey(name, dsn=url, results=False)
     raise ValueError(f"unsupported queue URL scheme {scheme!r}")

@@ -69,9 +69,12 @@ def _fail(session: Any, media: Media, reason: str) -> None:
     media.stage = ""
     media.worker_id = ""
     credits.credit(
-        session, customer_id=media.customer_id, amount=media.cost, media_id=media.id,
+        session,
+        customer_id=media.customer_id,
+        amount=media.cost,
+        media_id=media.id,
         reason="refund",
-    )  # fmt: skip
+    )
     media.cost = 0
 
 
@@ -80,16 +83,18 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
         return
     work = scratch_dir()
     try:
-        outcome = _render(runtime, media_id=media_id, generation=generation, worker_id=worker_id,
-                          work=work)  # fmt: skip
+        outcome = _render(
+            runtime, media_id=media_id, generation=generation, worker_id=worker_id, work=work
+        )
         _finish(runtime, media_id=media_id, generation=generation, worker_id=worker_id, **outcome)
     except LostClaim:
         log.info("media %s generation %s: claim lost, leaving it", media_id, generation)
     except Exception as exc:
         log.exception("media %s generation %s failed", media_id, generation)
         reason = exc.message if isinstance(exc, KinoraError) else f"{type(exc).__name__}: {exc}"
-        _finish_failed(runtime, media_id=media_id, generation=generation, worker_id=worker_id,
-                       reason=reason)  # fmt: skip
+        _finish_failed(
+            runtime, media_id=media_id, generation=generation, worker_id=worker_id, reason=reason
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -103,8 +108,11 @@ class _Heartbeat:
 
     def __init__(self, runtime: Runtime, media_id: str, generation: int, worker_id: str) -> None:
         self.runtime, self.media_id, self.generation, self.worker_id = (
-            runtime, media_id, generation, worker_id,
-        )  # fmt: skip
+            runtime,
+            media_id,
+            generation,
+            worker_id,
+        )
         self.progress, self.stage = PROGRESS_START, "starting"
         self.lost = False
         self._stop = threading.Event()
@@ -150,15 +158,21 @@ class _Heartbeat:
 def _render(
     runtime: Runtime, *, media_id: str, generation: int, worker_id: str, work: Any
 ) -> dict[str, Any]:
-    settings = runtime.settings
     with runtime.db.session() as s:
         media = s.get(Media, media_id)
         assert media is not None
         params = dict(media.params)
         stored_inputs = list(media.inputs)
     with _Heartbeat(runtime, media_id, generation, worker_id) as heartbeat:
-        return _render_with(runtime, heartbeat, media_id=media_id, generation=generation,
-                            params=params, stored_inputs=stored_inputs, work=work)  # fmt: skip
+        return _render_with(
+            runtime,
+            heartbeat,
+            media_id=media_id,
+            generation=generation,
+            params=params,
+            stored_inputs=stored_inputs,
+            work=work,
+        )
 
 
 def _render_with(
@@ -179,7 +193,9 @@ def _render_with(
     for item in stored_inputs:
         path = runtime.storage.local_path(item["key"])
         if item["kind"] == "video":
-            video = decode_video_file(path, field="media_items", max_pixels=settings.max_image_pixels)
+            video = decode_video_file(
+                path, field="media_items", max_pixels=settings.max_image_pixels
+            )
             if item["position"] == "First":
                 first_image, lead_in = video.last, Clip(frames=video.frames, fps=video.fps)
             else:
@@ -223,8 +239,9 @@ def _render_with(
 
     outcome = render_all(
         engine=chosen.engine,
-        job=RenderJob(inputs=inputs, configs=configs, aspect_ratio=ratio, lead_in=lead_in,
-                      lead_out=lead_out),  # fmt: skip
+        job=RenderJob(
+            inputs=inputs, configs=configs, aspect_ratio=ratio, lead_in=lead_in, lead_out=lead_out
+        ),
         out_dir=work,
         on_progress=on_progress,
         cancelled=cancelled,
@@ -237,20 +254,20 @@ def _render_with(
         assert media is not None
         prefix = f"{media.customer_id}/{media_id}/v{generation}"
     results = []
-    for index, video in enumerate(outcome.videos):
+    for index, rendered in enumerate(outcome.videos):
         key = f"{prefix}/video_{index}.mp4"
         thumb_key = f"{prefix}/thumb_{index}.jpg"
-        runtime.storage.put_file(key, video.path)
-        runtime.storage.put_file(thumb_key, video.thumbnail)
+        runtime.storage.put_file(key, rendered.path)
+        runtime.storage.put_file(thumb_key, rendered.thumbnail)
         results.append(
             {
                 "index": index,
-                "seed": video.config.seed,
+                "seed": rendered.config.seed,
                 "key": key,
                 "thumbnail_key": thumb_key,
-                "width": video.config.width,
-                "height": video.config.height,
-                "duration": round(video.seconds, 3),
+                "width": rendered.config.width,
+                "height": rendered.config.height,
+                "duration": round(rendered.seconds, 3),
             }
         )
     return {
@@ -295,9 +312,15 @@ def _finish(
         media.duration_time = max((r["duration"] for r in results), default=0.0)
         media.video_history = [
             *media.video_history,
-            history_entry(media, service_name=service_name, service_version=service_version,
-                          results=results, configs=configs, aspect_ratio=aspect_ratio),
-        ]  # fmt: skip
+            history_entry(
+                media,
+                service_name=service_name,
+                service_version=service_version,
+                results=results,
+                configs=configs,
+                aspect_ratio=aspect_ratio,
+            ),
+        ]
         media.worker_id = ""
     notify(runtime, media_id=media_id)
 

@@ -37,13 +37,13 @@ def register(huey: Huey) -> dict[str, Any]:
     if id(huey) in _registered:
         return _registered[id(huey)]
 
-    @huey.task(name="render_media", priority=10)
+    @huey.task(name="render_media", priority=10)  # type: ignore[untyped-decorator]
     def render_media(media_id: str, generation: int) -> None:
         from kinora.jobs.runner import run_generation
 
         run_generation(current(), media_id=media_id, generation=generation, worker_id=_worker())
 
-    @huey.task(name="deliver_webhook", retries=3, retry_delay=5, priority=20)
+    @huey.task(name="deliver_webhook", retries=3, retry_delay=5, priority=20)  # type: ignore[untyped-decorator]
     def deliver_webhook(url: str, payload: dict[str, Any]) -> None:
         from kinora.webhooks import deliver
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _EmbeddedConsumer(Consumer):
+class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
     """Leaves signal handling to the host (uvicorn owns SIGINT/SIGTERM in ``serve``)."""
 
     def _set_signal_handlers(self) -> None:
@@ -28,9 +28,14 @@ class WorkerHost:
     def __init__(self, runtime: Runtime, *, workers: int) -> None:
         self.runtime = runtime
         self.consumer = _EmbeddedConsumer(
-            runtime.huey, workers=workers, worker_type="thread", periodic=False,
-            initial_delay=0.05, backoff=1.3, max_delay=0.5,
-        )  # fmt: skip
+            runtime.huey,
+            workers=workers,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.3,
+            max_delay=0.5,
+        )
         self.reaper = Reaper(runtime)
 
     def start(self) -> None:
@@ -45,9 +50,13 @@ class WorkerHost:
 def run_worker(runtime: Runtime, *, workers: int) -> None:
     """Blocking: the consumer in this process's main thread (it handles the signals)."""
     consumer = runtime.huey.create_consumer(
-        workers=workers, worker_type="thread", periodic=False,
-        initial_delay=0.05, backoff=1.3, max_delay=0.5,
-    )  # fmt: skip
+        workers=workers,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.05,
+        backoff=1.3,
+        max_delay=0.5,
+    )
     reaper = Reaper(runtime)
     reaper.start()
     try:

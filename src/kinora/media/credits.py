@@ -31,7 +31,9 @@ def debit(session: Session, *, customer_id: str, amount: int, media_id: str | No
     )
     if getattr(result, "rowcount", 0) != 1:
         raise InsufficientCreditError()
-    session.add(CreditEntry(customer_id=customer_id, media_id=media_id, delta=-amount, reason="debit"))
+    session.add(
+        CreditEntry(customer_id=customer_id, media_id=media_id, delta=-amount, reason="debit")
+    )
 
 
 def credit(
@@ -42,4 +44,6 @@ def credit(
     session.execute(
         update(Customer).where(Customer.id == customer_id).values(credits=Customer.credits + amount)
     )
-    session.add(CreditEntry(customer_id=customer_id, media_id=media_id, delta=amount, reason=reason))
+    session.add(
+        CreditEntry(customer_id=customer_id, media_id=media_id, delta=amount, reason=reason)
+    )

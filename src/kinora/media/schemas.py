@@ -82,10 +82,28 @@ class AspectRatio(StrEnum):
 
 
 NARRATORS: tuple[str, ...] = (
-    "Rachel", "Aria", "Roger", "Sarah", "Laura", "Charlie", "George", "Callum", "River", "Liam",
-    "Charlotte", "Alice", "Matilda", "Will", "Jessica", "Eric", "Chris", "Brian", "Daniel",
-    "Lily", "Bill",
-)  # fmt: skip
+    "Rachel",
+    "Aria",
+    "Roger",
+    "Sarah",
+    "Laura",
+    "Charlie",
+    "George",
+    "Callum",
+    "River",
+    "Liam",
+    "Charlotte",
+    "Alice",
+    "Matilda",
+    "Will",
+    "Jessica",
+    "Eric",
+    "Chris",
+    "Brian",
+    "Daniel",
+    "Lily",
+    "Bill",
+)
 
 MAX_TEXT = 5000
 MAX_URL = 2048
@@ -142,8 +160,10 @@ class MediaItem(BaseModel):
     @classmethod
     def _case(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return value.strip().lower() if value.strip().lower() in {"image", "video"} else (
-                value.strip().capitalize()
+            return (
+                value.strip().lower()
+                if value.strip().lower() in {"image", "video"}
+                else (value.strip().capitalize())
             )
         return value
 

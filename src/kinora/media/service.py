@@ -84,7 +84,7 @@ def prepare_inputs(
     if media_items:
         prepared = []
         for i, item in enumerate(media_items):
-            field = ("body", "media_items", i, "url")
+            field: tuple[str | int, ...] = ("body", "media_items", i, "url")
             data = _fetch(runtime, item.url, field)
             name = _name_from_url(item.url, f"item_{i}")
             if item.type == "video":
@@ -105,23 +105,41 @@ def prepare_inputs(
             if len(upload.data) > limit:
                 raise InputError(field, f"file is larger than {runtime.settings.max_upload_mb} MB")
             position = "First" if i == 0 else "Last"
-            out.append(_prepare_image(runtime, upload.data, name=upload.filename or f"image_{i}",
-                                      position=position, field=field))  # fmt: skip
+            out.append(
+                _prepare_image(
+                    runtime,
+                    upload.data,
+                    name=upload.filename or f"image_{i}",
+                    position=position,
+                    field=field,
+                )
+            )
         return out
     out = []
     for i, url in enumerate(image_urls):
         field = ("body", "image_urls", i)
         data = _fetch(runtime, url, field)
         position = "First" if i == 0 else "Last"
-        out.append(_prepare_image(runtime, data, name=_name_from_url(url, f"image_{i}"),
-                                  position=position, field=field))  # fmt: skip
+        out.append(
+            _prepare_image(
+                runtime,
+                data,
+                name=_name_from_url(url, f"image_{i}"),
+                position=position,
+                field=field,
+            )
+        )
     return out
 
 
 def _store_inputs(
-    runtime: Runtime, *, customer_id: str, media_id: str, generation: int,
+    runtime: Runtime,
+    *,
+    customer_id: str,
+    media_id: str,
+    generation: int,
     prepared: Sequence[PreparedInput],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     stored = []
     for i, item in enumerate(prepared):
         key = f"{customer_id}/{media_id}/source/g{generation}_{i}.{item.extension}"
@@ -140,9 +158,17 @@ def _generation_params(
     params: dict[str, Any] = dict(base or {})
     fields = request.model_fields_set if base is not None else set(type(request).model_fields)
     for name in (
-        "prompt", "motion_type", "camera_control", "quantity", "duration", "loop",
-        "motion_range", "aspect_ratio", "native_audio", "model",
-    ):  # fmt: skip
+        "prompt",
+        "motion_type",
+        "camera_control",
+        "quantity",
+        "duration",
+        "loop",
+        "motion_range",
+        "aspect_ratio",
+        "native_audio",
+        "model",
+    ):
         if name in fields and (base is None or getattr(request, name) is not None):
             value = getattr(request, name)
             params[name] = value.value if hasattr(value, "value") else value
@@ -192,15 +218,19 @@ def create_media(
     if dry_run:
         # Validate inputs that need no download; URLs are checked for form only.
         for i, upload in enumerate(uploads):
-            decode_image(upload.data, field=("body", "image_files", i),
-                         max_pixels=runtime.settings.max_image_pixels)  # fmt: skip
+            decode_image(
+                upload.data,
+                field=("body", "image_files", i),
+                max_pixels=runtime.settings.max_image_pixels,
+            )
         return Created(media=None, credits_required=cost)
     prepared = prepare_inputs(
         runtime, uploads=uploads, image_urls=request.image_urls, media_items=request.media_items
     )
     media_id = str(uuid.uuid4())
-    stored = _store_inputs(runtime, customer_id=customer.id, media_id=media_id, generation=1,
-                           prepared=prepared)  # fmt: skip
+    stored = _store_inputs(
+        runtime, customer_id=customer.id, media_id=media_id, generation=1, prepared=prepared
+    )
     try:
         with runtime.db.session() as s:
             credits.debit(s, customer_id=customer.id, amount=cost, media_id=media_id)
@@ -253,9 +283,12 @@ def _running(media: Media) -> bool:
 
 
 def _start_generation(
-    runtime: Runtime, s: Session, media: Media, params: dict[str, Any],
+    runtime: Runtime,
+    s: Session,
+    media: Media,
+    params: dict[str, Any],
     inputs: list[dict[str, Any]] | None = None,
-) -> None:  # fmt: skip
+) -> None:
     cost = cost_of_params(params)
     credits.debit(s, customer_id=media.customer_id, amount=cost, media_id=media.id)
     media.params = params
@@ -284,11 +317,17 @@ def update_media(
         next_generation = media.bullet_version + 1
     prepared = None
     if request.media_items:
-        prepared = prepare_inputs(runtime, uploads=[], image_urls=[],
-                                  media_items=request.media_items)  # fmt: skip
+        prepared = prepare_inputs(
+            runtime, uploads=[], image_urls=[], media_items=request.media_items
+        )
     stored = (
-        _store_inputs(runtime, customer_id=customer_id, media_id=media_id,
-                      generation=next_generation, prepared=prepared)  # fmt: skip
+        _store_inputs(
+            runtime,
+            customer_id=customer_id,
+            media_id=media_id,
+            generation=next_generation,
+            prepared=prepared,
+        )
         if prepared is not None
         else None
     )

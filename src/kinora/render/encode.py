@@ -128,7 +128,7 @@ def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Fram
     frames: list[Frame] = []
     with av.open(str(path)) as container:
         for vf in container.decode(video=0):
-            frames.append(vf.to_ndarray(format="rgb24"))
+            frames.append(np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8))
             if max_frames is not None and len(frames) >= max_frames:
                 break
     return frames
@@ -137,7 +137,7 @@ def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Fram
 def iter_frames(path: Path | str) -> Iterable[Frame]:
     with av.open(str(path)) as container:
         for vf in container.decode(video=0):
-            yield vf.to_ndarray(format="rgb24")
+            yield np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8)
 
 
 def probe(path: Path | str) -> dict[str, Any]:
@@ -200,7 +200,9 @@ def transcode_mp4(
     ) as w:
         for frame in iter_frames(src):
             if (tw, th) != (sw, sh):
-                frame = cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA)
+                frame = np.asarray(
+                    cv2.resize(frame, (tw, th), interpolation=cv2.INTER_AREA), np.uint8
+                )
             w.write(frame)
 
 
@@ -213,9 +215,9 @@ def read_audio(path: Path | str) -> tuple[npt.NDArray[np.float32], int] | None:
         resampler = av.AudioResampler(format="flt", layout="stereo", rate=AUDIO_RATE)
         for af in container.decode(audio=0):
             for out in resampler.resample(af):
-                chunks.append(out.to_ndarray().reshape(-1, 2))
+                chunks.append(np.asarray(out.to_ndarray(), np.float32).reshape(-1, 2))
         for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1, 2))
+            chunks.append(np.asarray(out.to_ndarray(), np.float32).reshape(-1, 2))
     if not chunks:
         return None
     return np.concatenate(chunks).astype(np.float32), rate

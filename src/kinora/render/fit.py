@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from kinora.engines.base import Frame
 
@@ -19,17 +20,17 @@ ASPECT_RATIOS: dict[str, tuple[int, int]] = {
 def output_size(aspect_ratio: str, long_side: int = 1280) -> tuple[int, int]:
     """(width, height) for an aspect ratio, both even (H.264 with yuv420p needs even sizes)."""
     w, h = ASPECT_RATIOS[aspect_ratio]
-    if w >= h:
-        width, height = long_side, long_side * h / w
-    else:
-        width, height = long_side * w / h, long_side
+    width: float = long_side if w >= h else long_side * w / h
+    height: float = long_side * h / w if w >= h else long_side
     return int(round(width / 2) * 2), int(round(height / 2) * 2)
 
 
 def nearest_aspect_ratio(width: int, height: int) -> str:
     """The standard ratio closest to an image's own (compared in log space)."""
     target = np.log(width / height)
-    return min(ASPECT_RATIOS, key=lambda r: abs(np.log(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1]) - target))
+    return min(
+        ASPECT_RATIOS, key=lambda r: abs(np.log(ASPECT_RATIOS[r][0] / ASPECT_RATIOS[r][1]) - target)
+    )
 
 
 def cover_crop_box(
@@ -56,3 +57,17 @@ def cover_fit(
     crop = image[y : y + h, x : x + w]
     interp = cv2.INTER_AREA if w > width else cv2.INTER_CUBIC
     return np.ascontiguousarray(cv2.resize(crop, (width, height), interpolation=interp))
+
+
+def subject_center(mask: npt.NDArray[np.float32], *, threshold: float = 0.5) -> tuple[float, float]:
+    """Relative (x, y) to centre a cover crop on: the subject's centroid, pulled towards its top
+    (faces and heads matter more than feet); the image centre when there is no subject."""
+    h, w = mask.shape[:2]
+    binary = mask > threshold
+    area = float(binary.mean())
+    if area < 0.005 or area > 0.92:
+        return (0.5, 0.5)
+    ys, xs = np.nonzero(binary)
+    cx, cy = float(xs.mean()), float(ys.mean())
+    cy = cy + 0.3 * (float(ys.min()) - cy)
+    return ((cx + 0.5) / w, (cy + 0.5) / h)

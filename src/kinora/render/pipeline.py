@@ -126,7 +126,7 @@ def render_all(
         written = 0
         with Mp4Writer(path, width=config.width, height=config.height, fps=config.fps) as writer:
 
-            def emit(frame: Frame) -> None:
+            def emit(frame: Frame, thumb: Path = thumb, writer: Mp4Writer = writer) -> None:
                 nonlocal done, written
                 if cancelled is not None and cancelled():
                     raise CancelledError("the generation was cancelled")

@@ -180,9 +180,11 @@ def download(
             runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
         )
     return FileResponse(
-        found.path, media_type=found.media_type, filename=found.filename,
+        found.path,
+        media_type=found.media_type,
+        filename=found.filename,
         content_disposition_type="inline",
-    )  # fmt: skip
+    )
 
 
 @router.post(
