@@ -176,19 +176,45 @@ def transcode_mp4(
     width: int | None = None,
     max_megabytes: float | None = None,
 ) -> None:
-    """Re-encode an MP4 scaled to ``width`` and/or under ``max_megabytes`` (audio kept)."""
+    """Re-encode an MP4 scaled to ``width`` and/or to at most ``max_megabytes`` (audio kept).
+
+    Rate control overshoots on short clips, so a size target is met by re-encoding at a lower
+    bit rate (and, when the rate gets very low, a smaller size) until the file fits.
+    """
     info = probe(src)
     sw, sh = int(info["width"]), int(info["height"])
     tw = min(sw, width) if width else sw
-    tw = max(2, tw - tw % 2)
-    th = max(2, round(sh * tw / sw / 2) * 2)
-    bit_rate = None
-    if max_megabytes:
-        seconds = max(info["duration"], 0.1)
-        budget_bits = max_megabytes * 8 * 1024 * 1024 * 0.92
-        audio_bits = 160_000 * seconds if "audio_codec" in info else 0
-        bit_rate = max(50_000, int((budget_bits - audio_bits) / seconds))
     audio = read_audio(src) if "audio_codec" in info else None
+    if not max_megabytes:
+        _transcode_once(src, dst, info=info, width=tw, bit_rate=None, audio=audio)
+        return
+    seconds = max(float(info["duration"]), 0.1)
+    budget = max_megabytes * 1024 * 1024
+    audio_bits = 160_000 * seconds if audio is not None else 0
+    bit_rate = max(20_000, int((budget * 8 * 0.9 - audio_bits) / seconds))
+    for _attempt in range(8):
+        _transcode_once(src, dst, info=info, width=tw, bit_rate=bit_rate, audio=audio)
+        size = Path(dst).stat().st_size
+        if size <= budget:
+            return
+        bit_rate = max(10_000, int(bit_rate * budget / size * 0.85))
+        if bit_rate < 0.05 * tw * tw:  # too few bits for this size: make it smaller too
+            tw = max(32, int(tw * 0.75))
+    raise ValueError(f"cannot fit the video into {max_megabytes} MB")
+
+
+def _transcode_once(
+    src: Path | str,
+    dst: Path | str,
+    *,
+    info: dict[str, Any],
+    width: int,
+    bit_rate: int | None,
+    audio: tuple[npt.NDArray[np.float32], int] | None,
+) -> None:
+    sw, sh = int(info["width"]), int(info["height"])
+    tw = max(2, width - width % 2)
+    th = max(2, round(sh * tw / sw / 2) * 2)
     with Mp4Writer(
         dst,
         width=tw,

@@ -1,0 +1,100 @@
+"""Downloads: object types, renditions, byte ranges, signed links."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
+
+from kinora.render.encode import probe
+from tests.conftest import Api
+
+
+def finished(api: Api, **fields: str) -> dict:
+    data = {"prompt": "snowy mountains at night with stars", "duration": "2", **fields}
+    r = api.client.post("/media", data=data, headers=api.headers())
+    assert r.status_code == 200, r.text
+    media = api.wait(r.json()["data"]["id"])
+    assert media["processing_status"] == "success", media
+    return media
+
+
+def test_object_types_and_content_types(api: Api, tmp_path) -> None:
+    media = finished(api, aspect_ratio="9:16")
+    url = f"/media/{media['id']}/download"
+    h = api.headers()
+    mp4 = api.client.get(url, headers=h)
+    assert mp4.status_code == 200 and mp4.headers["content-type"] == "video/mp4"
+    (tmp_path / "v.mp4").write_bytes(mp4.content)
+    info = probe(tmp_path / "v.mp4")
+    assert (info["width"], info["height"]) == (144, 256)
+    assert info["video_codec"] == "h264" and info["pix_fmt"] == "yuv420p"
+    assert info["fps"] == 24 and info["frames"] == 48
+    # faststart: the moov atom comes before mdat
+    assert mp4.content.find(b"moov") < mp4.content.find(b"mdat")
+    gif = api.client.get(url, params={"object_type": "bullet_video_gif"}, headers=h)
+    assert gif.status_code == 200 and gif.headers["content-type"] == "image/gif"
+    assert Image.open(io.BytesIO(gif.content)).n_frames > 10
+    thumb = api.client.get(url, params={"object_type": "thumbnail_jpg"}, headers=h)
+    assert thumb.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(thumb.content)).size == (144, 256)
+    bad = api.client.get(url, params={"object_type": "hologram"}, headers=h)
+    assert bad.status_code == 422
+
+
+def test_source_download_returns_the_upload(api: Api, testdata) -> None:
+    data = (testdata / "chelsea.png").read_bytes()
+    r = api.client.post(
+        "/media",
+        files=[("image_files", ("cat.png", data, "image/png"))],
+        data={"duration": "1"},
+        headers=api.headers(),
+    )
+    assert r.status_code == 200, r.text
+    media_id = r.json()["data"]["id"]
+    src = api.client.get(
+        f"/media/{media_id}/download", params={"object_type": "source"}, headers=api.headers()
+    )
+    assert src.status_code == 200
+    assert src.content == data and src.headers["content-type"] == "image/png"
+
+
+def test_width_and_file_size_renditions(api: Api, tmp_path) -> None:
+    media = finished(api)
+    url = f"/media/{media['id']}/download"
+    small = api.client.get(url, params={"width": 128}, headers=api.headers())
+    (tmp_path / "s.mp4").write_bytes(small.content)
+    assert probe(tmp_path / "s.mp4")["width"] == 128
+    tiny = api.client.get(url, params={"file_size": 0.02}, headers=api.headers())
+    assert tiny.status_code == 200
+    assert len(tiny.content) <= 0.02 * 1024 * 1024
+    again = api.client.get(url, params={"file_size": 0.02}, headers=api.headers())
+    assert again.content == tiny.content  # cached rendition
+
+
+def test_range_requests(api: Api) -> None:
+    media = finished(api)
+    url = f"/media/{media['id']}/download"
+    whole = api.client.get(url, headers=api.headers()).content
+    part = api.client.get(url, headers={**api.headers(), "Range": "bytes=10-99"})
+    assert part.status_code == 206
+    assert part.content == whole[10:100]
+    assert part.headers["content-range"] == f"bytes 10-99/{len(whole)}"
+
+
+def test_signed_result_urls(api: Api) -> None:
+    media = finished(api)
+    url = media["result"][0]["url"]
+    parts = urlsplit(url)
+    r = api.client.get(f"{parts.path}?{parts.query}")  # no key
+    assert r.status_code == 200 and r.headers["content-type"] == "video/mp4"
+    thumb = urlsplit(media["result"][0]["thumbnail_url"])
+    assert api.client.get(f"{thumb.path}?{thumb.query}").headers["content-type"] == "image/jpeg"
+    query = parse_qs(parts.query)
+    forged = f"{parts.path}?expires={query['expires'][0]}&signature={'0' * 64}"
+    assert api.client.get(forged).status_code == 404
+    expired = f"{parts.path}?expires=1000&signature={query['signature'][0]}"
+    assert api.client.get(expired).status_code == 404
+    other = parts.path.replace("video_0.mp4", "thumb_0.jpg")
+    assert api.client.get(f"{other}?{parts.query}").status_code == 404
