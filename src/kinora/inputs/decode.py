@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 import warnings
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,19 @@ class DecodedImage:
 
 @dataclass(frozen=True)
 class DecodedVideo:
-    frames: list[Frame]
-    """Frames kept for splicing into the result (at most ~10 s)."""
+    head: list[Frame]
+    """The first frames (at most MAX_VIDEO_FRAMES): what follows a generated clip."""
+    tail: list[Frame]
+    """The last frames (at most MAX_VIDEO_FRAMES): what leads into a generated clip."""
     fps: float
-    first: Frame
-    last: Frame
+
+    @property
+    def first(self) -> Frame:
+        return self.head[0]
+
+    @property
+    def last(self) -> Frame:
+        return self.tail[-1]
 
 
 def decode_image(
@@ -98,23 +107,19 @@ def decode_video_file(
             if seconds > MAX_VIDEO_SECONDS:
                 raise InputError(field, f"video is longer than {MAX_VIDEO_SECONDS:.0f} s")
             fps = float(stream.average_rate or 24)
-            frames: list[Frame] = []
-            first: Frame | None = None
-            last: Frame | None = None
+            head: list[Frame] = []
+            tail: deque[Frame] = deque(maxlen=MAX_VIDEO_FRAMES)
             for i, vf in enumerate(container.decode(stream)):
                 arr = np.asarray(vf.to_ndarray(format="rgb24"), dtype=np.uint8)
-                if first is None:
-                    first = arr
-                last = arr
-                frames.append(arr)
-                if len(frames) > MAX_VIDEO_FRAMES:
-                    frames.pop(0)
+                if len(head) < MAX_VIDEO_FRAMES:
+                    head.append(arr)
+                tail.append(arr)
                 if i > MAX_VIDEO_SECONDS * 120:
                     raise InputError(field, "video has too many frames")
     except InputError:
         raise
     except Exception:
         raise InputError(field, "not a readable video") from None
-    if first is None or last is None:
+    if not head:
         raise InputError(field, "the video has no frames")
-    return DecodedVideo(frames=frames, fps=fps, first=first, last=last)
+    return DecodedVideo(head=head, tail=list(tail), fps=fps)

@@ -197,9 +197,9 @@ def _render_with(
                 path, field="media_items", max_pixels=settings.max_image_pixels
             )
             if item["position"] == "First":
-                first_image, lead_in = video.last, Clip(frames=video.frames, fps=video.fps)
+                first_image, lead_in = video.last, Clip(frames=video.tail, fps=video.fps)
             else:
-                last_image, lead_out = video.first, Clip(frames=video.frames, fps=video.fps)
+                last_image, lead_out = video.first, Clip(frames=video.head, fps=video.fps)
         else:
             pixels = decode_image(
                 path.read_bytes(), field="image_files", max_pixels=settings.max_image_pixels
