@@ -56,10 +56,13 @@ def test_video_first_then_image_last(
     api_factory, fake_external_host: FileServer, clip: Path, tmp_path: Path
 ) -> None:
     api: Api = api_factory(allow_private_urls=True)
-    media = create(api, [
-        {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "First"},
-        {"type": "image", "url": fake_external_host.url("coffee.png"), "position": "Last"},
-    ])  # fmt: skip
+    media = create(
+        api,
+        [
+            {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "First"},
+            {"type": "image", "url": fake_external_host.url("coffee.png"), "position": "Last"},
+        ],
+    )
     assert media["is_transition"] == "Yes"
     assert [f["FileType"] for f in media["file_map"]] == ["Video", "Texture"]
     frames = result_frames(api, media, tmp_path)
@@ -75,10 +78,13 @@ def test_image_first_then_video_last(
     api_factory, fake_external_host: FileServer, clip: Path, tmp_path: Path
 ) -> None:
     api: Api = api_factory(allow_private_urls=True)
-    media = create(api, [
-        {"type": "image", "url": fake_external_host.url("chelsea.png"), "position": "First"},
-        {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "Last"},
-    ])  # fmt: skip
+    media = create(
+        api,
+        [
+            {"type": "image", "url": fake_external_host.url("chelsea.png"), "position": "First"},
+            {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "Last"},
+        ],
+    )
     frames = result_frames(api, media, tmp_path)
     assert len(frames) == 24 + CLIP_FRAMES
     source = read_frames(clip)
@@ -91,9 +97,12 @@ def test_single_video_first_animates_its_last_frame(
     api_factory, fake_external_host: FileServer, clip: Path, tmp_path: Path
 ) -> None:
     api: Api = api_factory(allow_private_urls=True)
-    media = create(api, [
-        {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "First"},
-    ])  # fmt: skip
+    media = create(
+        api,
+        [
+            {"type": "video", "url": fake_external_host.url("clip.mp4"), "position": "First"},
+        ],
+    )
     assert media["is_transition"] == "No"
     assert media["service_name"] == "kinora-parallax"
     frames = result_frames(api, media, tmp_path)
@@ -106,10 +115,13 @@ def test_media_items_win_over_image_urls(api_factory, fake_external_host: FileSe
     items = [{"type": "image", "url": fake_external_host.url("rocket.jpg"), "position": "First"}]
     r = api.client.post(
         "/media",
-        data={"media_items": json.dumps(items), "image_urls": [fake_external_host.url("coffee.png")],
-              "duration": "1"},
+        data={
+            "media_items": json.dumps(items),
+            "image_urls": [fake_external_host.url("coffee.png")],
+            "duration": "1",
+        },
         headers=api.headers(),
-    )  # fmt: skip
+    )
     assert r.status_code == 200, r.text
     assert [f["FileName"] for f in r.json()["data"]["file_map"]] == ["rocket.jpg"]
 
