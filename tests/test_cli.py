@@ -35,9 +35,17 @@ def test_render_text_to_mp4(tmp_path: Path) -> None:
     env = kinora_env(tmp_path / "data")
     out = tmp_path / "out.mp4"
     done = run(
-        "render", "--prompt", "a lighthouse at sunset", "--duration", "1", "--aspect", "1:1",
-        "-o", str(out), env=env,
-    )  # fmt: skip
+        "render",
+        "--prompt",
+        "a lighthouse at sunset",
+        "--duration",
+        "1",
+        "--aspect",
+        "1:1",
+        "-o",
+        str(out),
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     assert "kinora-scene" in done.stderr
     info = probe(out)

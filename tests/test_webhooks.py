@@ -40,7 +40,9 @@ def test_webhook_posts_on_completion(api_factory, receiver) -> None:
     url, received = receiver
     api: Api = api_factory(allow_private_urls=True)
     r = api.client.post(
-        "/media", data={"prompt": "rain", "duration": "1", "webhook_url": url}, headers=api.headers()
+        "/media",
+        data={"prompt": "rain", "duration": "1", "webhook_url": url},
+        headers=api.headers(),
     )
     media_id = r.json()["data"]["id"]
     api.wait(media_id)
@@ -53,7 +55,9 @@ def test_webhook_posts_on_completion(api_factory, receiver) -> None:
 def test_webhook_to_private_address_is_not_sent(api: Api, receiver) -> None:
     url, received = receiver
     r = api.client.post(
-        "/media", data={"prompt": "rain", "duration": "1", "webhook_url": url}, headers=api.headers()
+        "/media",
+        data={"prompt": "rain", "duration": "1", "webhook_url": url},
+        headers=api.headers(),
     )
     api.wait(r.json()["data"]["id"])
     time.sleep(1.0)
