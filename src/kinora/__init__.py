@@ -1,1 +1,35 @@
-"""Kinora."""
+"""Kinora: an open, self-hostable media-animation API that speaks the Vimmerse media API."""
+
+from kinora.config import Settings, get_settings
+from kinora.engines.base import EngineInfo, EngineInputs, InputKind, MotionEngine, RenderConfig
+from kinora.errors import (
+    AuthError,
+    BadRequestError,
+    InputError,
+    InsufficientCreditError,
+    KinoraError,
+    MediaNotFoundError,
+    NotFoundError,
+    RenderError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthError",
+    "BadRequestError",
+    "EngineInfo",
+    "EngineInputs",
+    "InputError",
+    "InputKind",
+    "InsufficientCreditError",
+    "KinoraError",
+    "MediaNotFoundError",
+    "MotionEngine",
+    "NotFoundError",
+    "RenderConfig",
+    "RenderError",
+    "Settings",
+    "__version__",
+    "get_settings",
+]
