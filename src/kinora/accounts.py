@@ -12,6 +12,7 @@ from sqlalchemy import select
 from kinora.db.models import ApiKey, Customer
 from kinora.errors import NotFoundError
 from kinora.media import credits
+from kinora.webhooks import new_secret
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -22,6 +23,7 @@ class NewKey:
     customer_id: str
     key: str
     credits: int
+    webhook_secret: str
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,12 @@ def create_key(runtime: Runtime, *, name: str = "", initial_credits: int | None 
     key = "kin_" + secrets.token_urlsafe(32)
     customer_id = "cus_" + secrets.token_hex(8)
     with runtime.db.session() as s:
-        s.add(Customer(id=customer_id, name=name, credits=0))
+        secret = new_secret()
+        s.add(Customer(id=customer_id, name=name, credits=0, webhook_secret=secret))
         s.flush()
         s.add(ApiKey(customer_id=customer_id, key_hash=_hash(key), prefix=key[:10], name=name))
         credits.credit(s, customer_id=customer_id, amount=amount, media_id=None, reason="grant")
-    return NewKey(customer_id=customer_id, key=key, credits=amount)
+    return NewKey(customer_id=customer_id, key=key, credits=amount, webhook_secret=secret)
 
 
 def list_keys(runtime: Runtime) -> list[KeyInfo]:

@@ -95,7 +95,9 @@ def keys_create(
     from kinora.runtime import build_runtime
 
     new = create_key(build_runtime(_settings(data_dir)), name=name, initial_credits=credits)
-    typer.echo(f"customer {new.customer_id} with {new.credits} credits; the key (shown once):")
+    typer.echo(f"customer {new.customer_id} with {new.credits} credits")
+    typer.echo(f"webhook signing secret: {new.webhook_secret}")
+    typer.echo("the API key (shown once):")
     typer.echo(new.key)
 
 

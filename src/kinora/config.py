@@ -51,9 +51,30 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=3, description="Runs of one generation before it fails.")
     webhook_timeout_seconds: float = Field(default=10.0, description="Webhook POST timeout.")
+    webhook_retry_delays: str = Field(
+        default="5,300,1800,7200,18000,36000",
+        description="Seconds before each webhook retry, comma-separated (count caps retries).",
+    )
+    rate_limit: str = Field(
+        default="600/minute", description="Requests per API key (a `limits` rate string)."
+    )
+    create_rate_limit: str = Field(
+        default="60/minute",
+        description="Generation requests (create, edit that re-renders, process) per API key.",
+    )
+    rate_limit_storage_url: str = Field(
+        default="memory://", description="Where rate-limit counters live (memory:// or redis://)."
+    )
+    idempotency_ttl_hours: float = Field(
+        default=24.0, description="How long an Idempotency-Key's first response is replayed."
+    )
 
     def model_post_init(self, __context: Any) -> None:
         self.data_dir = self.data_dir.expanduser().resolve()
+
+    @property
+    def retry_delays(self) -> list[float]:
+        return [float(x) for x in self.webhook_retry_delays.split(",") if x.strip()]
 
     @property
     def resolved_database_url(self) -> str:

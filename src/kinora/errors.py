@@ -21,9 +21,10 @@ class KinoraError(Exception):
     code: ClassVar[str] = "ERROR"
     status_code: ClassVar[int] = 500
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message or self.code)
         self.message = message or self.code
+        self.headers = headers or {}
 
 
 class AuthError(KinoraError):
@@ -50,6 +51,21 @@ class InsufficientCreditError(KinoraError):
     status_code = 402
 
 
+class RateLimitedError(KinoraError):
+    code = "RATE_LIMITED"
+    status_code = 429
+
+
+class IdempotencyConflictError(KinoraError):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    status_code = 409
+
+
+class PayloadTooLargeError(KinoraError, ValueError):
+    code = "PAYLOAD_TOO_LARGE"
+    status_code = 413
+
+
 class InputError(KinoraError, ValueError):
     """A request field is invalid; reported as FastAPI's ``{"detail": [...]}`` with its name."""
 
@@ -73,6 +89,11 @@ class RenderError(KinoraError, RuntimeError):
 class CancelledError(RenderError):
     code = "CANCELLED"
 
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.completed: list[object] = []
+        """Videos that were finished before the cancel (kept; the rest are refunded)."""
+
 
 ERROR_CODES: tuple[type[KinoraError], ...] = (
     AuthError,
@@ -80,6 +101,9 @@ ERROR_CODES: tuple[type[KinoraError], ...] = (
     MediaNotFoundError,
     BadRequestError,
     InsufficientCreditError,
+    RateLimitedError,
+    IdempotencyConflictError,
+    PayloadTooLargeError,
     InputError,
     FetchError,
     RenderError,

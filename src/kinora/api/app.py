@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
+from kinora.api.ratelimit import RateLimits
 from kinora.config import Settings, get_settings
 from kinora.errors import InputError, KinoraError
 from kinora.media.schemas import MediaCreate, MediaUpdate
@@ -60,6 +61,11 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.rate_limits = RateLimits(
+        storage_url=settings.rate_limit_storage_url,
+        general=settings.rate_limit,
+        generation=settings.create_rate_limit,
+    )
 
     @app.exception_handler(KinoraError)
     async def _kinora_error(request: Request, exc: KinoraError) -> JSONResponse:
@@ -73,7 +79,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         body: dict[str, Any] = {"message": exc.code}
         if exc.message != exc.code:
             body["detail"] = exc.message
-        return JSONResponse(status_code=exc.status_code, content=body)
+        return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from kinora.db.models import ApiKey, Customer
-from kinora.errors import AuthError, InputError, KinoraError
+from kinora.errors import AuthError, InputError, PayloadTooLargeError
 from kinora.media.service import Upload
 from kinora.runtime import Runtime
 
@@ -50,11 +50,6 @@ MAX_FIELDS = 100
 MAX_FILES = 4
 
 
-class PayloadTooLarge(KinoraError):
-    code = "PAYLOAD_TOO_LARGE"
-    status_code = 413
-
-
 @dataclass
 class ParsedBody:
     fields: dict[str, Any] = field(default_factory=dict)
@@ -67,7 +62,7 @@ async def parse_body(request: Request) -> ParsedBody:
     limit = int(runtime.settings.max_upload_mb * 1024 * 1024)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit * 2 + 1024 * 1024:
-        raise PayloadTooLarge(
+        raise PayloadTooLargeError(
             f"request body is larger than {2 * runtime.settings.max_upload_mb} MB"
         )
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

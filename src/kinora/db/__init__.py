@@ -1,6 +1,15 @@
 """SQLAlchemy tables, the engine/session factory and Alembic migrations."""
 
-from kinora.db.models import ApiKey, Base, CreditEntry, Customer, Media, MediaStatus
+from kinora.db.models import (
+    ApiKey,
+    Base,
+    CreditEntry,
+    Customer,
+    IdempotencyRecord,
+    Media,
+    MediaStatus,
+    WebhookDelivery,
+)
 from kinora.db.session import Database, upgrade
 
 __all__ = [
@@ -9,7 +18,9 @@ __all__ = [
     "CreditEntry",
     "Customer",
     "Database",
+    "IdempotencyRecord",
     "Media",
     "MediaStatus",
+    "WebhookDelivery",
     "upgrade",
 ]

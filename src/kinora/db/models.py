@@ -23,6 +23,10 @@ class MediaStatus(StrEnum):
     PROCESSING = "processing_bullet"
     SUCCESS = "success"
     FAIL = "fail"
+    CANCEL = "cancel"
+
+
+ACTIVE_STATUSES = (MediaStatus.QUEUED, MediaStatus.PROCESSING)
 
 
 class Customer(Base):
@@ -31,6 +35,8 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     credits: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_secret: Mapped[str] = mapped_column(String(100), default="")
+    """Standard Webhooks signing secret (``whsec_...``)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -87,13 +93,50 @@ class Media(Base):
     service_name: Mapped[str] = mapped_column(String(100), default="")
     service_version: Mapped[str] = mapped_column(String(100), default="")
     duration_time: Mapped[float] = mapped_column(default=0.0)
+    extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    """The caller's own small JSON object, echoed back (``metadata`` in the API)."""
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
     cost: Mapped[int] = mapped_column(Integer, default=0)
     """Credits charged for the current generation (refunded if it fails)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker_id: Mapped[str] = mapped_column(String(100), default="")
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one event; attempts of an event share ``webhook_id``."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    media_id: Mapped[str] = mapped_column(String(64), index=True)
+    webhook_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, delivered, retrying, failed."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a request made with an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_keys"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

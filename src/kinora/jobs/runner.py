@@ -8,7 +8,7 @@ import shutil
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.engines.base import EngineInputs
@@ -55,6 +55,7 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
                 attempts=Media.attempts + 1,
                 worker_id=worker_id,
                 heartbeat_at=now,
+                started_at=now,
                 progress=PROGRESS_START,
                 stage="starting",
                 error="",
@@ -89,6 +90,14 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
         _finish(runtime, media_id=media_id, generation=generation, worker_id=worker_id, **outcome)
     except LostClaim:
         log.info("media %s generation %s: claim lost, leaving it", media_id, generation)
+    except CancelledError as exc:
+        _finish_cancelled(
+            runtime,
+            media_id=media_id,
+            generation=generation,
+            worker_id=worker_id,
+            completed=exc.completed,
+        )
     except Exception as exc:
         log.exception("media %s generation %s failed", media_id, generation)
         reason = exc.message if isinstance(exc, KinoraError) else f"{type(exc).__name__}: {exc}"
@@ -115,6 +124,7 @@ class _Heartbeat:
         )
         self.progress, self.stage = PROGRESS_START, "starting"
         self.lost = False
+        self.cancel = False
         self._stop = threading.Event()
         self.interval = max(0.1, min(runtime.settings.job_lease_seconds / 4, 0.5))
         self._thread = threading.Thread(target=self._run, name="kinora-heartbeat", daemon=True)
@@ -153,6 +163,8 @@ class _Heartbeat:
             )
             if getattr(result, "rowcount", 0) != 1:
                 self.lost = True
+            elif s.scalar(select(Media.cancel_requested).where(Media.id == self.media_id)):
+                self.cancel = True
 
 
 def _render(
@@ -235,7 +247,7 @@ def _render_with(
     def cancelled() -> bool:
         if heartbeat.lost:
             raise LostClaim()
-        return False
+        return heartbeat.cancel
 
     outcome = render_all(
         engine=chosen.engine,
@@ -253,23 +265,7 @@ def _render_with(
         media = s.get(Media, media_id)
         assert media is not None
         prefix = f"{media.customer_id}/{media_id}/v{generation}"
-    results = []
-    for index, rendered in enumerate(outcome.videos):
-        key = f"{prefix}/video_{index}.mp4"
-        thumb_key = f"{prefix}/thumb_{index}.jpg"
-        runtime.storage.put_file(key, rendered.path)
-        runtime.storage.put_file(thumb_key, rendered.thumbnail)
-        results.append(
-            {
-                "index": index,
-                "seed": rendered.config.seed,
-                "key": key,
-                "thumbnail_key": thumb_key,
-                "width": rendered.config.width,
-                "height": rendered.config.height,
-                "duration": round(rendered.seconds, 3),
-            }
-        )
+    results = _store_results(runtime, prefix, outcome.videos)
     return {
         "results": results,
         "service_name": chosen.engine.info.name,
@@ -343,5 +339,59 @@ def _finish_failed(
     notify(runtime, media_id=media_id)
 
 
-def as_cancelled(exc: BaseException) -> bool:
-    return isinstance(exc, CancelledError)
+def _finish_cancelled(
+    runtime: Runtime, *, media_id: str, generation: int, worker_id: str, completed: list[Any]
+) -> None:
+    """Keep the variants that finished, refund the rest; partial files never reach storage."""
+    from kinora.media.service import notify
+
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if (
+            media is None
+            or media.bullet_version != generation
+            or media.worker_id != worker_id
+            or media.status != MediaStatus.PROCESSING
+        ):
+            return
+        prefix = f"{media.customer_id}/{media_id}/v{generation}"
+    results = _store_results(runtime, prefix, completed)
+    with runtime.db.session() as s:
+        media = s.get(Media, media_id)
+        if media is None or media.worker_id != worker_id:
+            return
+        quantity = max(1, len(media.params.get("seeds", [])) or 1)
+        per_variant = media.cost // quantity
+        refund = media.cost - per_variant * len(results)
+        credits.credit(
+            s, customer_id=media.customer_id, amount=refund, media_id=media.id, reason="refund"
+        )
+        media.cost -= refund
+        media.status = MediaStatus.CANCEL
+        media.stage = ""
+        media.worker_id = ""
+        media.cancel_requested = False
+        if results:
+            media.result = results
+    notify(runtime, media_id=media_id)
+
+
+def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dict[str, Any]]:
+    results = []
+    for index, rendered in enumerate(videos):
+        key = f"{prefix}/video_{index}.mp4"
+        thumb_key = f"{prefix}/thumb_{index}.jpg"
+        runtime.storage.put_file(key, rendered.path)
+        runtime.storage.put_file(thumb_key, rendered.thumbnail)
+        results.append(
+            {
+                "index": index,
+                "seed": rendered.config.seed,
+                "key": key,
+                "thumbnail_key": thumb_key,
+                "width": rendered.config.width,
+                "height": rendered.config.height,
+                "duration": round(rendered.seconds, 3),
+            }
+        )
+    return results

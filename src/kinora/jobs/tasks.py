@@ -43,11 +43,11 @@ def register(huey: Huey) -> dict[str, Any]:
 
         run_generation(current(), media_id=media_id, generation=generation, worker_id=_worker())
 
-    @huey.task(name="deliver_webhook", retries=3, retry_delay=5, priority=20)  # type: ignore[untyped-decorator]
-    def deliver_webhook(url: str, payload: dict[str, Any]) -> None:
+    @huey.task(name="deliver_webhook", priority=20)  # type: ignore[untyped-decorator]
+    def deliver_webhook(webhook_id: str, url: str, payload: dict[str, Any], attempt: int) -> None:
         from kinora.webhooks import deliver
 
-        deliver(current(), url=url, payload=payload)
+        deliver(current(), webhook_id=webhook_id, url=url, payload=payload, attempt=attempt)
 
     tasks = {"render_media": render_media, "deliver_webhook": deliver_webhook}
     _registered[id(huey)] = tasks
@@ -60,7 +60,3 @@ def _worker() -> str:
 
 def enqueue_render(runtime: Runtime, *, media_id: str, generation: int) -> None:
     register(runtime.huey)["render_media"](media_id, generation)
-
-
-def enqueue_webhook(runtime: Runtime, *, url: str, payload: dict[str, Any]) -> None:
-    register(runtime.huey)["deliver_webhook"](url, payload)

@@ -180,6 +180,24 @@ class AudioOption(BaseModel):
     _narrator = field_validator("narrator")(classmethod(lambda cls, v: _check_narrator(v)))
 
 
+MAX_METADATA_BYTES = 2048
+
+
+def _metadata(value: Any) -> Any:
+    value = _json_string(value)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("metadata must be a JSON object")
+    if len(json.dumps(value)) > MAX_METADATA_BYTES:
+        raise ValueError(f"metadata must be at most {MAX_METADATA_BYTES} bytes of JSON")
+    return value
+
+
+Metadata = Annotated[dict[str, Any] | None, BeforeValidator(_metadata)]
+Seed = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0, le=2**31 - 1)]
+
+
 def _media_items(value: Any) -> Any:
     value = _json_string(value)
     if isinstance(value, dict):
@@ -212,6 +230,9 @@ class _GenerationFields(BaseModel):
     native_audio: FormBool = False
     audio_option: AudioOptionField = None
     model: Annotated[TryOnModel | None, BeforeValidator(_blank_to_none)] = None
+    seed: Seed = None
+    """Seed of the first variant (the others follow it); reproduces a render exactly."""
+    negative_prompt: Annotated[str, Field(max_length=MAX_TEXT)] = ""
 
     @field_validator("media_items")
     @classmethod
@@ -245,6 +266,7 @@ class MediaCreate(_GenerationFields):
     sound_effects: FormBool | None = None
     character_animate: FormBool = False
     webhook_url: OptionalUrl = None
+    metadata: Metadata = None
 
     _narrator = field_validator("narrator")(classmethod(lambda cls, v: _check_narrator(v)))
 
@@ -288,6 +310,9 @@ class MediaUpdate(BaseModel):
     narrator: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
     bg_music_prompt: OptionalText = None
     model: Annotated[TryOnModel | None, BeforeValidator(_blank_to_none)] = None
+    seed: Seed = None
+    negative_prompt: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+    metadata: Metadata = None
 
     _narrator = field_validator("narrator")(classmethod(lambda cls, v: _check_narrator(v)))
 
@@ -366,6 +391,8 @@ class MediaPublic(BaseModel):
     service_name: str
     service_version: str
     error: str
+    metadata: dict[str, Any] = {}
+    stage: str = ""
     created_at: str
     updated_at: str
     version: str
@@ -378,10 +405,18 @@ class MediaEnvelope(BaseModel):
 class ProcessingStatus(BaseModel):
     progress_percentage: str
     processing_status: str
+    stage: str = ""
+    queue_position: int | None = None
+    eta_seconds: int | None = None
 
 
 class ProcessingStatusEnvelope(BaseModel):
     data: ProcessingStatus
+
+
+class MediaList(BaseModel):
+    data: list[MediaPublic]
+    next_cursor: str | None
 
 
 class CreditsRequired(BaseModel):

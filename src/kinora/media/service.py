@@ -6,18 +6,23 @@ commit, so a job the queue carries always has its row, and a 402 or 4xx leaves n
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from kinora.db.models import Customer, Media, MediaStatus, utcnow
+from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
 from kinora.errors import BadRequestError, InputError, MediaNotFoundError, NotFoundError
 from kinora.inputs.decode import decode_image, decode_video
 from kinora.inputs.fetch import fetch
-from kinora.jobs.tasks import enqueue_render, enqueue_webhook
+from kinora.jobs.tasks import enqueue_render
 from kinora.media import credits
 from kinora.media.schemas import MediaCreate, MediaItem, MediaUpdate
 from kinora.render.pipeline import new_seeds
@@ -159,6 +164,7 @@ def _generation_params(
     fields = request.model_fields_set if base is not None else set(type(request).model_fields)
     for name in (
         "prompt",
+        "negative_prompt",
         "motion_type",
         "camera_control",
         "quantity",
@@ -184,7 +190,11 @@ def _generation_params(
         if value is not None:
             audio.setdefault(name, value)
     params["audio_option"] = audio
-    params["seeds"] = new_seeds(int(params.get("quantity", 1)))
+    quantity = int(params.get("quantity", 1))
+    if request.seed is not None:
+        params["seeds"] = [(request.seed + i) % (2**31 - 1) for i in range(quantity)]
+    else:
+        params["seeds"] = new_seeds(quantity)
     return params
 
 
@@ -242,6 +252,7 @@ def create_media(
                 description=request.description,
                 visibility_status=request.visibility_status,
                 webhook_url=request.webhook_url or "",
+                extra=request.metadata or {},
                 params=params,
                 inputs=stored,
                 status=MediaStatus.QUEUED,
@@ -279,7 +290,7 @@ def get_owned_media(session: Session, *, media_id: str, customer: Customer) -> M
 
 
 def _running(media: Media) -> bool:
-    return media.status in (MediaStatus.QUEUED, MediaStatus.PROCESSING)
+    return media.status in ACTIVE_STATUSES
 
 
 def _start_generation(
@@ -295,6 +306,7 @@ def _start_generation(
     if inputs is not None:
         media.inputs = inputs
     media.bullet_version += 1
+    media.cancel_requested = False
     media.status = MediaStatus.QUEUED
     media.progress = 0
     media.stage = ""
@@ -337,6 +349,8 @@ def update_media(
             value = getattr(request, name)
             if value is not None:
                 setattr(media, name, value)
+        if request.metadata is not None:
+            media.extra = request.metadata
         regenerate = request.regenerates
         if regenerate:
             if _running(media) or media.bullet_version + 1 != next_generation:
@@ -367,10 +381,109 @@ def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Med
 
 def notify(runtime: Runtime, *, media_id: str) -> None:
     """Queue the completion webhook, if the media has one."""
+    from kinora.webhooks import notify as notify_webhook
+
+    notify_webhook(runtime, media_id=media_id)
+
+
+def cancel_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Media:
+    """A queued job never starts (full refund); a running one stops at its next frame."""
     with runtime.db.session() as s:
-        media = s.get(Media, media_id)
-        if media is None or not media.webhook_url:
-            return
-        url = media.webhook_url
-        payload = {"customer_id": media.customer_id, "media_id": media.id, "status": media.status}
-    enqueue_webhook(runtime, url=url, payload=payload)
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        if media.status == MediaStatus.QUEUED:
+            media.status = MediaStatus.CANCEL
+            media.stage = ""
+            credits.credit(
+                s,
+                customer_id=media.customer_id,
+                amount=media.cost,
+                media_id=media.id,
+                reason="refund",
+            )
+            media.cost = 0
+        elif media.status == MediaStatus.PROCESSING:
+            media.cancel_requested = True
+        else:
+            raise BadRequestError("nothing is running")
+        media.updated_at = utcnow()
+    if media.status == MediaStatus.CANCEL:
+        notify(runtime, media_id=media_id)
+    return media
+
+
+def delete_media(runtime: Runtime, *, customer: Customer, media_id: str) -> None:
+    """Remove the record and every file; refunds nothing (a running render stops)."""
+    with runtime.db.session() as s:
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        s.delete(media)
+    runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
+
+
+@dataclass(frozen=True)
+class MediaPage:
+    items: list[Media]
+    next_cursor: str | None
+
+
+def _encode_cursor(media: Media) -> str:
+    raw = json.dumps([media.created_at.isoformat(), media.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created, media_id = json.loads(raw)
+        return dt.datetime.fromisoformat(created), str(media_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InputError(("query", "cursor"), "not a cursor this API gave out") from None
+
+
+def list_media(
+    runtime: Runtime,
+    *,
+    customer: Customer,
+    status: str | None = None,
+    visibility_status: str | None = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    q: str | None = None,
+    limit: int = 20,
+    cursor: str | None = None,
+) -> MediaPage:
+    """The caller's media, newest first, in pages that never repeat or skip an item."""
+    norm = _naive_utc if runtime.db.is_sqlite else _aware_utc
+    query = select(Media).where(Media.customer_id == customer.id)
+    if status:
+        query = query.where(Media.status == status)
+    if visibility_status:
+        query = query.where(Media.visibility_status == visibility_status)
+    if created_after:
+        query = query.where(Media.created_at > norm(created_after))
+    if created_before:
+        query = query.where(Media.created_at < norm(created_before))
+    if q:
+        query = query.where(Media.title.ilike(f"%{q}%"))
+    if cursor:
+        created, media_id = _decode_cursor(cursor)
+        created = norm(created)
+        query = query.where(
+            or_(Media.created_at < created, and_(Media.created_at == created, Media.id < media_id))
+        )
+    query = query.order_by(Media.created_at.desc(), Media.id.desc()).limit(limit + 1)
+    with runtime.db.sessions() as s:
+        rows = list(s.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return MediaPage(items=rows, next_cursor=_encode_cursor(rows[-1]) if more and rows else None)
+
+
+def _naive_utc(value: dt.datetime) -> dt.datetime:
+    """SQLite compares stored datetimes as naive UTC text; normalise to that form."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value
+
+
+def _aware_utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

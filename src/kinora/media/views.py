@@ -125,6 +125,8 @@ def media_public(media: Media, runtime: Runtime) -> dict[str, Any]:
         "service_name": media.service_name,
         "service_version": media.service_version,
         "error": media.error,
+        "metadata": dict(media.extra or {}),
+        "stage": media.stage,
         "created_at": timestamp(media.created_at),
         "updated_at": timestamp(media.updated_at),
         "version": "2",

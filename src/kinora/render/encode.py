@@ -182,7 +182,7 @@ def transcode_mp4(
     bit rate (and, when the rate gets very low, a smaller size) until the file fits.
     """
     info = probe(src)
-    sw, sh = int(info["width"]), int(info["height"])
+    sw = int(info["width"])
     tw = min(sw, width) if width else sw
     audio = read_audio(src) if "audio_codec" in info else None
     if not max_megabytes:

@@ -119,6 +119,27 @@ def render_all(
     lead_out = _clip_frames(job.lead_out, first.width, first.height, first.fps)
     per_video = first.total_frames + len(lead_in) + len(lead_out)
     total = per_video * len(job.configs)
+    try:
+        _render_each(
+            engine, job, out_dir, outcome, lead_in, lead_out, total, on_progress, cancelled
+        )
+    except CancelledError as exc:
+        exc.completed = list(outcome.videos)
+        raise
+    return outcome
+
+
+def _render_each(
+    engine: MotionEngine,
+    job: RenderJob,
+    out_dir: Path,
+    outcome: RenderOutcome,
+    lead_in: list[Frame],
+    lead_out: list[Frame],
+    total: int,
+    on_progress: ProgressCallback | None,
+    cancelled: CancelCheck | None,
+) -> None:
     done = 0
     for index, config in enumerate(job.configs):
         path = out_dir / f"video_{index}.mp4"
@@ -160,7 +181,6 @@ def render_all(
                 seconds=written / config.fps,
             )
         )
-    return outcome
 
 
 def load_image_file(path: Path) -> Frame:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from sqlalchemy import func, select, text
 
-from kinora.api.deps import CustomerDep, RuntimeDep
+from kinora.api.deps import RuntimeDep
 from kinora.api.downloads import CONTENT_TYPES
+from kinora.api.ratelimit import LimitedCustomer
 from kinora.db.models import Customer, Media, MediaStatus
 from kinora.errors import NotFoundError
+from kinora.webhooks import delivery_public, list_deliveries, redeliver
 
 router = APIRouter()
 
@@ -30,7 +32,7 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/credits", tags=["Account"], summary="Credits of the calling key")
-def get_credits(runtime: RuntimeDep, customer: CustomerDep) -> dict[str, Any]:
+def get_credits(runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         balance = s.scalar(select(Customer.credits).where(Customer.id == customer.id))
     return {"data": {"customer_id": customer.id, "credits": balance or 0}}
@@ -48,3 +50,34 @@ def signed_file(
         media_type=CONTENT_TYPES.get(ext, "application/octet-stream"),
         headers={"Cache-Control": "private, max-age=3600"},
     )
+
+
+@router.get("/webhooks/secret", tags=["Webhooks"], summary="Your webhook signing secret")
+def webhook_secret(runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
+    """Verify deliveries with it (Standard Webhooks: webhook-id, -timestamp, -signature)."""
+    with runtime.db.sessions() as s:
+        secret = s.scalar(select(Customer.webhook_secret).where(Customer.id == customer.id))
+    return {"data": {"secret": secret or ""}}
+
+
+@router.get("/webhooks/deliveries", tags=["Webhooks"], summary="Delivery attempts, newest first")
+def webhook_deliveries(
+    runtime: RuntimeDep,
+    customer: LimitedCustomer,
+    media_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    records = list_deliveries(runtime, customer_id=customer.id, media_id=media_id, limit=limit)
+    return {"data": [delivery_public(r) for r in records]}
+
+
+@router.post(
+    "/webhooks/deliveries/{delivery_id}/redeliver",
+    tags=["Webhooks"],
+    summary="Send an event again (same webhook-id)",
+)
+def webhook_redeliver(
+    delivery_id: int, runtime: RuntimeDep, customer: LimitedCustomer
+) -> dict[str, Any]:
+    webhook_id = redeliver(runtime, customer_id=customer.id, delivery_id=delivery_id)
+    return {"data": {"webhook_id": webhook_id, "queued": True}}

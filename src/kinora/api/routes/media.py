@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
-from kinora.api.deps import BodyDep, CustomerDep, RuntimeDep
+from kinora.api.deps import BodyDep, RuntimeDep
 from kinora.api.downloads import resolve_download
-from kinora.db.models import Media
+from kinora.api.idempotency import request_hash, run_once
+from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
+from kinora.db.models import ACTIVE_STATUSES, Media, MediaStatus, utcnow
 from kinora.errors import MediaNotFoundError, NotFoundError
 from kinora.media import service
 from kinora.media.schemas import (
     CreditsRequired,
     MediaCreate,
     MediaEnvelope,
+    MediaList,
     MediaUpdate,
     MessageResponse,
     ProcessingStatusEnvelope,
 )
 from kinora.media.views import media_public
+from kinora.runtime import Runtime
 
 router = APIRouter(tags=["Media"])
 
@@ -30,7 +40,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": MessageResponse, "description": "Missing or unknown API key"},
     402: {"model": MessageResponse, "description": "Insufficient Credit"},
     404: {"model": MessageResponse, "description": "Not Found"},
+    429: {"model": MessageResponse, "description": "Rate limited (see Retry-After)"},
 }
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", description="Retries with the same key replay the first answer."
+    ),
+]
 
 
 def _body_schema(name: str) -> dict[str, Any]:
@@ -67,18 +84,33 @@ def _validate(model: type[MediaCreate] | type[MediaUpdate], fields: dict[str, An
     openapi_extra=_body_schema("MediaCreate"),
 )
 def create_media(
+    request: Request,
     runtime: RuntimeDep,
-    customer: CustomerDep,
+    customer: GenerationCustomer,
     body: BodyDep,
+    idempotency_key: IdempotencyKey = None,
     dry_run: Annotated[bool, Query(description="Validate and price; create nothing.")] = False,
 ) -> dict[str, Any]:
-    request = _validate(MediaCreate, body.fields)
-    created = service.create_media(
-        runtime, customer=customer, request=request, uploads=body.uploads, dry_run=dry_run
+    fields = _validate(MediaCreate, body.fields)
+
+    def create() -> dict[str, Any]:
+        created = service.create_media(
+            runtime, customer=customer, request=fields, uploads=body.uploads, dry_run=dry_run
+        )
+        if created.media is None:
+            return {"data": {"credits_required": created.credits_required}}
+        return {"data": media_public(created.media, runtime)}
+
+    if dry_run:
+        return create()
+    fingerprint = request_hash("POST", request.url.path, body)
+    return run_once(
+        runtime,
+        customer_id=customer.id,
+        key=idempotency_key,
+        fingerprint=fingerprint,
+        action=create,
     )
-    if created.media is None:
-        return {"data": {"credits_required": created.credits_required}}
-    return {"data": media_public(created.media, runtime)}
 
 
 @router.get(
@@ -89,16 +121,79 @@ def create_media(
 )
 def processing_status(media_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     """Open without a key, as in the spec: anyone holding the id may poll progress."""
+    return {"data": _status(runtime, media_id)}
+
+
+def _status(runtime: Runtime, media_id: str) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         media = s.get(Media, media_id)
         if media is None:
             raise NotFoundError()
+        position = eta = None
+        if media.status == MediaStatus.QUEUED and media.enqueued_at is not None:
+            ahead = s.scalar(
+                select(func.count())
+                .select_from(Media)
+                .where(Media.status == MediaStatus.QUEUED, Media.enqueued_at < media.enqueued_at)
+            )
+            position = int(ahead or 0) + 1
+        elif media.status == MediaStatus.PROCESSING and media.started_at is not None:
+            started = media.started_at
+            if started.tzinfo is None:
+                started = started.replace(tzinfo=dt.UTC)
+            elapsed = (utcnow() - started).total_seconds()
+            done = max(1, media.progress - 5) / 95
+            eta = max(0, round(elapsed / done - elapsed))
         return {
-            "data": {
-                "progress_percentage": str(media.progress),
-                "processing_status": media.status,
-            }
+            "progress_percentage": str(media.progress),
+            "processing_status": media.status,
+            "stage": media.stage,
+            "queue_position": position,
+            "eta_seconds": eta,
         }
+
+
+@router.get(
+    "/media/{media_id}/events",
+    summary="Live progress (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 404: ERRORS[404]},
+)
+async def events(media_id: str, runtime: RuntimeDep) -> StreamingResponse:
+    """Status, progress, stage and queue position as they change, until the media ends.
+
+    Open like processing-status (an EventSource cannot send headers).
+    """
+    first = await run_in_threadpool(_status, runtime, media_id)
+
+    async def stream() -> AsyncIterator[str]:
+        last: dict[str, Any] | None = None
+        state = first
+        quiet = 0.0
+        while True:
+            if state != last:
+                yield f"event: status\ndata: {json.dumps(state)}\n\n"
+                last = state
+                quiet = 0.0
+            if state["processing_status"] not in ACTIVE_STATUSES:
+                yield f"event: end\ndata: {json.dumps(state)}\n\n"
+                return
+            await asyncio.sleep(0.25)
+            quiet += 0.25
+            if quiet >= 15:
+                yield ": keep-alive\n\n"
+                quiet = 0.0
+            try:
+                state = await run_in_threadpool(_status, runtime, media_id)
+            except NotFoundError:
+                yield 'event: end\ndata: {"processing_status": "deleted"}\n\n'
+                return
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get(
@@ -107,22 +202,41 @@ def processing_status(media_id: str, runtime: RuntimeDep) -> dict[str, Any]:
     response_model=MediaEnvelope,
     responses={401: ERRORS[401], 404: {"model": MessageResponse, "description": "Media Not Found"}},
 )
-def get_media(media_id: str, runtime: RuntimeDep, customer: CustomerDep) -> dict[str, Any]:
+def get_media(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         media = service.get_media(s, media_id=media_id, customer=customer)
         return {"data": media_public(media, runtime)}
 
 
 def _update(
-    media_id: str, runtime: RuntimeDep, customer: CustomerDep, body: BodyDep
+    media_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    customer: LimitedCustomer,
+    body: BodyDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    request = _validate(MediaUpdate, body.fields)
+    fields = _validate(MediaUpdate, body.fields)
     if body.uploads:
         from kinora.errors import InputError
 
         raise InputError(("body", "image_files"), "send new inputs as media_items on edit")
-    media = service.update_media(runtime, customer=customer, media_id=media_id, request=request)
-    return {"data": media_public(media, runtime)}
+    if fields.regenerates:
+        limits = request.app.state.rate_limits
+        limits.hit(limits.generation, f"gen:{customer.id}", None)
+
+    def update() -> dict[str, Any]:
+        media = service.update_media(runtime, customer=customer, media_id=media_id, request=fields)
+        return {"data": media_public(media, runtime)}
+
+    fingerprint = request_hash("PUT", f"/media/{media_id}", body)
+    return run_once(
+        runtime,
+        customer_id=customer.id,
+        key=idempotency_key,
+        fingerprint=fingerprint,
+        action=update,
+    )
 
 
 router.add_api_route(
@@ -160,9 +274,8 @@ router.add_api_route(
 )
 def download(
     media_id: str,
-    request: Request,
     runtime: RuntimeDep,
-    customer: CustomerDep,
+    customer: LimitedCustomer,
     object_type: Literal[
         "bullet_video_mp4", "bullet_video_gif", "thumbnail_jpg", "source"
     ] = "bullet_video_mp4",
@@ -193,6 +306,76 @@ def download(
     response_model=MediaEnvelope,
     responses=ERRORS,
 )
-def process(media_id: str, runtime: RuntimeDep, customer: CustomerDep) -> dict[str, Any]:
-    media = service.process_media(runtime, customer=customer, media_id=media_id)
+def process(
+    media_id: str,
+    runtime: RuntimeDep,
+    customer: GenerationCustomer,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        media = service.process_media(runtime, customer=customer, media_id=media_id)
+        return {"data": media_public(media, runtime)}
+
+    return run_once(
+        runtime,
+        customer_id=customer.id,
+        key=idempotency_key,
+        fingerprint=request_hash("POST", f"/media/{media_id}/process", None),
+        action=run,
+    )
+
+
+@router.post(
+    "/media/{media_id}/cancel",
+    summary="Cancel a generation",
+    response_model=MediaEnvelope,
+    responses=ERRORS,
+)
+def cancel(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
+    """Queued: never starts, full refund. Running: stops within about a second; finished
+    variants are kept and unfinished ones refunded."""
+    media = service.cancel_media(runtime, customer=customer, media_id=media_id)
     return {"data": media_public(media, runtime)}
+
+
+@router.get("/media", summary="List your media", response_model=MediaList, responses=ERRORS)
+def list_media(
+    runtime: RuntimeDep,
+    customer: LimitedCustomer,
+    status: Annotated[
+        Literal["queue_bullet", "processing_bullet", "success", "fail", "cancel"] | None, Query()
+    ] = None,
+    visibility_status: Annotated[Literal["0", "1", "2"] | None, Query()] = None,
+    created_after: dt.datetime | None = None,
+    created_before: dt.datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Title contains.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    page = service.list_media(
+        runtime,
+        customer=customer,
+        status=status,
+        visibility_status=visibility_status,
+        created_after=created_after,
+        created_before=created_before,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+    )
+    return {
+        "data": [media_public(m, runtime) for m in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+@router.delete(
+    "/media/{media_id}",
+    summary="Delete a media and its files",
+    status_code=204,
+    response_class=Response,
+    responses=ERRORS,
+)
+def delete_media(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> Response:
+    service.delete_media(runtime, customer=customer, media_id=media_id)
+    return Response(status_code=204)

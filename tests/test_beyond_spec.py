@@ -1,0 +1,191 @@
+"""Additions to the spec: live progress (SSE), cancel, list, delete, idempotency, rate limits,
+seed and metadata."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from sqlalchemy import func, select
+
+from kinora.db.models import Media
+from tests.conftest import Api, LiveServer
+
+
+def upload(api: Api, testdata: Path, **fields: str) -> str:
+    with (testdata / "coffee.png").open("rb") as f:
+        r = api.client.post(
+            "/media",
+            files=[("image_files", ("coffee.png", f, "image/png"))],
+            data=fields,
+            headers=api.headers(),
+        )
+    assert r.status_code == 200, r.text
+    return str(r.json()["data"]["id"])
+
+
+def test_sse_shows_progress_rising_and_the_end(live: LiveServer, testdata: Path) -> None:
+    key = live.key()
+    with (testdata / "rocket.jpg").open("rb") as f:
+        r = httpx.post(
+            f"{live.base_url}/media",
+            headers={"X-Api-Key": key},
+            data={"duration": "4"},
+            files=[("image_files", ("r.jpg", f, "image/jpeg"))],
+        )
+    media_id = r.json()["data"]["id"]
+    events: list[tuple[str, dict]] = []
+    with httpx.stream("GET", f"{live.base_url}/media/{media_id}/events", timeout=120) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        name = ""
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+                if name == "end":
+                    break
+    assert events[-1][0] == "end" and events[-1][1]["processing_status"] == "success"
+    progress = [int(d["progress_percentage"]) for n, d in events if n == "status"]
+    assert progress == sorted(progress) and len(set(progress)) >= 3, progress
+    assert any(d["stage"] == "rendering" for _, d in events)
+
+
+def test_cancel_queued_never_starts(api_factory) -> None:
+    api: Api = api_factory(workers=0)
+    r = api.client.post("/media", data={"prompt": "x", "quantity": "2"}, headers=api.headers())
+    media_id = r.json()["data"]["id"]
+    assert api.credits() == 98
+    r = api.client.post(f"/media/{media_id}/cancel", headers=api.headers())
+    assert r.status_code == 200 and r.json()["data"]["processing_status"] == "cancel"
+    assert api.credits() == 100
+    again = api.client.post(f"/media/{media_id}/cancel", headers=api.headers())
+    assert again.status_code == 400
+
+
+def test_cancel_running_render_stops_fast_and_refunds(api_factory, testdata: Path) -> None:
+    api: Api = api_factory(output_long_side=1280)
+    media_id = upload(api, testdata, duration="10", quantity="2")
+    assert api.credits() == 96
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = api.client.get(f"/media/{media_id}/processing-status").json()["data"]
+        if status["processing_status"] == "processing_bullet" and status["stage"] == "rendering":
+            break
+        time.sleep(0.05)
+    asked = time.monotonic()
+    r = api.client.post(f"/media/{media_id}/cancel", headers=api.headers())
+    assert r.status_code == 200
+    while time.monotonic() - asked < 10:
+        status = api.client.get(f"/media/{media_id}/processing-status").json()["data"]
+        if status["processing_status"] == "cancel":
+            break
+        time.sleep(0.05)
+    took = time.monotonic() - asked
+    assert status["processing_status"] == "cancel"
+    assert took < 2.0, took
+    assert api.credits() == 100  # neither variant finished
+    media = api.client.get(f"/media/{media_id}", headers=api.headers()).json()["data"]
+    assert media["result"] == []
+    files = [p.name for p in api.settings.media_dir.rglob("*") if p.is_file()]
+    assert files == ["g1_0.png"]  # only the source: no partial video anywhere
+
+
+def test_list_pages_every_item_once(api_factory) -> None:
+    api: Api = api_factory(workers=0)
+    ids = []
+    for i in range(7):
+        r = api.client.post(
+            "/media", data={"prompt": "x", "title": f"clip {i}"}, headers=api.headers()
+        )
+        ids.append(r.json()["data"]["id"])
+    other = api.new_key()
+    api.client.post("/media", data={"prompt": "y"}, headers=api.headers(other))
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = api.client.get("/media", params=params, headers=api.headers()).json()
+        seen += [m["id"] for m in page["data"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+    found = api.client.get("/media", params={"q": "clip 3"}, headers=api.headers()).json()
+    assert [m["title"] for m in found["data"]] == ["clip 3"]
+    queued = api.client.get("/media", params={"status": "success"}, headers=api.headers())
+    assert queued.json()["data"] == []
+    bad = api.client.get("/media", params={"cursor": "garbage!"}, headers=api.headers())
+    assert bad.status_code == 422
+
+
+def test_delete_removes_record_and_files(api: Api, testdata: Path) -> None:
+    media_id = upload(api, testdata, duration="1")
+    api.wait(media_id)
+    assert any(api.settings.media_dir.rglob("*.mp4"))
+    other = api.new_key()
+    assert api.client.delete(f"/media/{media_id}", headers=api.headers(other)).status_code == 404
+    r = api.client.delete(f"/media/{media_id}", headers=api.headers())
+    assert r.status_code == 204
+    assert api.client.get(f"/media/{media_id}", headers=api.headers()).status_code == 404
+    assert not [p for p in api.settings.media_dir.rglob("*") if p.is_file()]
+    assert api.credits() == 99  # nothing refunded
+
+
+def test_idempotent_creates_under_concurrency(live: LiveServer) -> None:
+    key = live.key(credits=10)
+    headers = {"X-Api-Key": key, "Idempotency-Key": "order-17"}
+
+    def create(_: int) -> httpx.Response:
+        return httpx.post(
+            f"{live.base_url}/media",
+            headers=headers,
+            data={"prompt": "a red kite", "duration": "1"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(create, range(8)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["data"]["id"] for r in responses}) == 1
+    balance = httpx.get(f"{live.base_url}/credits", headers={"X-Api-Key": key}).json()
+    assert balance["data"]["credits"] == 9
+    other = httpx.post(f"{live.base_url}/media", headers=headers, data={"prompt": "different"})
+    assert other.status_code == 422
+
+
+def test_rate_limit_answers_429_with_retry_after(api_factory) -> None:
+    api: Api = api_factory(workers=0, rate_limit="5/minute")
+    codes = [api.client.get("/credits", headers=api.headers()) for _ in range(6)]
+    assert [r.status_code for r in codes[:5]] == [200] * 5
+    assert codes[0].headers["X-RateLimit-Limit"] == "5"
+    assert codes[4].headers["X-RateLimit-Remaining"] == "0"
+    limited = codes[5]
+    assert limited.status_code == 429 and limited.json()["message"] == "RATE_LIMITED"
+    assert int(limited.headers["Retry-After"]) >= 1
+    # another key has its own budget
+    assert api.client.get("/credits", headers=api.headers(api.new_key())).status_code == 200
+
+
+def test_seed_reproduces_and_metadata_is_echoed(api: Api, testdata: Path) -> None:
+    a = upload(
+        api,
+        testdata,
+        duration="1",
+        seed="1234",
+        metadata='{"sku": "A-1"}',
+        negative_prompt="blurry",
+    )
+    b = upload(api, testdata, duration="1", seed="1234")
+    ma, mb = api.wait(a), api.wait(b)
+    assert ma["metadata"] == {"sku": "A-1"}
+    assert ma["video_history"][0]["service_seeds"] == [1234]
+    va = api.client.get(f"/media/{a}/download", headers=api.headers()).content
+    vb = api.client.get(f"/media/{b}/download", headers=api.headers()).content
+    assert va == vb
+    with api.runtime.db.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Media)) == 2
+    bad = api.client.post("/media", data={"prompt": "x", "metadata": "[1]"}, headers=api.headers())
+    assert bad.status_code == 422
