@@ -180,7 +180,7 @@ def render(
         for p in paths
     ]
     inputs = EngineInputs(images=pixels, prompt=prompt)
-    chosen = route(motion_type="Auto", kind=inputs.kind, models_dir=settings.resolved_models_dir)
+    chosen = route(motion_type="Auto", kind=inputs.kind, settings=settings)
     ratio, configs = plan_configs(
         images=pixels,
         aspect_ratio=aspect,

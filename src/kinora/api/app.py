@@ -85,10 +85,11 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})
 
-    from kinora.api.routes import account, media
+    from kinora.api.routes import account, media, models
 
     app.include_router(media.router)
     app.include_router(account.router)
+    app.include_router(models.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

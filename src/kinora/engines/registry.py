@@ -13,6 +13,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from kinora.config import Settings
 from kinora.engines.base import InputKind, MotionEngine
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ def make_engine(name: str, *, models_dir: Path) -> MotionEngine:
         return cls()
 
 
-def route(*, motion_type: str, kind: InputKind, models_dir: Path) -> Route:
+def route(*, motion_type: str, kind: InputKind, settings: Settings) -> Route:
+    """The engine that will run a motion_type for these inputs (built-in until configured)."""
     name = BUILTIN_FOR_INPUT[kind]
-    return Route(engine=make_engine(name, models_dir=models_dir), requested_motion_type=motion_type)
+    engine = make_engine(name, models_dir=settings.resolved_models_dir)
+    return Route(engine=engine, requested_motion_type=motion_type)

@@ -225,7 +225,7 @@ def _render_with(
     chosen = route(
         motion_type=params.get("motion_type", "Auto"),
         kind=inputs.kind,
-        models_dir=settings.resolved_models_dir,
+        settings=settings,
     )
     ratio, configs = plan_configs(
         images=images,
