@@ -1,0 +1,186 @@
+"""Benchmark of the one-image engine (kinora-parallax), side by side with its yardsticks.
+
+  (a) engine frames for a 5 s 1280x720 clip vs encoding the same frames with PyAV (libx264,
+      preset veryfast, crf 20, as Mp4Writer does): target render <= 2x encode;
+  (b) engine render + encode vs ffmpeg's zoompan making a 5 s 1280x720 zoom (same encoder
+      settings): target faster;
+  (c) peak memory (max RSS) of a 10 s 1920x1080 render + encode in a fresh subprocess:
+      target < 1.5 GB.
+
+Usage: .venv/bin/python bench/bench_one_image.py [--image rocket.jpg] [--camera "Orbit right"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTDATA = ROOT / ".." / "shared" / "testdata"
+MODELS = ROOT / "data" / "models"
+
+
+def load(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def bench_render_vs_encode(image_path: Path, camera: str, tmp: Path) -> dict[str, float]:
+    from kinora.engines.base import EngineInputs, RenderConfig
+    from kinora.engines.parallax import ParallaxEngine
+    from kinora.render.encode import Mp4Writer
+
+    image = load(image_path)
+    engine = ParallaxEngine(MODELS)
+    config = RenderConfig(width=1280, height=720, fps=24, duration=5.0, camera=camera, seed=1)
+    t0 = time.perf_counter()
+    engine.segmentation(image)
+    seg_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    frames = list(engine.frames(EngineInputs(images=[image]), config))
+    render_s = time.perf_counter() - t0  # segmentation cached: planning + frames
+    t0 = time.perf_counter()
+    with Mp4Writer(tmp / "encode_only.mp4", width=1280, height=720, fps=24) as w:
+        for f in frames:
+            w.write(f)
+    encode_s = time.perf_counter() - t0
+    # End to end as the pipeline runs it: fresh engine (segmentation included), streaming.
+    engine2 = ParallaxEngine(MODELS)
+    t0 = time.perf_counter()
+    with Mp4Writer(tmp / "engine.mp4", width=1280, height=720, fps=24) as w:
+        for f in engine2.frames(EngineInputs(images=[image]), config):
+            w.write(f)
+    total_s = time.perf_counter() - t0
+    return {
+        "frames": float(len(frames)),
+        "segment_s": seg_s,
+        "render_s": render_s,
+        "encode_s": encode_s,
+        "total_s": total_s,
+    }
+
+
+def bench_zoompan(image_path: Path, tmp: Path) -> float | None:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return None
+    vf = (
+        "scale=2560:-2,zoompan=z='min(zoom+0.0015,1.5)':d=120"
+        ":x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':s=1280x720:fps=24"
+    )
+    cmd = [
+        ffmpeg,
+        "-v",
+        "error",
+        "-y",
+        "-i",
+        str(image_path),
+        "-vf",
+        vf,
+        "-frames:v",
+        "120",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        str(tmp / "zoompan.mp4"),
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - t0
+
+
+def _memory_child(image_path: str, camera: str, out: str) -> None:
+    from kinora.engines.base import EngineInputs, RenderConfig
+    from kinora.engines.parallax import ParallaxEngine
+    from kinora.render.encode import Mp4Writer
+
+    image = load(Path(image_path))
+    config = RenderConfig(width=1920, height=1080, fps=24, duration=10.0, camera=camera, seed=2)
+    t0 = time.perf_counter()
+    with Mp4Writer(out, width=1920, height=1080, fps=24) as w:
+        for f in ParallaxEngine(MODELS).frames(EngineInputs(images=[image]), config):
+            w.write(f)
+    elapsed = time.perf_counter() - t0
+    # VmHWM is this process's own peak; ru_maxrss after fork+exec can report the parent's.
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                rss_kb = int(line.split()[1])
+    print(json.dumps({"maxrss_mb": rss_kb / 1024, "seconds": elapsed}))
+
+
+def bench_memory(image_path: Path, camera: str, tmp: Path) -> dict[str, float]:
+    code = (
+        "import sys; sys.path.insert(0, {!r}); import bench_one_image as b; "
+        "b._memory_child({!r}, {!r}, {!r})"
+    ).format(str(Path(__file__).parent), str(image_path), camera, str(tmp / "mem.mp4"))
+    res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--image", default="rocket.jpg")
+    ap.add_argument("--camera", default="Orbit right")
+    args = ap.parse_args()
+    image_path = (TESTDATA / args.image).resolve()
+    if not (MODELS / "isnet-medium.onnx").exists():
+        print("note: ISNet not installed (run `make install`); the fallback segmenter is timed")
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        r = bench_render_vs_encode(image_path, args.camera, tmp)
+        zp = bench_zoompan(image_path, tmp)
+        mem = bench_memory(image_path, args.camera, tmp)
+    n = int(r["frames"])
+    rows = [
+        ("segmentation (once per image)", f"{r['segment_s']:.2f} s", ""),
+        (
+            f"(a) engine frames, {n} x 1280x720",
+            f"{r['render_s']:.2f} s",
+            f"{1000 * r['render_s'] / n:.1f} ms/frame",
+        ),
+        (
+            f"(a) PyAV encode of the same {n} frames",
+            f"{r['encode_s']:.2f} s",
+            f"ratio {r['render_s'] / r['encode_s']:.2f} (target <= 2)",
+        ),
+        (
+            "(b) engine render + encode (segmentation cached)",
+            f"{r['render_s'] + r['encode_s']:.2f} s",
+            "" if zp is None else f"vs zoompan {(r['render_s'] + r['encode_s']) / zp:.2f}",
+        ),
+        ("(b) engine end to end (segment+render+encode)", f"{r['total_s']:.2f} s", ""),
+        (
+            "(b) ffmpeg zoompan 5 s 1280x720 + encode",
+            "n/a (no ffmpeg)" if zp is None else f"{zp:.2f} s",
+            "" if zp is None else f"engine/zoompan {r['total_s'] / zp:.2f} (target < 1)",
+        ),
+        (
+            "(c) 10 s 1920x1080 render+encode, peak RSS",
+            f"{mem['maxrss_mb']:.0f} MB",
+            f"{mem['seconds']:.1f} s wall (target < 1536 MB)",
+        ),
+    ]
+    w0 = max(len(a) for a, _, _ in rows)
+    print(f"kinora-parallax, {args.image}, camera {args.camera!r}")
+    for a, b, c in rows:
+        print(f"{a:<{w0}}  {b:>16}  {c}")
+
+
+if __name__ == "__main__":
+    main()

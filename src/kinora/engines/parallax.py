@@ -1,0 +1,316 @@
+"""The one-image engine: depth-layered camera motion over a photo.
+
+Once per image: segment the subject (ISNet, or the classical fallback), crop to the output's
+aspect around the subject, build a canvas a little larger than the crop (real picture around it,
+for the camera to see), and split it into planes at cue-estimated depths with the background
+filled under the subject. Once per render: resolve the camera path and seed into a move and
+find the least zoom-in along the move that keeps every border out of view. Per frame: one
+perspective warp per layer (exact homographies) and an alpha blend of the subject's region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kinora.depth import Layer, Layout, build_layout
+from kinora.engines.base import (
+    EngineInfo,
+    EngineInputs,
+    Frame,
+    InputKind,
+    MotionEngine,
+    RenderConfig,
+)
+from kinora.render import camera as cam
+from kinora.render.fit import cover_crop_box, cover_fit, subject_center
+from kinora.segment import Segmentation, isnet_path, segment
+
+F64 = npt.NDArray[np.float64]
+
+MARGIN = 0.2
+"""Canvas margin around the crop per side, as a fraction of the output (where the photo has it)."""
+MAX_COVER_ZOOM = 0.35
+"""Beyond this extra zoom the move's amplitude is reduced instead."""
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The fitted photo plus margins, at output scale; the output at rest is its
+    ``[top:top+height, left:left+width]`` window, which equals ``cover_fit`` of the input."""
+
+    rgb: Frame
+    mask: npt.NDArray[np.float32]
+    left: int
+    top: int
+    crop_box: tuple[int, int, int, int]
+    center: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything decided before the first frame (exposed for tests and tools)."""
+
+    canvas: Canvas
+    layout: Layout
+    move: cam.CameraMove
+    k_src: F64
+    k_dst: F64
+    times: tuple[float, ...]
+    segmenter: str
+    zoom_center: tuple[float, float]
+    """The pivot's rest position in output pixels (zooms scale about it)."""
+
+
+def fit_canvas(
+    image: Frame,
+    mask: npt.NDArray[np.float32],
+    *,
+    width: int,
+    height: int,
+    center: tuple[float, float],
+) -> Canvas:
+    """Cover-fit ``image`` around ``center`` and keep up to MARGIN of real picture on each side."""
+    ih, iw = image.shape[:2]
+    x0, y0, bw, bh = cover_crop_box(iw, ih, width, height, center)
+    sx, sy = width / bw, height / bh
+    mx, my = round(MARGIN * width), round(MARGIN * height)
+    left = max(0, min(mx, math.floor(x0 * sx)))
+    right = max(0, min(mx, math.floor((iw - x0 - bw) * sx)))
+    top = max(0, min(my, math.floor(y0 * sy)))
+    bottom = max(0, min(my, math.floor((ih - y0 - bh) * sy)))
+    cw, ch = width + left + right, height + top + bottom
+    src, msrc = image, mask
+    if sx < 1.0 or sy < 1.0:
+        # Pre-shrink with area averaging (as cover_fit does) so the margins don't alias.
+        pw, ph = max(1, round(iw * sx)), max(1, round(ih * sy))
+        src = np.asarray(cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA), np.uint8)
+        msrc = np.asarray(cv2.resize(mask, (pw, ph), interpolation=cv2.INTER_AREA), np.float32)
+    rx, ry = src.shape[1] / iw, src.shape[0] / ih
+    # Canvas pixel X is image x = x0 + (X - left + 0.5) / sx - 0.5 (cv2.resize's convention).
+    m = np.array(
+        [
+            [rx / sx, 0.0, (x0 - (left - 0.5) / sx) * rx - 0.5],
+            [0.0, ry / sy, (y0 - (top - 0.5) / sy) * ry - 0.5],
+        ]
+    )
+    interp = cv2.INTER_CUBIC if rx / sx < 1.0 else cv2.INTER_LINEAR
+    flags = interp | cv2.WARP_INVERSE_MAP
+    rgb = cv2.warpAffine(src, m, (cw, ch), flags=flags, borderMode=cv2.BORDER_REFLECT101)
+    msk = cv2.warpAffine(msrc, m, (cw, ch), flags=flags, borderMode=cv2.BORDER_REFLECT101)
+    # The window seen at rest is exactly cover_fit's output.
+    rgb[top : top + height, left : left + width] = cover_fit(image, width, height, center)
+    return Canvas(
+        rgb=np.ascontiguousarray(rgb),
+        mask=np.clip(msk, 0.0, 1.0).astype(np.float32),
+        left=left,
+        top=top,
+        crop_box=(x0, y0, bw, bh),
+        center=center,
+    )
+
+
+def _corners(width: int, height: int) -> F64:
+    return np.array(
+        [[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]],
+        dtype=np.float64,
+    ).T
+
+
+def _homographies(plan: Plan, move: cam.CameraMove, t: float) -> list[F64]:
+    pose = cam.pose(move, t)
+    return [
+        cam.plane_homography(
+            pose,
+            plane=layer.plane,
+            k_src=plan.k_src,
+            k_dst=plan.k_dst,
+            zoom_center=plan.zoom_center,
+        )
+        for layer in plan.layout.layers
+    ]
+
+
+def _covered(plan: Plan, move: cam.CameraMove, width: int, height: int) -> bool:
+    """Does every frame see only canvas, and no cut edge of a layer touching a canvas side?"""
+    ch, cw = plan.canvas.mask.shape
+    corners = _corners(width, height)
+    tol = 1e-6
+    for t in plan.times:
+        for layer, h in zip(plan.layout.layers, _homographies(plan, move, t), strict=True):
+            p = np.linalg.inv(h) @ corners
+            if np.any(p[2] <= 1e-9):
+                return False
+            x, y = p[0] / p[2], p[1] / p[2]
+            sides = layer.sides
+            if "left" in sides and x.min() < -tol:
+                return False
+            if "right" in sides and x.max() > cw - 1 + tol:
+                return False
+            if "top" in sides and y.min() < -tol:
+                return False
+            if "bottom" in sides and y.max() > ch - 1 + tol:
+                return False
+    return True
+
+
+def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
+    """The least extra zoom along the motion envelope that hides every border (binary search);
+    moves too big for MAX_COVER_ZOOM lose amplitude instead."""
+    move = plan.move
+    for _ in range(10):
+        if _covered(plan, move, width, height):
+            return move
+        if _covered(plan, cam.with_cover_zoom(move, MAX_COVER_ZOOM), width, height):
+            lo, hi = 0.0, MAX_COVER_ZOOM
+            for _ in range(16):
+                mid = 0.5 * (lo + hi)
+                if _covered(plan, cam.with_cover_zoom(move, mid), width, height):
+                    hi = mid
+                else:
+                    lo = mid
+            return cam.with_cover_zoom(move, hi)
+        move = cam.with_amplitude(move, move.amplitude * 0.75)
+    return cam.with_amplitude(move, 0.0)
+
+
+def _image_key(image: Frame) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str(image.shape).encode())
+    h.update(np.ascontiguousarray(image).data)
+    return h.hexdigest()
+
+
+class ParallaxEngine(MotionEngine):
+    """Depth-layered camera motion over one photo (see module docstring)."""
+
+    info = EngineInfo(
+        name="kinora-parallax",
+        version="1.0",
+        accepts=frozenset({InputKind.ONE_IMAGE}),
+        needs_gpu=False,
+        max_duration=10.0,
+        description=(
+            "Moves a virtual camera through a photo split into depth layers (subject by ISNet, "
+            "background on a cue-fitted plane, revealed areas inpainted)."
+        ),
+    )
+
+    def __init__(self, models_dir: Path | None = None) -> None:
+        self.models_dir = Path(models_dir) if models_dir is not None else None
+        self._segments: OrderedDict[str, Segmentation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def service_version(self) -> str:
+        method = "isnet-medium" if isnet_path(self.models_dir) else "grabcut-fallback"
+        return f"{self.info.version}+{method}"
+
+    def segmentation(self, image: Frame) -> Segmentation:
+        """Segment once per distinct image (a few recent ones are kept: retries, variants)."""
+        key = _image_key(image)
+        with self._lock:
+            if key in self._segments:
+                self._segments.move_to_end(key)
+                return self._segments[key]
+        seg = segment(image, models_dir=self.models_dir)
+        with self._lock:
+            self._segments[key] = seg
+            while len(self._segments) > 4:
+                self._segments.popitem(last=False)
+        return seg
+
+    def plan(self, image: Frame, config: RenderConfig) -> Plan:
+        """Segmentation, canvas, layers and the fitted camera move for one render."""
+        width, height = config.width, config.height
+        seg = self.segmentation(image)
+        center = subject_center(seg.mask)
+        canvas = fit_canvas(image, seg.mask, width=width, height=height, center=center)
+        layout = build_layout(canvas.rgb, canvas.mask)
+        focal = 1.0 * max(width, height)
+        k_src = cam.intrinsics(focal, canvas.left + (width - 1) / 2, canvas.top + (height - 1) / 2)
+        k_dst = cam.intrinsics(focal, (width - 1) / 2, (height - 1) / 2)
+        rng = np.random.default_rng([config.seed, 303])
+        jitter = rng.uniform(-0.06, 0.06, size=2) * min(width, height)
+        px = layout.pivot_px[0] + float(jitter[0])
+        py = layout.pivot_px[1] + float(jitter[1])
+        ray = np.linalg.inv(k_src) @ np.array([px, py, 1.0])
+        pivot = ray / layout.pivot_inv_depth
+        periodic = config.loop > 1
+        move = cam.plan_move(
+            config.camera,
+            motion_range=config.motion_range,
+            seed=config.seed,
+            periodic=periodic,
+            pivot=(float(pivot[0]), float(pivot[1]), float(pivot[2])),
+            has_subject=layout.has_subject,
+        )
+        times = cam.frame_times(config.frames_per_motion, periodic=move.periodic)
+        # Zoom about the focus point, kept off the frame's edges.
+        zc = (
+            float(np.clip(px - canvas.left, 0.2 * width, 0.8 * width)),
+            float(np.clip(py - canvas.top, 0.2 * height, 0.8 * height)),
+        )
+        plan = Plan(canvas, layout, move, k_src, k_dst, tuple(times), seg.method, zc)
+        fitted = _fit_move(plan, width, height)
+        return Plan(canvas, layout, fitted, k_src, k_dst, tuple(times), seg.method, zc)
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        if not inputs.images:
+            raise ValueError("the parallax engine needs one image")
+        image = np.ascontiguousarray(inputs.images[0][..., :3], dtype=np.uint8)
+        plan = self.plan(image, config)
+        renderer = _Renderer(plan, config.width, config.height)
+        n = len(plan.times)
+        for i in range(config.total_frames):
+            yield renderer.render(plan.times[i % n])
+
+
+class _Renderer:
+    """Per-frame work only: one warp per layer, the front layers within their bounding boxes."""
+
+    def __init__(self, plan: Plan, width: int, height: int) -> None:
+        self.plan, self.width, self.height = plan, width, height
+        self.fronts: list[tuple[Layer, Frame, npt.NDArray[np.float32]]] = []
+        for layer in plan.layout.layers[1:]:
+            x0, y0, x1, y1 = layer.bbox
+            assert layer.alpha is not None
+            rgb = np.ascontiguousarray(layer.rgb[y0:y1, x0:x1])
+            alpha = np.ascontiguousarray(layer.alpha[y0:y1, x0:x1], dtype=np.float32) / 255.0
+            self.fronts.append((layer, rgb, alpha.astype(np.float32)))
+
+    def render(self, t: float) -> Frame:
+        plan, w, h = self.plan, self.width, self.height
+        hs = _homographies(plan, plan.move, t)
+        back = plan.layout.layers[0]
+        out = cv2.warpPerspective(
+            back.rgb, hs[0], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        for (layer, rgb, alpha), hm in zip(self.fronts, hs[1:], strict=True):
+            bx0, by0, bx1, by1 = layer.bbox
+            box = np.array([[bx0, by0, 1], [bx1, by0, 1], [bx0, by1, 1], [bx1, by1, 1]], float).T
+            p = hm @ box
+            if np.any(p[2] <= 1e-9):
+                continue
+            xs, ys = p[0] / p[2], p[1] / p[2]
+            x0, y0 = max(0, math.floor(xs.min()) - 1), max(0, math.floor(ys.min()) - 1)
+            x1, y1 = min(w, math.ceil(xs.max()) + 2), min(h, math.ceil(ys.max()) + 2)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+            offset = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
+            m = shift @ hm @ offset
+            size = (x1 - x0, y1 - y0)
+            fg = cv2.warpPerspective(rgb, m, size, flags=cv2.INTER_LINEAR)
+            a = cv2.warpPerspective(alpha, m, size, flags=cv2.INTER_LINEAR)
+            roi = out[y0:y1, x0:x1]
+            roi[...] = cv2.blendLinear(fg, roi, a, 1.0 - a)
+        return np.asarray(out, dtype=np.uint8)

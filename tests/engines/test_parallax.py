@@ -1,0 +1,196 @@
+"""The one-image engine on real photos: rest frame, motion, parallax, borders, loops, seeds."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+from engine_helpers import MODELS_DIR, border_defects, mean_diff, psnr, render
+
+from kinora.engines.base import EngineInputs, Frame, InputKind, RenderConfig
+from kinora.engines.parallax import ParallaxEngine
+from kinora.render.camera import CAMERA_PATHS
+from kinora.render.fit import cover_crop_box, cover_fit, subject_center
+
+MOVING = [c for c in CAMERA_PATHS if c != "Static"]
+
+
+def test_engine_declares_itself(isnet_engine: ParallaxEngine) -> None:
+    assert ParallaxEngine.info.name == "kinora-parallax"
+    assert ParallaxEngine.info.accepts == frozenset({InputKind.ONE_IMAGE})
+    assert isnet_engine.service_version() == "1.0+isnet-medium"
+    assert ParallaxEngine(None).service_version() == "1.0+grabcut-fallback"
+    assert ParallaxEngine(MODELS_DIR / "nowhere").service_version() == "1.0+grabcut-fallback"
+
+
+@pytest.mark.parametrize("camera", CAMERA_PATHS)
+def test_every_path_rests_on_the_input_and_moves(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], camera: str
+) -> None:
+    image = photos["astronaut.png"]
+    frames = render(isnet_engine, image, camera=camera, motion_range=7)
+    assert len(frames) == 12
+    assert all(f.shape == (144, 256, 3) and f.dtype == np.uint8 for f in frames)
+    plan = isnet_engine.plan(image, RenderConfig(width=256, height=144, camera=camera))
+    expected = cover_fit(image, 256, 144, plan.canvas.center)
+    rest = frames[-1] if camera == "Zoom out" else frames[0]
+    assert psnr(rest, expected) >= 30.0, camera
+    steps = [mean_diff(a, b) for a, b in itertools.pairwise(frames)]
+    if camera == "Static":
+        assert max(steps) == 0.0
+    else:
+        assert min(steps[1:-1]) > 0.05, (camera, steps)
+    for i, frame in enumerate(frames):
+        assert border_defects(frame) == [], (camera, i)
+
+
+@pytest.mark.parametrize("name", ["chelsea.png", "coffee.png", "rocket.jpg"])
+@pytest.mark.parametrize("size", [(256, 144), (144, 256), (192, 192)])
+def test_aspect_ratios_and_first_frame(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], name: str, size: tuple[int, int]
+) -> None:
+    w, h = size
+    image = photos[name]
+    frames = render(isnet_engine, image, width=w, height=h, camera="Orbit right", duration=0.5)
+    assert frames[0].shape == (h, w, 3)
+    plan = isnet_engine.plan(image, RenderConfig(width=w, height=h, camera="Orbit right"))
+    assert psnr(frames[0], cover_fit(image, w, h, plan.canvas.center)) >= 30.0
+    assert all(border_defects(f) == [] for f in frames)
+
+
+@pytest.mark.parametrize("name", ["rocket.jpg", "chelsea.png", "coffee.png", "astronaut.png"])
+@pytest.mark.parametrize("size", [(144, 256), (256, 144)])
+def test_crop_is_centred_on_the_subject(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], name: str, size: tuple[int, int]
+) -> None:
+    image = photos[name]
+    ih, iw = image.shape[:2]
+    plan = isnet_engine.plan(image, RenderConfig(width=size[0], height=size[1]))
+    mask = isnet_engine.segmentation(image).mask > 0.5
+
+    # Centred on the subject, favouring its top (faces): the centroid and the top are in view.
+    ys, xs = np.nonzero(mask)
+    x, y, w, h = plan.canvas.crop_box
+    assert x <= xs.mean() < x + w and y <= ys.mean() < y + h
+    if ys.max() - ys.min() < h:
+        assert y <= ys.min()
+    assert plan.canvas.crop_box == cover_crop_box(iw, ih, size[0], size[1], subject_center(mask))
+
+
+def _flow_split(frames: list[Frame], fg: np.ndarray, a: int, b: int) -> tuple[float, float]:
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    g0 = cv2.cvtColor(frames[a], cv2.COLOR_RGB2GRAY)
+    g1 = cv2.cvtColor(frames[b], cv2.COLOR_RGB2GRAY)
+    flow = dis.calc(g0, g1, None)
+    inner = cv2.erode(fg.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    outer = cv2.dilate(fg.astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+    f_fg = np.median(flow[inner], axis=0)
+    f_bg = np.median(flow[outer], axis=0)
+    return float(np.linalg.norm(f_fg - f_bg)), float(np.linalg.norm(f_bg))
+
+
+@pytest.mark.parametrize(
+    "camera", ["Orbit right", "Orbit left", "Pan right", "Pan left", "Dolly zoom"]
+)
+@pytest.mark.parametrize("name", ["astronaut.png", "coffee.png"])
+def test_subject_and_background_move_differently(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], camera: str, name: str
+) -> None:
+    image = photos[name]
+    w, h = 320, 180
+    frames = render(isnet_engine, image, width=w, height=h, camera=camera, motion_range=6)
+    plan = isnet_engine.plan(image, RenderConfig(width=w, height=h, camera=camera))
+    c = plan.canvas
+    fg = c.mask[c.top : c.top + h, c.left : c.left + w] > 0.5
+    # Over a short span near the start, both layers still sit where the mask says.
+    rel, _ = _flow_split(frames, fg, 0, 4)
+    assert rel > 0.8, (camera, name, rel)
+
+
+def test_motion_range_scales_amplitude(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    image = photos["chelsea.png"]
+    travel = {}
+    for r in (2, 5, 9):
+        frames = render(isnet_engine, image, camera="Pan right", motion_range=r)
+        travel[r] = mean_diff(frames[0], frames[-1])
+    assert travel[2] < travel[5] < travel[9], travel
+
+
+@pytest.mark.parametrize("camera", ["Orbit right", "Rotate 360", "Zoom in", "Crane up", "Aerial"])
+def test_loop_seam_is_no_bigger_than_its_neighbours(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], camera: str
+) -> None:
+    frames = render(isnet_engine, photos["astronaut.png"], camera=camera, loop=3)
+    n = 12
+    assert len(frames) == 3 * n
+    steps = [mean_diff(a, b) for a, b in itertools.pairwise(frames)]
+    for seam in (n - 1, 2 * n - 1):
+        neighbours = max(steps[seam - 1], steps[seam + 1])
+        assert steps[seam] <= neighbours * 1.1 + 0.05, (camera, steps[seam - 2 : seam + 3])
+    # The second pass repeats the first exactly.
+    assert all(np.array_equal(frames[i], frames[i + n]) for i in range(n))
+
+
+def test_every_camera_value_is_a_distinct_video(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    image = photos["coffee.png"]
+    videos = {c: np.stack(render(isnet_engine, image, camera=c, fps=6)) for c in CAMERA_PATHS}
+    names = list(videos)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            d = float(np.mean(np.abs(videos[a].astype(np.int16) - videos[b].astype(np.int16))))
+            assert d > 0.5, (a, b, d)
+
+
+def test_same_seed_same_frames_other_seed_other_variant(photos: dict[str, Frame]) -> None:
+    image = photos["chelsea.png"]
+    a = render(ParallaxEngine(MODELS_DIR), image, camera="", seed=7)
+    b = render(ParallaxEngine(MODELS_DIR), image, camera="", seed=7)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    seeds = [
+        render(ParallaxEngine(MODELS_DIR), image, camera="Orbit right", seed=s)[-1] for s in (1, 2)
+    ]
+    assert mean_diff(seeds[0], seeds[1]) > 0.5
+    autos = {
+        ParallaxEngine(None).plan(image, RenderConfig(width=64, height=36, seed=s)).move.path
+        for s in range(12)
+    }
+    assert len(autos) >= 3
+
+
+def test_fallback_segmenter_renders_cleanly(
+    fallback_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    image = photos["coffee.png"]
+    frames = render(fallback_engine, image, camera="Orbit left")
+    plan = fallback_engine.plan(image, RenderConfig(width=256, height=144, camera="Orbit left"))
+    assert plan.segmenter == "grabcut-fallback"
+    assert psnr(frames[0], cover_fit(image, 256, 144, plan.canvas.center)) >= 30.0
+    assert all(border_defects(f) == [] for f in frames)
+    assert mean_diff(frames[0], frames[-1]) > 1.0
+
+
+def test_full_size_render(isnet_engine: ParallaxEngine, photos: dict[str, Frame]) -> None:
+    image = photos["rocket.jpg"]
+    config = RenderConfig(width=1280, height=720, fps=24, duration=0.5, camera="Aerial", seed=3)
+    frames = list(isnet_engine.frames(EngineInputs(images=[image]), config))
+    assert len(frames) == config.total_frames == 12
+    assert frames[0].shape == (720, 1280, 3)
+    plan = isnet_engine.plan(image, config)
+    assert psnr(frames[0], cover_fit(image, 1280, 720, plan.canvas.center)) >= 30.0
+    assert all(border_defects(f) == [] for f in frames)
+
+
+def test_border_check_catches_smears_and_black_edges(photos: dict[str, Frame]) -> None:
+    frame = cover_fit(photos["chelsea.png"], 256, 144)
+    assert border_defects(frame) == []
+    m = np.float32([[1, 0, 0], [0, 1, -4]])
+    smeared = cv2.warpAffine(frame, m, (256, 144), borderMode=cv2.BORDER_REPLICATE)
+    assert any("smeared" in p for p in border_defects(smeared))
+    black = cv2.warpAffine(frame, np.float32([[1, 0, 5], [0, 1, 0]]), (256, 144))
+    assert any("black" in p for p in border_defects(black))
