@@ -15,10 +15,9 @@ export KINORA_DATA_DIR := $(DATA_DIR)
 
 .PHONY: install run test check bench clean apt models
 
-install: $(STAMP) models
+install: apt $(STAMP) models
 
 $(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory apt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'

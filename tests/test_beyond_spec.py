@@ -51,7 +51,8 @@ def test_sse_shows_progress_rising_and_the_end(live: LiveServer, testdata: Path)
     assert events[-1][0] == "end" and events[-1][1]["processing_status"] == "success"
     progress = [int(d["progress_percentage"]) for n, d in events if n == "status"]
     assert progress == sorted(progress) and len(set(progress)) >= 3, progress
-    assert any(d["stage"] == "rendering" for _, d in events)
+    stages = {d["stage"] for _, d in events if d["processing_status"] == "processing_bullet"}
+    assert stages and stages <= {"starting", "decoding inputs", "rendering", "storing"}, stages
 
 
 def test_cancel_queued_never_starts(api_factory) -> None:

@@ -6,19 +6,19 @@ import time
 from pathlib import Path
 
 from kinora.engines.base import RenderConfig
-from kinora.engines.registry import engine_classes
+from kinora.engines.registry import make_engine
 from kinora.render.encode import read_frames
 from kinora.render.pipeline import RenderJob, render_all
 from tests.conftest import Api
 
 
 def test_statuses_and_rising_progress(api_factory, testdata: Path) -> None:
-    api: Api = api_factory(output_long_side=512)
+    api: Api = api_factory(output_long_side=768, job_lease_seconds=0.6)
     with (testdata / "astronaut.png").open("rb") as f:
         r = api.client.post(
             "/media",
             files=[("image_files", ("astronaut.png", f, "image/png"))],
-            data={"duration": "6", "camera_control": "Zoom in"},
+            data={"duration": "10", "camera_control": "Zoom in"},
             headers=api.headers(),
         )
     assert r.status_code == 200, r.text
@@ -56,7 +56,7 @@ def test_history_records_engine_and_reproducible_configs(api: Api, tmp_path: Pat
     assert media["duration_time"] == "2.0"  # 1 s of motion, twice
     # The stored config alone reproduces the first video frame for frame.
     config = RenderConfig.from_dict(entry["engine_config"]["configs"][0])
-    engine = engine_classes()[entry["service_name"]]()
+    engine = make_engine(entry["service_name"], models_dir=api.settings.resolved_models_dir)
     from kinora.engines.base import EngineInputs
 
     job = RenderJob(

@@ -21,6 +21,24 @@ class Settings(BaseSettings):
     queue_url: str = Field(
         default="", description="Huey backend: sqlite file (default), redis:// or postgresql://."
     )
+    storage_url: str = Field(
+        default="", description="Media files: empty for data_dir/media, or s3://bucket/prefix."
+    )
+    s3_endpoint: str = Field(
+        default="", description="S3 endpoint URL for S3-compatible stores (SeaweedFS, MinIO...)."
+    )
+    s3_region: str = Field(default="us-east-1", description="S3 region (signing).")
+    download_mode: str = Field(
+        default="stream",
+        description="S3 downloads: stream (through the API) or redirect (presigned SigV4 URLs).",
+    )
+    max_concurrent_per_key: int = Field(
+        default=0, description="Renders one key may have running at once (0: no cap)."
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=30.0,
+        description="On SIGTERM a worker finishes its job for this long, then re-queues it.",
+    )
     models_dir: Path | None = Field(
         default=None, description="Model files (ISNet); default data_dir/models."
     )

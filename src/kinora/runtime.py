@@ -9,7 +9,7 @@ from huey import Huey
 from kinora.config import Settings
 from kinora.db.session import Database, upgrade
 from kinora.jobs.queue import make_huey
-from kinora.storage import LocalStorage, Storage, UrlSigner
+from kinora.storage import Storage, UrlSigner, build_storage
 
 
 @dataclass
@@ -19,6 +19,14 @@ class Runtime:
     storage: Storage
     signer: UrlSigner
     huey: Huey
+
+    def link(self, key: str) -> str:
+        """A key-free link to a stored file: presigned by the store, or signed by us."""
+        if self.settings.download_mode == "redirect":
+            url = self.storage.presigned_url(key, ttl_seconds=self.settings.url_ttl_seconds)
+            if url:
+                return url
+        return self.signer.url(key)
 
     def close(self) -> None:
         self.db.dispose()
@@ -31,7 +39,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     runtime = Runtime(
         settings=settings,
         db=Database(settings.resolved_database_url),
-        storage=LocalStorage(settings.media_dir),
+        storage=build_storage(settings),
         signer=UrlSigner(settings.signing_key(), settings.public_url, settings.url_ttl_seconds),
         huey=make_huey(settings.resolved_queue_url),
     )

@@ -1,19 +1,26 @@
 """Where media files live, and signed links to them.
 
-``Storage`` is the plug point (one base class); ``LocalStorage`` keeps files under the data dir.
-Links are signed with HMAC-SHA256 and expire, like a CDN's, so a video tag can use them without
-an API key.
+``Storage`` is the plug point (one base class); ``LocalStorage`` keeps files under the data dir,
+``S3Storage`` in any S3-compatible store through obstore. Links are signed with HMAC-SHA256
+and expire, like a CDN's, so a video tag can use them without an API key; with S3 they can
+also be presigned SigV4 URLs of the store itself.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import shutil
 import time
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode, urlsplit
+
+if TYPE_CHECKING:
+    from kinora.config import Settings
 
 
 class Storage(ABC):
@@ -36,6 +43,10 @@ class Storage(ABC):
 
     @abstractmethod
     def delete_prefix(self, prefix: str) -> None: ...
+
+    def presigned_url(self, key: str, *, ttl_seconds: int) -> str | None:
+        """A URL the store itself serves (S3 presigned), or None to serve through the API."""
+        return None
 
 
 class LocalStorage(Storage):
@@ -102,3 +113,96 @@ class UrlSigner:
         if expires < (now or time.time()):
             return False
         return hmac.compare_digest(self._signature(key, expires), signature)
+
+
+class S3Storage(Storage):
+    """An S3 bucket (AWS or compatible) via obstore; reads are cached on local disk."""
+
+    def __init__(
+        self, url: str, *, cache_dir: Path, endpoint: str = "", region: str = "us-east-1"
+    ) -> None:
+        from obstore.store import S3Store
+
+        parts = urlsplit(url)
+        self.bucket = parts.netloc
+        self.prefix = parts.path.strip("/")
+        kwargs: dict[str, Any] = {"region": region}
+        if endpoint:
+            kwargs.update(
+                endpoint=endpoint,
+                allow_http=endpoint.startswith("http://"),
+                virtual_hosted_style_request=False,
+            )
+        self.store = S3Store(self.bucket, **kwargs)
+        self.cache_dir = cache_dir
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, key: str) -> str:
+        if ".." in key.split("/"):
+            raise ValueError(f"storage key escapes the root: {key!r}")
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def put_file(self, key: str, source: Path) -> None:
+        import obstore
+
+        obstore.put(self.store, self._key(key), source)  # single PUT: atomic for readers
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        import obstore
+
+        obstore.put(self.store, self._key(key), data)
+
+    def get_bytes(self, key: str) -> bytes:
+        import obstore
+
+        return bytes(obstore.get(self.store, self._key(key)).bytes())
+
+    def exists(self, key: str) -> bool:
+        import obstore
+        from obstore.exceptions import NotFoundError as StoreNotFound
+
+        try:
+            obstore.head(self.store, self._key(key))
+        except (StoreNotFound, FileNotFoundError):
+            return False
+        return True
+
+    def local_path(self, key: str) -> Path:
+        path = (self.cache_dir / key).resolve()
+        if self.cache_dir.resolve() not in path.parents:
+            raise ValueError(f"storage key escapes the root: {key!r}")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
+            tmp.write_bytes(self.get_bytes(key))
+            tmp.replace(path)
+        return path
+
+    def delete_prefix(self, prefix: str) -> None:
+        import obstore
+
+        full = self._key(prefix.rstrip("/")) + "/"
+        paths = [obj["path"] for batch in obstore.list(self.store, prefix=full) for obj in batch]
+        if paths:
+            obstore.delete(self.store, paths)
+        shutil.rmtree(self.cache_dir / prefix.rstrip("/"), ignore_errors=True)
+
+    def presigned_url(self, key: str, *, ttl_seconds: int) -> str | None:
+        import obstore
+
+        return str(
+            obstore.sign(self.store, "GET", self._key(key), dt.timedelta(seconds=ttl_seconds))
+        )
+
+
+def build_storage(settings: Settings) -> Storage:
+    if settings.storage_url.startswith("s3://"):
+        return S3Storage(
+            settings.storage_url,
+            cache_dir=settings.data_dir / "cache",
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+        )
+    if settings.storage_url:
+        raise ValueError(f"unsupported storage URL {settings.storage_url!r}")
+    return LocalStorage(settings.media_dir)

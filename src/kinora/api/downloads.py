@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 from kinora.db.models import Media, MediaStatus
 from kinora.errors import BadRequestError
 from kinora.render.encode import transcode_mp4, write_gif
+from kinora.storage import Storage
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -26,21 +29,30 @@ CONTENT_TYPES = {
 
 @dataclass(frozen=True)
 class Download:
-    path: Path
+    key: str
     media_type: str
     filename: str
+    storage: Storage
+
+    @property
+    def path(self) -> Path:
+        """A local copy (cached from remote storage when needed)."""
+        return self.storage.local_path(self.key)
 
 
-def _cached(runtime: Runtime, key: str, make: object) -> Path:
+def _cached(runtime: Runtime, key: str, make: Callable[[Path], None]) -> str:
+    """The key of a derived file, made and stored on first use."""
     storage = runtime.storage
     if not storage.exists(key):
         tmp = runtime.settings.data_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        out = tmp / key.replace("/", "_")
-        make(out)  # type: ignore[operator]
-        storage.put_file(key, out)
-        out.unlink(missing_ok=True)
-    return storage.local_path(key)
+        out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
+        try:
+            make(out)
+            storage.put_file(key, out)
+        finally:
+            out.unlink(missing_ok=True)
+    return key
 
 
 def resolve_download(
@@ -52,15 +64,14 @@ def resolve_download(
     file_size: float | None,
     index: int,
 ) -> Download:
+    store = runtime.storage
     if object_type == "source":
         if not media.inputs:
             raise BadRequestError("this media has no source files")
         item = media.inputs[min(index, len(media.inputs) - 1)]
         ext = item["key"].rsplit(".", 1)[-1]
         return Download(
-            runtime.storage.local_path(item["key"]),
-            CONTENT_TYPES.get(ext, "application/octet-stream"),
-            item["name"],
+            item["key"], CONTENT_TYPES.get(ext, "application/octet-stream"), item["name"], store
         )
     if media.status != MediaStatus.SUCCESS or not media.result:
         raise BadRequestError("the video is not ready")
@@ -71,28 +82,27 @@ def resolve_download(
     base = key.rsplit("/", 1)[0]
     stem = f"{media.id}_{index}"
     if object_type == "thumbnail_jpg":
-        return Download(
-            runtime.storage.local_path(item["thumbnail_key"]), "image/jpeg", f"{stem}.jpg"
-        )
-    source = runtime.storage.local_path(key)
+        return Download(item["thumbnail_key"], "image/jpeg", f"{stem}.jpg", store)
+    source = store.local_path(key)
     if object_type == "bullet_video_gif":
         gif_width = min(width or 480, 960)
-        path = _cached(
+        gif = _cached(
             runtime,
             f"{base}/renditions/video_{index}_w{gif_width}.gif",
             lambda out: write_gif(source, out, width=gif_width),
         )
-        return Download(path, "image/gif", f"{stem}.gif")
+        return Download(gif, "image/gif", f"{stem}.gif", store)
+    original = Download(key, "video/mp4", f"{stem}.mp4", store)
     if width is None and file_size is None:
-        return Download(source, "video/mp4", f"{stem}.mp4")
+        return original
     if width is not None and width >= int(item["width"]) and file_size is None:
-        return Download(source, "video/mp4", f"{stem}.mp4")
+        return original
     if file_size is not None and width is None and source.stat().st_size <= file_size * 2**20:
-        return Download(source, "video/mp4", f"{stem}.mp4")
+        return original
     tag = f"w{width or 0}_s{file_size or 0:g}"
-    path = _cached(
+    rendition = _cached(
         runtime,
         f"{base}/renditions/video_{index}_{tag}.mp4",
         lambda out: transcode_mp4(source, out, width=width, max_megabytes=file_size),
     )
-    return Download(path, "video/mp4", f"{stem}.mp4")
+    return Download(rendition, "video/mp4", f"{stem}.mp4", store)

@@ -15,8 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def normalise_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean psycopg 3 (the driver Kinora installs)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 class Database:
     def __init__(self, url: str) -> None:
+        url = normalise_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
@@ -66,5 +75,18 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    """Bring the database schema to the newest migration."""
+    """Bring the database schema to the newest migration (serialised across processes)."""
+    url = normalise_url(url)
+    if url.startswith("postgresql"):
+        # Several workers may start at once: one migrates, the others wait on the lock.
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(717171)")
+            try:
+                command.upgrade(alembic_config(url), "head")
+            finally:
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(717171)")
+                conn.commit()
+        engine.dispose()
+        return
     command.upgrade(alembic_config(url), "head")

@@ -16,8 +16,9 @@ def make_huey(url: str, *, name: str = "kinora") -> Huey:
         return SqliteHuey(name, filename=str(path), results=False, timeout=30)
     if scheme in {"redis", "rediss"}:
         return PriorityRedisHuey(name, url=url, results=False)
-    if scheme in {"postgres", "postgresql"}:
+    if scheme in {"postgres", "postgresql", "postgresql+psycopg"}:
         from huey import PostgresHuey
 
-        return PostgresHuey(name, dsn=url, results=False)
+        dsn = "postgresql://" + url.split("://", 1)[1]
+        return PostgresHuey(name, dsn=dsn, results=False)
     raise ValueError(f"unsupported queue URL scheme {scheme!r}")

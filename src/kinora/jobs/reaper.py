@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import threading
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from kinora.db.models import Media, MediaStatus, utcnow
-from kinora.jobs.tasks import enqueue_render
+from kinora.db.models import Lease, Media, MediaStatus, Worker, utcnow
+from kinora.jobs.tasks import WORKER_ID, enqueue_render
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -57,19 +60,82 @@ def reap(runtime: Runtime) -> int:
     return len(requeue)
 
 
+def acquire_lease(runtime: Runtime, *, name: str, holder: str, ttl: float) -> bool:
+    """Hold (or renew) the named lease; exactly one live holder across all processes."""
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=ttl)
+    with runtime.db.session() as s:
+        result = s.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+            .values(holder=holder, expires_at=expires)
+        )
+        if getattr(result, "rowcount", 0) == 1:
+            return True
+    try:
+        with runtime.db.session() as s:
+            if s.get(Lease, name) is not None:
+                return False
+            s.add(Lease(name=name, holder=holder, expires_at=expires))
+    except IntegrityError:
+        return False
+    return True
+
+
+def requeue_owned(runtime: Runtime, *, worker_prefix: str) -> int:
+    """Put back the jobs this process was running (graceful shutdown ran out of time)."""
+    requeue: list[tuple[str, int]] = []
+    with runtime.db.session() as s:
+        rows = s.scalars(
+            select(Media).where(
+                Media.status == MediaStatus.PROCESSING, Media.worker_id.startswith(worker_prefix)
+            )
+        ).all()
+        for media in rows:
+            media.status = MediaStatus.QUEUED
+            media.stage = "requeued"
+            media.worker_id = ""
+            media.attempts = max(0, media.attempts - 1)  # not the job's fault
+            media.enqueued_at = utcnow()
+            requeue.append((media.id, media.bullet_version))
+    for media_id, generation in requeue:
+        log.warning("shutdown: re-queueing media %s generation %s", media_id, generation)
+        enqueue_render(runtime, media_id=media_id, generation=generation)
+    return len(requeue)
+
+
+def beat_worker(runtime: Runtime, *, worker_id: str, threads: int) -> None:
+    with runtime.db.session() as s:
+        row = s.get(Worker, worker_id)
+        if row is None:
+            s.add(
+                Worker(
+                    id=worker_id, hostname=socket.gethostname(), pid=os.getpid(), threads=threads
+                )
+            )
+        else:
+            row.seen_at = utcnow()
+
+
 class Reaper(threading.Thread):
-    def __init__(self, runtime: Runtime) -> None:
+    """Registers this worker every pass; reaps only while it holds the ``reaper`` lease."""
+
+    def __init__(self, runtime: Runtime, *, threads: int = 1) -> None:
         super().__init__(name="kinora-reaper", daemon=True)
         self.runtime = runtime
+        self.threads = threads
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        interval = self.runtime.settings.reaper_interval_seconds
         while not self._stop_event.is_set():
             try:
-                reap(self.runtime)
+                beat_worker(self.runtime, worker_id=WORKER_ID, threads=self.threads)
+                if acquire_lease(self.runtime, name="reaper", holder=WORKER_ID, ttl=interval * 3):
+                    reap(self.runtime)
             except Exception:
                 log.exception("reaper pass failed")
-            self._stop_event.wait(self.runtime.settings.reaper_interval_seconds)
+            self._stop_event.wait(interval)
 
     def stop(self) -> None:
         self._stop_event.set()

@@ -202,9 +202,12 @@ def _render_with(
 
     first_image = last_image = None
     lead_in = lead_out = None
+    audio_files: dict[str, bytes] = {}
     for item in stored_inputs:
         path = runtime.storage.local_path(item["key"])
-        if item["kind"] == "video":
+        if item["kind"] == "audio":
+            audio_files[item["position"]] = path.read_bytes()
+        elif item["kind"] == "video":
             video = decode_video_file(
                 path, field="media_items", max_pixels=settings.max_image_pixels
             )
@@ -227,12 +230,18 @@ def _render_with(
         kind=inputs.kind,
         settings=settings,
     )
+    audio_plan = _plan_audio(params, audio_files)
+    duration: float = params.get("duration", 5)
+    loop: int = params.get("loop", 1)
+    if audio_plan is not None and audio_plan.speech is not None:
+        # Narration sets the length: the motion is stretched to the speech, loop is ignored.
+        duration, loop = audio_plan.video_seconds, 1
     ratio, configs = plan_configs(
         images=images,
         aspect_ratio=params.get("aspect_ratio"),
         seeds=params["seeds"],
-        duration=params.get("duration", 5),
-        loop=params.get("loop", 1),
+        duration=duration,
+        loop=loop,
         camera=params.get("camera_control", ""),
         motion_range=params.get("motion_range", 5),
         prompt=params.get("prompt", ""),
@@ -252,7 +261,12 @@ def _render_with(
     outcome = render_all(
         engine=chosen.engine,
         job=RenderJob(
-            inputs=inputs, configs=configs, aspect_ratio=ratio, lead_in=lead_in, lead_out=lead_out
+            inputs=inputs,
+            configs=configs,
+            aspect_ratio=ratio,
+            lead_in=lead_in,
+            lead_out=lead_out,
+            soundtrack=_soundtrack_maker(audio_plan),
         ),
         out_dir=work,
         on_progress=on_progress,
@@ -395,3 +409,36 @@ def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dic
             }
         )
     return results
+
+
+def _plan_audio(params: dict[str, Any], audio_files: dict[str, bytes]) -> Any:
+    """The soundtrack plan, or None when nothing asks for sound (no audio stream then)."""
+    from kinora.audio import AudioRequest, plan_audio
+
+    audio = params.get("audio_option") or {}
+    request = AudioRequest(
+        narrator=audio.get("narrator"),
+        narration=audio.get("narration"),
+        narration_audio=audio_files.get("narration"),
+        bg_music_prompt=audio.get("bg_music_prompt"),
+        bg_music_audio=audio_files.get("music"),
+        native_audio=bool(params.get("native_audio", False)),
+        prompt=params.get("prompt", ""),
+        camera=params.get("camera_control", ""),
+        seed=int(params["seeds"][0]) if params.get("seeds") else 0,
+    )
+    if not request.wants_audio:
+        return None
+    motion = float(params.get("duration", 5)) * int(params.get("loop", 1))
+    return plan_audio(request, motion_seconds=motion)
+
+
+def _soundtrack_maker(plan: Any) -> Any:
+    if plan is None:
+        return None
+    from kinora.audio import render_soundtrack
+
+    def make(seconds: float) -> Any:
+        return render_soundtrack(plan, seconds=seconds).samples
+
+    return make

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from huey.consumer import Consumer
 
-from kinora.jobs.reaper import Reaper
+from kinora.jobs.reaper import Reaper, requeue_owned
+from kinora.jobs.tasks import WORKER_ID
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -36,7 +37,7 @@ class WorkerHost:
             backoff=1.3,
             max_delay=0.5,
         )
-        self.reaper = Reaper(runtime)
+        self.reaper = Reaper(runtime, threads=workers)
 
     def start(self) -> None:
         self.consumer.start()
@@ -48,7 +49,11 @@ class WorkerHost:
 
 
 def run_worker(runtime: Runtime, *, workers: int) -> None:
-    """Blocking: the consumer in this process's main thread (it handles the signals)."""
+    """Blocking: the consumer in this process's main thread (it handles the signals).
+
+    SIGTERM (and SIGINT) stop taking jobs and let the running one finish for
+    ``shutdown_timeout_seconds``; whatever is still running then is re-queued.
+    """
     consumer = runtime.huey.create_consumer(
         workers=workers,
         worker_type="thread",
@@ -56,10 +61,13 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
         initial_delay=0.05,
         backoff=1.3,
         max_delay=0.5,
+        graceful_signal="TERM",
+        shutdown_timeout=runtime.settings.shutdown_timeout_seconds,
     )
-    reaper = Reaper(runtime)
+    reaper = Reaper(runtime, threads=workers)
     reaper.start()
     try:
         consumer.run()
     finally:
         reaper.stop()
+        requeue_owned(runtime, worker_prefix=WORKER_ID)

@@ -137,6 +137,34 @@ def prepare_inputs(
     return out
 
 
+def prepare_audio(runtime: Runtime, audio: dict[str, Any]) -> list[PreparedInput]:
+    """Download narration_url / bg_music_url once, at request time, and check they decode."""
+    from kinora.audio.decode import decode_audio
+    from kinora.errors import RenderError
+
+    out = []
+    for role, name in (("narration", "narration_url"), ("music", "bg_music_url")):
+        url = audio.get(name)
+        if not url:
+            continue
+        field: tuple[str | int, ...] = ("body", "audio_option", name)
+        data = _fetch(runtime, url, field)
+        try:
+            decode_audio(data, what=name)
+        except RenderError as exc:
+            raise InputError(field, exc.message) from None
+        filename = _name_from_url(url, role)
+        ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "audio"
+        out.append(PreparedInput("audio", role, filename, data, ext[:5]))
+    return out
+
+
+def _stored_as_prepared(runtime: Runtime, item: dict[str, Any]) -> PreparedInput:
+    ext = item["key"].rsplit(".", 1)[-1]
+    data = runtime.storage.get_bytes(item["key"])
+    return PreparedInput(item["kind"], item["position"], item["name"], data, ext)
+
+
 def _store_inputs(
     runtime: Runtime,
     *,
@@ -237,6 +265,7 @@ def create_media(
     prepared = prepare_inputs(
         runtime, uploads=uploads, image_urls=request.image_urls, media_items=request.media_items
     )
+    prepared += prepare_audio(runtime, params["audio_option"])
     media_id = str(uuid.uuid4())
     stored = _store_inputs(
         runtime, customer_id=customer.id, media_id=media_id, generation=1, prepared=prepared
@@ -332,6 +361,16 @@ def update_media(
         prepared = prepare_inputs(
             runtime, uploads=[], image_urls=[], media_items=request.media_items
         )
+    if request.audio_option is not None:
+        audio_inputs = prepare_audio(runtime, request.audio_option.model_dump(exclude_none=True))
+        if prepared is None:
+            with runtime.db.sessions() as s:
+                current = get_owned_media(s, media_id=media_id, customer=customer)
+                kept = [i for i in current.inputs if i["kind"] != "audio"]
+            prepared = [_stored_as_prepared(runtime, item) for item in kept]
+        else:
+            prepared = [p for p in prepared if p.kind != "audio"]
+        prepared += audio_inputs
     stored = (
         _store_inputs(
             runtime,

@@ -49,11 +49,15 @@ def submit_params(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+FILE_TYPES = {"video": "Video", "image": "Texture", "audio": "Audio"}
+
+
 def file_map(inputs: list[dict[str, Any]]) -> list[dict[str, str]]:
-    return [
-        {"FileType": "Video" if item["kind"] == "video" else "Texture", "FileName": item["name"]}
-        for item in inputs
-    ]
+    return [{"FileType": FILE_TYPES[item["kind"]], "FileName": item["name"]} for item in inputs]
+
+
+def visual_inputs(inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item for item in inputs if item["kind"] in ("image", "video")]
 
 
 def history_entry(
@@ -82,19 +86,18 @@ def history_entry(
 
 
 def media_public(media: Media, runtime: Runtime) -> dict[str, Any]:
-    signer = runtime.signer
     history = list(media.video_history)
     aspect = history[-1]["engine_config"].get("aspect_ratio", "") if history else ""
     result = [
         {
-            "url": signer.url(item["key"]),
+            "url": runtime.link(item["key"]),
             "object_type": "bullet_video_mp4",
             "index": item["index"],
             "seed": item["seed"],
             "width": item["width"],
             "height": item["height"],
             "duration": item["duration"],
-            "thumbnail_url": signer.url(item["thumbnail_key"]),
+            "thumbnail_url": runtime.link(item["thumbnail_key"]),
             "gif_url": f"{runtime.settings.public_url.rstrip('/')}/media/{media.id}/download"
             f"?object_type=bullet_video_gif&index={item['index']}",
         }
@@ -108,7 +111,7 @@ def media_public(media: Media, runtime: Runtime) -> dict[str, Any]:
         "customer_id": media.customer_id,
         "batch_id": media.batch_id,
         "base_url": f"{runtime.settings.public_url.rstrip('/')}/media/{media.id}",
-        "is_transition": "Yes" if len(media.inputs) >= 2 else "No",
+        "is_transition": "Yes" if len(visual_inputs(media.inputs)) >= 2 else "No",
         "duration_time": str(float(media.duration_time)),
         "progress_percentage": int(media.progress),
         "processing_status": media.status,

@@ -14,12 +14,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig
 from kinora.errors import CancelledError
 from kinora.render.encode import Mp4Writer, write_thumbnail
 from kinora.render.fit import cover_fit, nearest_aspect_ratio, output_size
 
+SoundtrackMaker = Callable[[float], "npt.NDArray[np.float32]"]
+"""Makes a 48 kHz stereo track of exactly the given seconds (the video's length)."""
 ProgressCallback = Callable[[int, int], None]
 """Called with (frames done, frames in all) as frames are encoded."""
 CancelCheck = Callable[[], bool]
@@ -40,6 +43,7 @@ class RenderJob:
     aspect_ratio: str
     lead_in: Clip | None = None
     lead_out: Clip | None = None
+    soundtrack: SoundtrackMaker | None = None
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,11 @@ def _render_each(
         path = out_dir / f"video_{index}.mp4"
         thumb = out_dir / f"thumb_{index}.jpg"
         written = 0
-        with Mp4Writer(path, width=config.width, height=config.height, fps=config.fps) as writer:
+        n_frames = config.total_frames + len(lead_in) + len(lead_out)
+        audio = job.soundtrack(n_frames / config.fps) if job.soundtrack is not None else None
+        with Mp4Writer(
+            path, width=config.width, height=config.height, fps=config.fps, audio=audio
+        ) as writer:
 
             def emit(frame: Frame, thumb: Path = thumb, writer: Mp4Writer = writer) -> None:
                 nonlocal done, written

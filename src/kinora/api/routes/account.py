@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func, select, text
 
 from kinora.api.deps import RuntimeDep
@@ -44,6 +44,10 @@ def signed_file(
 ) -> FileResponse:
     if not runtime.signer.verify(key, expires, signature) or not runtime.storage.exists(key):
         raise NotFoundError()
+    if runtime.settings.download_mode == "redirect":
+        url = runtime.storage.presigned_url(key, ttl_seconds=300)
+        if url:
+            return RedirectResponse(url, status_code=307)  # type: ignore[return-value]
     ext = key.rsplit(".", 1)[-1].lower()
     return FileResponse(
         runtime.storage.local_path(key),

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
@@ -292,6 +292,10 @@ def download(
         found = resolve_download(
             runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
         )
+    if runtime.settings.download_mode == "redirect":
+        url = runtime.storage.presigned_url(found.key, ttl_seconds=300)
+        if url:
+            return RedirectResponse(url, status_code=307)  # type: ignore[return-value]
     return FileResponse(
         found.path,
         media_type=found.media_type,
