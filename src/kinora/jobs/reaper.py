@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kinora.db.models import Lease, Media, MediaStatus, Worker, utcnow
-from kinora.jobs.tasks import WORKER_ID, enqueue_render
+from kinora.jobs.tasks import WORKER_ID, enqueue_render, render_priority
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -30,7 +30,7 @@ def reap(runtime: Runtime) -> int:
     settings = runtime.settings
     now = utcnow()
     lease = dt.timedelta(seconds=settings.job_lease_seconds)
-    requeue: list[tuple[str, int]] = []
+    requeue: list[tuple[str, int, int]] = []
     with runtime.db.session() as s:
         stale = s.scalars(
             select(Media).where(
@@ -42,7 +42,7 @@ def reap(runtime: Runtime) -> int:
             media.stage = "requeued"
             media.worker_id = ""
             media.enqueued_at = now
-            requeue.append((media.id, media.bullet_version))
+            requeue.append((media.id, media.bullet_version, render_priority(media.params)))
         # A queued row whose task may never have reached the queue (crash between commit
         # and enqueue): enqueue again; claims make duplicates harmless.
         forgotten = s.scalars(
@@ -53,10 +53,11 @@ def reap(runtime: Runtime) -> int:
         ).all()
         for media in forgotten:
             media.enqueued_at = now
-            requeue.append((media.id, media.bullet_version))
-    for media_id, generation in requeue:
+            requeue.append((media.id, media.bullet_version, render_priority(media.params)))
+    for media_id, generation, priority in requeue:
         log.warning("re-queueing media %s generation %s", media_id, generation)
-        enqueue_render(runtime, media_id=media_id, generation=generation)
+        # Re-runs go first: they have waited once already.
+        enqueue_render(runtime, media_id=media_id, generation=generation, priority=priority + 100)
     return len(requeue)
 
 

@@ -8,7 +8,7 @@ import shutil
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.engines.base import EngineInputs
@@ -30,9 +30,14 @@ class LostClaim(KinoraError):
     """Another worker owns this generation now (ours was presumed dead), or it was replaced."""
 
 
+class Deferred(KinoraError):
+    """The job must wait (its key is at its concurrency cap); it is queued again shortly."""
+
+
 def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> bool:
     """Take the job if it is queued, or running with a stale heartbeat. One UPDATE decides."""
     now = utcnow()
+    cap = runtime.settings.max_concurrent_per_key
     stale = now - dt.timedelta(seconds=runtime.settings.job_lease_seconds)
     with runtime.db.session() as s:
         media = s.get(Media, media_id)
@@ -42,6 +47,18 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
             if media.status in (MediaStatus.QUEUED, MediaStatus.PROCESSING):
                 _fail(s, media, "gave up after repeated worker failures")
             return False
+        if cap > 0 and media.status == MediaStatus.QUEUED:
+            running = s.scalar(
+                select(func.count())
+                .select_from(Media)
+                .where(
+                    Media.customer_id == media.customer_id,
+                    Media.status == MediaStatus.PROCESSING,
+                    Media.heartbeat_at >= stale,
+                )
+            )
+            if (running or 0) >= cap:
+                raise Deferred()
         result = s.execute(
             update(Media)
             .where(
@@ -80,7 +97,14 @@ def _fail(session: Any, media: Media, reason: str) -> None:
 
 
 def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> None:
-    if not claim(runtime, media_id=media_id, generation=generation, worker_id=worker_id):
+    try:
+        claimed = claim(runtime, media_id=media_id, generation=generation, worker_id=worker_id)
+    except Deferred:
+        from kinora.jobs.tasks import enqueue_render
+
+        enqueue_render(runtime, media_id=media_id, generation=generation, delay=1.0)
+        return
+    if not claimed:
         return
     work = scratch_dir()
     try:

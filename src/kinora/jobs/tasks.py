@@ -58,5 +58,15 @@ def _worker() -> str:
     return f"{WORKER_ID}:{threading.get_ident()}"
 
 
-def enqueue_render(runtime: Runtime, *, media_id: str, generation: int) -> None:
-    register(runtime.huey)["render_media"](media_id, generation)
+def enqueue_render(
+    runtime: Runtime, *, media_id: str, generation: int, priority: int = 50, delay: float = 0
+) -> None:
+    """Queue a render; higher priority runs first (short clips get a higher one)."""
+    task = register(runtime.huey)["render_media"]
+    runtime.huey.enqueue(task.s(media_id, generation, priority=priority, delay=delay or None))
+
+
+def render_priority(params: dict[str, Any]) -> int:
+    """Short clips before long ones: 100 minus the seconds of video asked for (at least 1)."""
+    seconds = float(params.get("duration", 5)) * int(params.get("loop", 1))
+    return max(1, 100 - int(seconds * int(params.get("quantity", 1))))

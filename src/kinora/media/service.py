@@ -22,7 +22,7 @@ from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcn
 from kinora.errors import BadRequestError, InputError, MediaNotFoundError, NotFoundError
 from kinora.inputs.decode import decode_image, decode_video
 from kinora.inputs.fetch import fetch
-from kinora.jobs.tasks import enqueue_render
+from kinora.jobs.tasks import enqueue_render, render_priority
 from kinora.media import credits
 from kinora.media.schemas import MediaCreate, MediaItem, MediaUpdate
 from kinora.render.pipeline import new_seeds
@@ -296,7 +296,7 @@ def create_media(
     except Exception:
         runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
         raise
-    enqueue_render(runtime, media_id=media_id, generation=1)
+    enqueue_render(runtime, media_id=media_id, generation=1, priority=render_priority(params))
     return Created(media=media, credits_required=cost)
 
 
@@ -400,8 +400,9 @@ def update_media(
             _start_generation(runtime, s, media, params, stored)
         media.updated_at = utcnow()
         generation = media.bullet_version
+        priority = render_priority(media.params)
     if regenerate:
-        enqueue_render(runtime, media_id=media_id, generation=generation)
+        enqueue_render(runtime, media_id=media_id, generation=generation, priority=priority)
     return media
 
 
@@ -414,7 +415,9 @@ def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Med
         params["seeds"] = new_seeds(int(params.get("quantity", 1)))
         _start_generation(runtime, s, media, params)
         generation = media.bullet_version
-    enqueue_render(runtime, media_id=media_id, generation=generation)
+    enqueue_render(
+        runtime, media_id=media_id, generation=generation, priority=render_priority(params)
+    )
     return media
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,7 +12,7 @@ from sqlalchemy import func, select, text
 from kinora.api.deps import RuntimeDep
 from kinora.api.downloads import CONTENT_TYPES
 from kinora.api.ratelimit import LimitedCustomer
-from kinora.db.models import Customer, Media, MediaStatus
+from kinora.db.models import Customer, Media, MediaStatus, Worker, utcnow
 from kinora.errors import NotFoundError
 from kinora.webhooks import delivery_public, list_deliveries, redeliver
 
@@ -20,6 +21,8 @@ router = APIRouter()
 
 @router.get("/health", tags=["Other"], summary="Health")
 def health(runtime: RuntimeDep) -> dict[str, Any]:
+    """Liveness plus what an operator watches: queue depth, workers seen, oldest wait."""
+    now = utcnow()
     with runtime.db.sessions() as s:
         s.execute(text("SELECT 1"))
         queued = s.scalar(
@@ -28,7 +31,30 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
         running = s.scalar(
             select(func.count()).select_from(Media).where(Media.status == MediaStatus.PROCESSING)
         )
-    return {"status": "ok", "queued": queued or 0, "processing": running or 0}
+        oldest = s.scalar(
+            select(func.min(Media.enqueued_at)).where(Media.status == MediaStatus.QUEUED)
+        )
+        recent = now - dt.timedelta(seconds=max(30.0, 3 * runtime.settings.reaper_interval_seconds))
+        workers = s.scalars(select(Worker).where(Worker.seen_at >= recent)).all()
+    try:
+        depth: int | None = int(runtime.huey.pending_count())
+    except Exception:
+        depth = None
+    oldest_age = None
+    if oldest is not None:
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
+        oldest_age = round((now - oldest).total_seconds(), 1)
+    return {
+        "status": "ok",
+        "queued": queued or 0,
+        "processing": running or 0,
+        "queue_depth": depth,
+        "oldest_queued_seconds": oldest_age,
+        "workers": [
+            {"id": w.id, "hostname": w.hostname, "pid": w.pid, "threads": w.threads}
+            for w in workers
+        ],
+    }
 
 
 @router.get("/credits", tags=["Account"], summary="Credits of the calling key")
