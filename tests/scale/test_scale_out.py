@@ -121,7 +121,8 @@ def test_two_workers_redis_postgres_s3_survive_sigkill(
         assert httpx.get(f"{api.base_url}/credits", headers=h).json()["data"]["credits"] == 0
         with psycopg.connect(postgres_url) as conn:
             rows = conn.execute(
-                "SELECT reason, count(*) FROM credit_ledger WHERE media_id = ANY(%s) GROUP BY reason",
+                "SELECT reason, count(*) FROM credit_ledger WHERE media_id = ANY(%s) "
+                "GROUP BY reason",
                 (ids,),
             ).fetchall()
             assert dict(rows) == {"debit": 20}
@@ -133,8 +134,9 @@ def test_two_workers_redis_postgres_s3_survive_sigkill(
         for media_id in ids:
             media = httpx.get(f"{api.base_url}/media/{media_id}", headers=h).json()["data"]
             assert len(media["video_history"]) == 1
-            for item in media["result"]:
-                assert f"scale1/{media['customer_id']}/{media_id}/v1/video_0.mp4" in stored
+            prefix = f"scale1/{media['customer_id']}/{media_id}"
+            assert {f"{prefix}/v1/video_0.mp4", f"{prefix}/v1/thumb_0.jpg"} <= stored
+            assert any(key.startswith(f"{prefix}/source/") for key in stored)
             # the API (another machine, its own data dir) streams it from S3
             video = httpx.get(media["result"][0]["url"])
             assert video.status_code == 200 and video.content[4:8] == b"ftyp"
