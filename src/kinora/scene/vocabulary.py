@@ -1,0 +1,374 @@
+"""The visual vocabulary: named vector icons (Fluent Emoji Flat, MIT) and the words that call them.
+
+The icon set ships in the npm package ``@iconify-json/fluent-emoji-flat`` (one ``icons.json``
+with 3,000+ SVG bodies); :func:`install_icons` copies it into the models dir at install time
+and the engine reads it from there, never from the network. Icons are rasterised with resvg
+(``resvg-py``) once per size and cached, so a render pays for each sprite once.
+
+The curated concepts below say how a thing behaves in a scene (a bird flies, a car drives, a
+fish swims); any other icon name can still be matched as a plain "thing" that floats.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+ICONS_FILENAME = "fluent-emoji-flat.json"
+ICONS_PACKAGE = "@iconify-json/fluent-emoji-flat"
+
+RGBA = npt.NDArray[np.uint8]
+
+
+class Kind(StrEnum):
+    """How a subject lives in a scene: where it is placed and what it does with no verb."""
+
+    ANIMAL = "animal"
+    BIRD = "bird"
+    FLYER = "flyer"
+    AQUATIC = "aquatic"
+    PERSON = "person"
+    VEHICLE = "vehicle"
+    AIRCRAFT = "aircraft"
+    BOAT = "boat"
+    PLANT = "plant"
+    BUILDING = "building"
+    THING = "thing"
+
+
+DEFAULT_VERB: dict[Kind, str] = {
+    Kind.ANIMAL: "walk",
+    Kind.BIRD: "fly",
+    Kind.FLYER: "fly",
+    Kind.AQUATIC: "swim",
+    Kind.PERSON: "walk",
+    Kind.VEHICLE: "drive",
+    Kind.AIRCRAFT: "fly",
+    Kind.BOAT: "float",
+    Kind.PLANT: "grow",
+    Kind.BUILDING: "idle",
+    Kind.THING: "float",
+}
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A subject the composer knows: its icon, kind, spellings, and how the icon is drawn."""
+
+    key: str
+    icon: str
+    kind: Kind
+    words: tuple[str, ...]
+    faces_right: bool = False
+    """Fluent's animals and vehicles mostly face left; flipped when moving right."""
+    tilt: float = 0.0
+    """Degrees to turn the icon so it points along +x (diagonal rockets and planes)."""
+    size: float = 1.0
+    """Relative size (a whale is bigger than a bee)."""
+
+
+# key | icon | kind | extra words | flags (r = faces right, t<deg> = tilt, s<scale> = size)
+_SUBJECTS = """
+rabbit|rabbit|animal|bunny,bunnies,hare
+cat|cat|animal|kitty,kitten,kitties,feline
+dog|dog|animal|puppy,pup,doggy,hound
+fox|fox|animal|
+horse|horse|animal|pony,stallion,mare|s1.2
+unicorn|unicorn|animal||
+deer|deer|animal|stag,reindeer,fawn|s1.1
+bear|bear|animal||s1.2
+polar bear|polar-bear|animal||s1.2
+panda|panda|animal||
+koala|koala|animal||
+lion|lion|animal||s1.1
+tiger|tiger|animal||s1.2
+elephant|elephant|animal||s1.5
+giraffe|giraffe|animal||s1.6
+zebra|zebra|animal||s1.2
+monkey|monkey|animal|ape,chimp
+gorilla|gorilla|animal||s1.2
+cow|cow|animal|cattle,calf|s1.2
+pig|pig|animal|piglet
+sheep|ewe|animal|lamb
+goat|goat|animal|
+chicken|chicken|animal|hen
+rooster|rooster|animal|
+chick|baby-chick|animal||s0.7
+mouse|mouse|animal|mice|s0.7
+hamster|hamster|animal||s0.7
+squirrel|chipmunk|animal|chipmunk|s0.8
+hedgehog|hedgehog|animal||s0.8
+raccoon|raccoon|animal||
+wolf|wolf|animal||
+camel|camel|animal||s1.3
+kangaroo|kangaroo|animal||s1.2
+sloth|sloth|animal||
+otter|otter|animal||
+beaver|beaver|animal||
+llama|llama|animal|alpaca|s1.2
+dinosaur|t-rex|animal|t-rex,tyrannosaurus,dino|s1.6
+sauropod|sauropod|animal|brontosaurus,diplodocus|s1.7
+frog|frog|animal|toad|s0.8
+turtle|turtle|animal|tortoise|s0.9
+snail|snail|animal||s0.7
+lizard|lizard|animal|gecko|s0.8
+snake|snake|animal|serpent
+crocodile|crocodile|animal|alligator|s1.3
+dragon|dragon|flyer||s1.5
+bird|bird|bird|birdie,songbird|s0.7
+owl|owl|bird||s0.8
+eagle|eagle|bird|hawk,falcon
+parrot|parrot|bird||s0.8
+penguin|penguin|animal||s0.9
+duck|duck|bird||s0.8
+swan|swan|bird||
+flamingo|flamingo|animal||s1.1
+peacock|peacock|animal||s1.1
+dove|dove|bird|pigeon|s0.7
+bat|bat|bird||s0.7
+phoenix|phoenix-bird|bird|firebird|s1.2
+butterfly|butterfly|flyer|butterflies,moth|s0.6
+bee|honeybee|flyer|bumblebee,honeybee|s0.5
+ladybug|lady-beetle|flyer|ladybird|s0.5
+fish|tropical-fish|aquatic|goldfish|s0.7
+dolphin|dolphin|aquatic||s1.1
+whale|spouting-whale|aquatic||s1.8
+shark|shark|aquatic||s1.4
+octopus|octopus|aquatic||
+jellyfish|jellyfish|aquatic||s0.8
+crab|crab|animal||s0.7
+seal|seal|aquatic||
+person|person-walking|person|someone,human|r
+man|man-walking|person|boy,guy,gentleman|r
+woman|woman-walking|person|lady,girl|r
+child|child|person|kid,kids,children|s0.8
+baby|baby|person|toddler|s0.7
+runner|person-running|person|jogger,athlete|r
+dancer|woman-dancing|person|ballerina
+astronaut|astronaut|person|spaceman,cosmonaut
+wizard|person-mage|person|witch,sorcerer,magician,mage
+fairy|person-fairy|flyer|pixie,sprite
+princess|princess|person||
+prince|prince|person|king
+superhero|person-superhero|flyer|hero
+robot|robot|person|android,droid
+ghost|ghost|flyer|spirit,phantom
+alien|alien|flyer|extraterrestrial
+mermaid|person-merpeople|aquatic|merman,mermaids
+santa|santa-claus|person|santa claus,father christmas
+snowman|snowman|thing||s1.2
+zombie|person-zombie|person||
+ninja|ninja|person||
+car|automobile|vehicle|automobile,auto,sedan|s1.2
+racing car|racing-car|vehicle|race car,racecar,formula one|s1.2
+taxi|taxi|vehicle|cab|s1.2
+police car|police-car|vehicle||s1.2
+bus|bus|vehicle|coach|s1.5
+truck|delivery-truck|vehicle|lorry,van|s1.4
+fire truck|fire-engine|vehicle|fire engine,firetruck|s1.5
+tractor|tractor|vehicle||s1.3
+bicycle|bicycle|vehicle|bike,cycling,cyclist|s0.9
+motorcycle|motorcycle|vehicle|motorbike|s1.1
+scooter|motor-scooter|vehicle|vespa|s1.0
+train|locomotive|vehicle|steam train,railway|s1.6
+tram|tram|vehicle|streetcar,trolley|s1.5
+skateboard|skateboard|vehicle|skateboarder|s0.7
+airplane|airplane|aircraft|plane,aeroplane,jet,aircraft|t45,s1.2
+helicopter|helicopter|aircraft|chopper|s1.2
+rocket|rocket|aircraft|spaceship,spacecraft|t45,s1.2
+ufo|flying-saucer|aircraft|flying saucer,saucer|s1.1
+hot air balloon|balloon|aircraft|balloon,balloons|s1.0
+kite|kite|aircraft||s0.8
+boat|sailboat|boat|sailboat,yacht|s1.2
+ship|passenger-ship|boat|liner,ferry,pirate ship|s1.8
+canoe|canoe|boat|kayak|s1.1
+speedboat|speedboat|boat|motorboat|s1.2
+tree|deciduous-tree|plant|oak|s1.6
+pine tree|evergreen-tree|plant|pine,fir,spruce,christmas tree|s1.6
+palm tree|palm-tree|plant|palm,palms|s1.8
+cactus|cactus|plant|cacti|s1.1
+flower|blossom|plant|flowers,bloom,blossoms|s0.6
+rose|rose|plant|roses|s0.6
+tulip|tulip|plant|tulips|s0.6
+sunflower|sunflower|plant|sunflowers|s0.8
+mushroom|mushroom|plant|mushrooms,toadstool|s0.6
+seedling|seedling|plant|sprout,seed,sapling|s0.6
+cherry blossom|cherry-blossom|plant||s0.6
+house|house|building|home,cottage,cabin|s1.8
+castle|castle|building|palace,fortress|s2.2
+tent|tent|building|camp,camping|s1.4
+lighthouse|tokyo-tower|building||s2.0
+apple|red-apple|thing|apples|s0.5
+cake|birthday-cake|thing|birthday|s0.7
+pizza|pizza|thing||s0.6
+ball|soccer-ball|thing|football|s0.5
+gift|wrapped-gift|thing|present,presents|s0.6
+heart|red-heart|thing|love|s0.5
+star|glowing-star|thing||s0.6
+crystal ball|crystal-ball|thing|orb|s0.6
+lantern|red-paper-lantern|thing|lanterns|s0.6
+guitar|guitar|thing||s0.8
+umbrella|umbrella|thing|parasol|s0.8
+teddy bear|teddy-bear|thing|teddy|s0.8
+"""
+
+
+def _parse_subjects() -> tuple[Concept, ...]:
+    out = []
+    for line in _SUBJECTS.strip().splitlines():
+        parts = [*line.split("|"), "", ""]
+        key, icon, kind, extra, flags = parts[:5]
+        words = (key, *(w.strip() for w in extra.split(",") if w.strip()))
+        tilt, size, right = 0.0, 1.0, False
+        for flag in (f.strip() for f in flags.split(",") if f.strip()):
+            if flag == "r":
+                right = True
+            elif flag.startswith("t"):
+                tilt = float(flag[1:])
+            elif flag.startswith("s"):
+                size = float(flag[1:])
+        out.append(Concept(key, icon, Kind(kind), words, faces_right=right, tilt=tilt, size=size))
+    return tuple(out)
+
+
+SUBJECTS: tuple[Concept, ...] = _parse_subjects()
+
+_SKIN = re.compile(r"-(dark|light|medium|medium-dark|medium-light)$")
+_NOT_THINGS = re.compile(
+    r"(button|oclock|thirty|sign|symbol|arrow|keycap|-face|face-|hand|finger|fist|-mark|"
+    r"flag|square|circle|diamond|heart|^man-|^woman-|^person-|japanese-|input-|blood-type)"
+)
+_THING_CATEGORIES = ("Animals & Nature", "Food & Drink", "Objects", "Travel & Places", "Activities")
+
+
+@dataclass(frozen=True)
+class IconSet:
+    """The parsed icon file: SVG bodies by name (aliases resolved) and the category index."""
+
+    path: Path
+    bodies: dict[str, str]
+    flips: dict[str, bool]
+    size: int
+    categories: dict[str, str]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.bodies
+
+    def names(self) -> Iterator[str]:
+        return iter(self.bodies)
+
+    def svg(self, name: str, px: int) -> str:
+        body = self.bodies[name]
+        s = self.size
+        if self.flips.get(name):
+            body = f'<g transform="translate({s} 0) scale(-1 1)">{body}</g>'
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {s}" '
+            f'width="{px}" height="{px}">{body}</svg>'
+        )
+
+    def thing_names(self) -> list[str]:
+        """Icons that can stand as a plain subject (not symbols, faces, skin-tone variants)."""
+        return sorted(
+            n
+            for n, c in self.categories.items()
+            if c in _THING_CATEGORIES and not _SKIN.search(n) and not _NOT_THINGS.search(n)
+        )
+
+
+def icons_path(models_dir: Path | None) -> Path | None:
+    if models_dir is None:
+        return None
+    path = Path(models_dir) / ICONS_FILENAME
+    return path if path.is_file() else None
+
+
+def install_icons(package_dir: Path, models_dir: Path) -> Path:
+    """Copy the npm package's icons (with categories merged in) to the models dir, atomically.
+
+    ``package_dir`` is the unpacked npm tarball's ``package/`` folder. Idempotent.
+    """
+    src = Path(package_dir) / "icons.json"
+    data: dict[str, Any] = json.loads(src.read_text(encoding="utf-8"))
+    meta_path = Path(package_dir) / "metadata.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data["categories"] = meta.get("categories", {})
+    target = Path(models_dir) / ICONS_FILENAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(data, separators=(",", ":"))
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return target
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def copy_icons_file(source: Path, models_dir: Path) -> Path:
+    """Install an already merged icon file (for tests and offline copies)."""
+    target = Path(models_dir) / ICONS_FILENAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str, mtime: float) -> IconSet:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    bodies: dict[str, str] = {k: v["body"] for k, v in data["icons"].items()}
+    flips: dict[str, bool] = {}
+    for name, alias in data.get("aliases", {}).items():
+        parent = alias.get("parent")
+        if parent in bodies and name not in bodies:
+            bodies[name] = bodies[parent]
+            flips[name] = bool(alias.get("hFlip"))
+    categories: dict[str, str] = {}
+    for cat, names in data.get("categories", {}).items():
+        for n in names:
+            categories[n] = cat
+    return IconSet(
+        path=Path(path),
+        bodies=bodies,
+        flips=flips,
+        size=int(data.get("width", 32)),
+        categories=categories,
+    )
+
+
+def load_icons(models_dir: Path | None) -> IconSet | None:
+    path = icons_path(models_dir)
+    if path is None:
+        return None
+    return _load(str(path), path.stat().st_mtime)
+
+
+@functools.lru_cache(maxsize=512)
+def _raster(path: str, name: str, px: int) -> RGBA:
+    import resvg_py
+
+    icons = _load(path, Path(path).stat().st_mtime)
+    png = bytes(resvg_py.svg_to_bytes(svg_string=icons.svg(name, px)))
+    img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
+    if img is None or img.ndim != 3 or img.shape[2] != 4:
+        raise ValueError(f"icon {name!r} did not rasterise")
+    rgba = cv2.cvtColor(img, cv2.COLOR_BGRA2RGBA)
+    rgba.setflags(write=False)
+    return np.asarray(rgba, dtype=np.uint8)
+
+
+def rasterise(icons: IconSet, name: str, px: int) -> RGBA:
+    """RGBA uint8 (px, px, 4) of an icon (read-only, cached per name and size)."""
+    return _raster(str(icons.path), name, max(4, int(px)))

@@ -1,0 +1,103 @@
+"""The engine's contract: animation, determinism, camera, loops, fallbacks and honest naming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kinora.engines.base import InputKind, RenderConfig
+from kinora.engines.scene import SceneEngine
+from kinora.render.camera import CAMERA_PATHS
+from kinora.scene.compose import ScenePlan
+from kinora.scene.prompt import Matcher, parse_prompt
+from kinora.scene.render import SceneRenderer
+from kinora.scene.vocabulary import load_icons
+from tests.scene.conftest import render
+
+BUNNY = "A cute bunny jumping through a magical forest with sparkling fairy dust"
+
+
+def test_info_and_version(engine: SceneEngine) -> None:
+    assert engine.info.name == "kinora-scene"
+    assert engine.info.accepts == frozenset({InputKind.TEXT})
+    assert engine.service_version() == "1.0+minilm"
+
+
+def test_spec_example_bunny(engine: SceneEngine, models_dir: object) -> None:
+    plan = engine.plan(BUNNY, seed=0)
+    assert isinstance(plan, ScenePlan)
+    bunny = plan.subjects[0]
+    assert (bunny.icon, bunny.verb, bunny.depth) == ("rabbit", "jump", 1.0)
+    assert plan.setting == "forest" and plan.mood == "magical"
+    assert any(layer.kind == "trees" and "deciduous-tree" in layer.props for layer in plan.layers)
+    assert {"sparkles", "fairy dust"} <= {e.kind for e in plan.effects}
+    # The bunny travels and hops: its path moves it across and up.
+    cfg = RenderConfig(width=256, height=144, fps=8, duration=1.0, prompt=BUNNY)
+    icons = load_icons(models_dir)  # type: ignore[arg-type]
+    assert icons is not None
+    r = SceneRenderer(plan, icons, config=cfg)
+    poses = [r.subject_pose(bunny, t) for t in np.linspace(0, 1, 13)]
+    us = [p.u for p in poses]
+    assert abs(us[-1] - us[0]) > 0.3
+    assert min(p.v for p in poses) < bunny.path.v - 0.1  # in the air at some point
+
+
+def test_meaning_beats_spelling(matcher: Matcher, lexical_matcher: Matcher) -> None:
+    for prompt, key in (
+        ("An airliner at dawn", "airplane"),
+        ("A pooch", "dog"),
+        ("A vessel at sea", "boat"),
+    ):
+        assert [m.key for m in parse_prompt(prompt, matcher).subjects][:1] == [key], prompt
+        assert parse_prompt(prompt, matcher).subjects[0].how == "meaning"
+        assert not parse_prompt(prompt, lexical_matcher).subjects
+    # Spelling alone still knows the common synonyms.
+    lex = parse_prompt("a bunny and a kitty and an automobile", lexical_matcher)
+    assert [m.key for m in lex.subjects] == ["rabbit", "cat", "car"]
+    assert lex.matcher == "lexical"
+
+
+def test_no_subject_still_a_scene(engine: SceneEngine) -> None:
+    prompt = "a quiet melancholy feeling in blue and gold"
+    plan = engine.plan(prompt)
+    assert isinstance(plan, ScenePlan)
+    assert plan.subjects == ()
+    assert plan.mood == "sad" and "blue" in plan.parse.colours
+    frames = render(engine, prompt)
+    assert len(frames) == 8 and frames[0].std() > 5
+    assert any(np.abs(a.astype(int) - frames[0]).mean() > 0.2 for a in frames[1:])
+    assert len(render(engine, "")) == 8  # empty prompt: a scene, never an error
+
+
+def test_same_seed_same_frames(engine: SceneEngine) -> None:
+    a = render(engine, BUNNY, seed=5)
+    b = render(engine, BUNNY, seed=5)
+    c = render(engine, BUNNY, seed=6)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert any(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+@pytest.mark.parametrize("camera", CAMERA_PATHS)
+def test_every_camera_path(engine: SceneEngine, camera: str) -> None:
+    frames = render(
+        engine, "a fox walking in the mountains", camera=camera, width=128, height=72, duration=0.5
+    )
+    assert len(frames) == 4 and frames[0].shape == (72, 128, 3)
+
+
+def test_loop_is_seamless_and_counted(engine: SceneEngine) -> None:
+    frames = render(engine, "a bird flying over a lake", loop=2)
+    assert len(frames) == 16
+    assert np.array_equal(frames[0], frames[8])  # the second pass repeats the first
+
+
+def test_styles_weather_effects_render(engine: SceneEngine) -> None:
+    for prompt in (
+        "pixel art robot dancing in a city",
+        "a watercolor cat under rain",
+        "a noir street in fog",
+        "a red car in the snow",
+        "fireflies at a lake",
+    ):
+        frames = render(engine, prompt, width=128, height=72, duration=0.5)
+        assert len(frames) == 4 and frames[0].std() > 3, prompt
