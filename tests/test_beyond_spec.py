@@ -181,6 +181,7 @@ def test_seed_reproduces_and_metadata_is_echoed(api: Api, testdata: Path) -> Non
     )
     b = upload(api, testdata, duration="1", seed="1234")
     ma, mb = api.wait(a), api.wait(b)
+    assert mb["processing_status"] == "success"
     assert ma["metadata"] == {"sku": "A-1"}
     assert ma["video_history"][0]["service_seeds"] == [1234]
     va = api.client.get(f"/media/{a}/download", headers=api.headers()).content
