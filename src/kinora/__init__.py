@@ -1,5 +1,6 @@
 """Kinora: an open, self-hostable media-animation API that speaks the Vimmerse media API."""
 
+from kinora.client import APIError, AsyncClient, Client, GenerationFailed
 from kinora.config import Settings, get_settings
 from kinora.engines.base import EngineInfo, EngineInputs, InputKind, MotionEngine, RenderConfig
 from kinora.errors import (
@@ -16,10 +17,14 @@ from kinora.errors import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIError",
+    "AsyncClient",
     "AuthError",
     "BadRequestError",
+    "Client",
     "EngineInfo",
     "EngineInputs",
+    "GenerationFailed",
     "InputError",
     "InputKind",
     "InsufficientCreditError",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -12,6 +12,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from kinora.config import Settings
+
+if TYPE_CHECKING:
+    from kinora.client import Client, Media
+    from kinora.client import Progress as ProgressUpdate
 
 app = typer.Typer(help="Kinora: an open, self-hostable media-animation API.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -230,6 +234,121 @@ def render(
     err.print(
         f"wrote {output} ({chosen.engine.info.name} {chosen.engine.service_version()}, seed {seed})"
     )
+
+
+Server = Annotated[
+    str, typer.Option("--server", envvar="KINORA_SERVER", help="Base URL of the API.")
+]
+Key = Annotated[str | None, typer.Option("--key", envvar="KINORA_API_KEY", help="API key.")]
+
+
+def _client(server: str, key: str | None) -> Client:
+    from kinora.client import Client
+
+    return Client(server, key)
+
+
+def _fail(exc: Exception) -> NoReturn:
+    err.print(f"[red]error:[/] {exc}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def create(
+    images: Annotated[list[Path] | None, typer.Argument(help="One or two images.")] = None,
+    prompt: Annotated[str, typer.Option(help="Text prompt.")] = "",
+    camera: Annotated[str | None, typer.Option(help="camera_control value.")] = None,
+    duration: Annotated[int | None, typer.Option(min=1, max=10)] = None,
+    aspect: Annotated[str | None, typer.Option(help="16:9, 4:3, 1:1, 3:4 or 9:16.")] = None,
+    quantity: Annotated[int | None, typer.Option(min=1, max=4)] = None,
+    motion_type: Annotated[str | None, typer.Option("--motion-type")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
+    download: Annotated[
+        Path | None, typer.Option("--download", help="Save the video here (implies --wait).")
+    ] = None,
+    server: Server = "http://127.0.0.1:8000",
+    key: Key = None,
+) -> None:
+    """Create a media on a server; print its id, or wait with a progress bar."""
+    from kinora.errors import KinoraError
+
+    with _client(server, key) as client:
+        try:
+            media = client.create(
+                images or [],
+                prompt=prompt or None,
+                camera_control=camera,
+                duration=duration,
+                aspect_ratio=aspect,
+                quantity=quantity,
+                motion_type=motion_type,
+            )
+            err.print(f"media {media.id}: {media.status}")
+            if wait or download:
+                media = _wait_with_bar(client, media.id)
+                for video in media.videos:
+                    err.print(f"video {video.index}: {video.url}")
+            if download:
+                client.download(media.id, download)
+                err.print(f"saved {download}")
+        except (KinoraError, OSError) as exc:
+            _fail(exc)
+    typer.echo(media.id)
+
+
+def _wait_with_bar(client: Client, media_id: str) -> Media:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task("queued", total=100)
+
+        def show(progress: ProgressUpdate) -> None:
+            label = progress.stage or progress.status
+            bar.update(task, completed=progress.percentage, description=label)
+
+        return client.wait(media_id, on_progress=show, poll_interval=0.5)
+
+
+@app.command()
+def status(
+    media_id: Annotated[str, typer.Argument(help="Media id.")],
+    server: Server = "http://127.0.0.1:8000",
+    key: Key = None,
+) -> None:
+    """Status and progress of a media."""
+    from kinora.errors import KinoraError
+
+    with _client(server, key) as client:
+        try:
+            progress = client.status(media_id)
+        except KinoraError as exc:
+            _fail(exc)
+    stage = f" ({progress.stage})" if progress.stage else ""
+    typer.echo(f"{progress.status} {progress.percentage}%{stage}")
+
+
+@app.command("list")
+def list_media(
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    server: Server = "http://127.0.0.1:8000",
+    key: Key = None,
+) -> None:
+    """Your media, newest first."""
+    from kinora.errors import KinoraError
+
+    with _client(server, key) as client:
+        try:
+            page = client.list(limit=limit)
+        except KinoraError as exc:
+            _fail(exc)
+    table = Table("id", "status", "progress", "title", "engine")
+    for media in page.items:
+        table.add_row(media.id, media.status, f"{media.progress}%", media.title, media.service_name)
+    Console().print(table)
 
 
 if __name__ == "__main__":
