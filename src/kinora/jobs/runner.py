@@ -308,7 +308,7 @@ def _render_with(
         "results": results,
         "service_name": chosen.engine.info.name,
         "service_version": chosen.engine.service_version(),
-        "configs": [c.to_dict() for c in configs],
+        "configs": _config_records(chosen, configs),
         "aspect_ratio": ratio,
     }
 
@@ -466,3 +466,17 @@ def _soundtrack_maker(plan: Any) -> Any:
         return render_soundtrack(plan, seconds=seconds).samples
 
     return make
+
+
+def _config_records(chosen: Any, configs: list[Any]) -> list[dict[str, Any]]:
+    """Each variant's frozen config, plus the route and what a provider reported for it."""
+    meta = getattr(chosen.engine, "render_metadata", None)
+    renders = meta() if callable(meta) else []
+    return [
+        {
+            **config.to_dict(),
+            "engine_target": getattr(chosen, "target", ""),
+            **({"provider": renders[i]} if i < len(renders) else {}),
+        }
+        for i, config in enumerate(configs)
+    ]

@@ -7,6 +7,8 @@ so writers work on a temporary name and the caller moves the finished file into 
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +27,12 @@ AUDIO_RATE = 48_000
 
 
 class Mp4Writer:
-    """Writes RGB frames (and optionally a mono/stereo float track) to an H.264 MP4."""
+    """Writes RGB frames (and optionally a mono/stereo float track) to an H.264 MP4.
+
+    Encoding runs on a background thread fed by a short queue, so an engine renders frame
+    n+1 while x264 encodes frame n (both release the GIL). Frames are copied into encoder
+    buffers before ``write`` returns, so engines may reuse their arrays.
+    """
 
     def __init__(
         self,
@@ -39,6 +46,7 @@ class Mp4Writer:
         bit_rate: int | None = None,
         audio: npt.NDArray[np.float32] | None = None,
         audio_rate: int = AUDIO_RATE,
+        threaded: bool = True,
     ) -> None:
         self.path = Path(path)
         self.width, self.height, self.fps = width, height, fps
@@ -69,15 +77,49 @@ class Mp4Writer:
             astream.bit_rate = 160_000
             self._audio = astream
         self.frames_written = 0
+        self._queue: queue.Queue[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        if threaded:
+            self._queue = queue.Queue(maxsize=6)
+            self._thread = threading.Thread(target=self._encode_loop, daemon=True)
+            self._thread.start()
 
     def write(self, frame: Frame) -> None:
         if frame.shape != (self.height, self.width, 3):
             raise ValueError(f"frame shape {frame.shape} != {(self.height, self.width, 3)}")
+        if self._error is not None:
+            raise self._error
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         vf.pts = self.frames_written
+        self.frames_written += 1
+        if self._queue is not None:
+            self._queue.put(vf)
+        else:
+            self._encode(vf)
+
+    def _encode(self, vf: Any) -> None:
         for packet in self._video.encode(vf):
             self._container.mux(packet)
-        self.frames_written += 1
+
+    def _encode_loop(self) -> None:
+        assert self._queue is not None
+        while True:
+            vf = self._queue.get()
+            if vf is None:
+                return
+            if self._error is not None:
+                continue  # drain, so writers never block on a dead encoder
+            try:
+                self._encode(vf)
+            except BaseException as exc:
+                self._error = exc
+
+    def _stop_thread(self) -> None:
+        if self._thread is not None and self._queue is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def write_all(self, frames: Iterable[Frame]) -> None:
         for frame in frames:
@@ -103,6 +145,9 @@ class Mp4Writer:
         if self._container is None:
             return
         try:
+            self._stop_thread()
+            if self._error is not None:
+                raise self._error
             for packet in self._video.encode(None):
                 self._container.mux(packet)
             if self._audio is not None:

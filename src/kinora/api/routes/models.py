@@ -6,23 +6,82 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from kinora.engines.registry import engine_classes
+from kinora.api.deps import RuntimeDep
+from kinora.engines.base import InputKind
+from kinora.engines.registry import (
+    MOTION_TYPES,
+    check,
+    engine_classes,
+    resolve,
+    routes_from_settings,
+)
 
 router = APIRouter(tags=["Models"])
 
+KINDS = (InputKind.ONE_IMAGE, InputKind.TWO_IMAGES, InputKind.TEXT)
+
 
 @router.get("/models", summary="Engines this server can run")
-def list_models() -> dict[str, Any]:
-    return {
-        "data": [
-            {
-                "name": cls.info.name,
-                "version": cls.info.version,
-                "accepts": sorted(k.value for k in cls.info.accepts),
-                "needs_gpu": cls.info.needs_gpu,
-                "max_duration": cls.info.max_duration,
-                "description": cls.info.description,
+def list_models(runtime: RuntimeDep) -> dict[str, Any]:
+    """Each engine with its capabilities, its configured targets, and the motion types that
+    reach it (per input kind); ``routes`` gives the decision for every motion_type."""
+    settings = runtime.settings
+    config_error = ""
+    try:
+        table = routes_from_settings(settings)
+    except ValueError as exc:
+        table, config_error = {}, str(exc)
+    routes: dict[str, dict[str, Any]] = {}
+    reaching: dict[str, dict[str, set[str]]] = {}
+    for motion_type in MOTION_TYPES:
+        per_kind: dict[str, Any] = {}
+        for kind in KINDS:
+            decision = resolve(motion_type=motion_type, kind=kind, settings=settings, table=table)
+            per_kind[kind.value] = {
+                "engine": decision.engine,
+                "target": str(decision.target) if decision.target else "",
+                "fallback_reason": decision.fallback_reason,
             }
-            for cls in engine_classes().values()
-        ]
-    }
+            reaching.setdefault(decision.engine, {}).setdefault(motion_type, set()).add(kind.value)
+        routes[motion_type] = per_kind
+    targets: dict[str, list[dict[str, Any]]] = {}
+    for motion_type, configured in table.items():
+        for target in configured:
+            verdict = check(target, settings)
+            entries = targets.setdefault(target.engine, [])
+            entry = next((e for e in entries if e["target"] == str(target)), None)
+            if entry is None:
+                entry = {
+                    "target": str(target),
+                    "configured_for": [],
+                    "accepts": sorted(k.value for k in verdict.accepts),
+                    "available": not verdict.problem,
+                    "problem": verdict.problem,
+                }
+                entries.append(entry)
+            entry["configured_for"].append(motion_type)
+    data = []
+    for name, cls in engine_classes().items():
+        info = cls.info
+        data.append(
+            {
+                "name": info.name,
+                "version": info.version,
+                "accepts": sorted(k.value for k in info.accepts),
+                "needs_gpu": info.needs_gpu,
+                "min_duration": info.min_duration,
+                "max_duration": info.max_duration,
+                "aspect_ratios": list(info.aspect_ratios),
+                "max_side": info.max_side,
+                "description": info.description,
+                "targets": targets.get(name, []),
+                "motion_types": sorted(reaching.get(name, {})),
+                "motion_types_by_input": {
+                    mt: sorted(kinds) for mt, kinds in sorted(reaching.get(name, {}).items())
+                },
+            }
+        )
+    body: dict[str, Any] = {"data": data, "routes": routes}
+    if config_error:
+        body["config_error"] = config_error
+    return body

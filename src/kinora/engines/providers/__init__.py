@@ -1,0 +1,1 @@
+"""Hosted providers (Replicate, fal, Runway, Luma) as engines; see docs/engines-plugins.md."""

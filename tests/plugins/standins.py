@@ -1,0 +1,329 @@
+"""Stand-ins for the providers' HTTP APIs: loopback servers, NOT the providers.
+
+Each answers with the request and response shapes of the provider's documented API (the
+versions named in docs/engines-plugins.md) so the adapters' real HTTP code runs end to end.
+``mode`` scripts the job: ``success``, ``fail`` (the job fails with the provider's message),
+``hang`` (never finishes), ``flaky`` (503, then 429 with Retry-After, then success; one poll
+answers 500), ``reject`` (the submit is refused with 422) and ``down`` (every call 503).
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from kinora.engines.providers.base import fake_video
+
+KEY = "test-key"
+FAIL_MESSAGE = "Content flagged by the provider's safety filter"
+REJECT_MESSAGE = "input.duration: must be one of 5, 10"
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class StandIn:
+    """Base: a threaded loopback HTTP server that records calls and serves the video."""
+
+    provider = ""
+
+    def __init__(self, mode: str = "success", pending_polls: int = 1) -> None:
+        self.mode, self.pending_polls = mode, pending_polls
+        self.calls: list[Call] = []
+        self.polls: dict[str, int] = {}
+        self.submits = 0
+        self.poll_errors = 0
+        self.video = fake_video(width=64, height=36, frames=10, fps=10)
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                body = json.loads(raw) if raw else None
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                call = Call(self.command, self.path, headers, body)
+                stand_in.calls.append(call)
+                if self.path == "/files/out.mp4":
+                    self._send(200, stand_in.video, {"content-type": "video/mp4"})
+                    return
+                if stand_in.mode == "down":
+                    answer = Answer(503, {"detail": "Service Unavailable"})
+                else:
+                    answer = stand_in.answer(call)
+                self._send(answer.status, json.dumps(answer.body).encode(), answer.headers)
+
+            def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                headers = {"content-type": "application/json", **headers}
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- helpers for subclasses ---------------------------------------------------------------
+
+    @property
+    def video_url(self) -> str:
+        return f"{self.base_url}/files/out.mp4"
+
+    def submitted(self) -> Answer | None:
+        """A scripted refusal of the submit, or None to accept it."""
+        self.submits += 1
+        if self.mode == "reject":
+            return Answer(422, {"detail": REJECT_MESSAGE})
+        if self.mode == "flaky" and self.submits == 1:
+            return Answer(503, {"detail": "Service Unavailable"})
+        if self.mode == "flaky" and self.submits == 2:
+            return Answer(429, {"detail": "Too many requests"}, {"retry-after": "0"})
+        return None
+
+    def progress(self, job: str) -> str:
+        """pending | done | failed for this poll of ``job``."""
+        self.polls[job] = self.polls.get(job, 0) + 1
+        if self.mode == "hang" or self.polls[job] <= self.pending_polls:
+            return "pending"
+        return "failed" if self.mode == "fail" else "done"
+
+    def flaky_poll(self) -> Answer | None:
+        if self.mode == "flaky" and self.poll_errors == 0:
+            self.poll_errors += 1
+            return Answer(500, {"detail": "Internal Server Error"})
+        return None
+
+    def answer(self, call: Call) -> Answer:
+        raise NotImplementedError
+
+
+class ReplicateStandIn(StandIn):
+    """Replicate HTTP API v1: predictions."""
+
+    provider = "replicate"
+    version = "5e0e1b9c1d9a2f7a7e4f7c0e0d2f1a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f"
+
+    def prediction(self, pid: str, status: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": pid,
+            "model": "kwaivgi/kling-v2.1",
+            "version": self.version,
+            "status": status,
+            "input": {},
+            "output": None,
+            "error": None,
+            "logs": "",
+            "urls": {
+                "get": f"https://api.replicate.com/v1/predictions/{pid}",
+                "cancel": f"https://api.replicate.com/v1/predictions/{pid}/cancel",
+            },
+            **extra,
+        }
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return Answer(401, {"title": "Unauthenticated", "detail": "You did not pass a token"})
+        parts = call.path.strip("/").split("/")
+        if call.method == "POST" and (
+            (parts[:2] == ["v1", "models"] and parts[-1] == "predictions")
+            or call.path == "/v1/predictions"
+        ):
+            if call.path == "/v1/predictions" and "version" not in (call.body or {}):
+                return Answer(422, {"detail": "version is required"})
+            if not isinstance((call.body or {}).get("input"), dict):
+                return Answer(422, {"detail": "input is required"})
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(201, self.prediction(f"p{self.submits}", "starting"))
+        if call.method == "GET" and parts[:2] == ["v1", "predictions"] and len(parts) == 3:
+            flaky = self.flaky_poll()
+            if flaky:
+                return flaky
+            state = self.progress(parts[2])
+            if state == "pending":
+                return Answer(200, self.prediction(parts[2], "processing"))
+            if state == "failed":
+                return Answer(200, self.prediction(parts[2], "failed", error=FAIL_MESSAGE))
+            return Answer(
+                200,
+                self.prediction(
+                    parts[2], "succeeded", output=self.video_url, logs="Using seed: 1234\n"
+                ),
+            )
+        return Answer(404, {"detail": "Not found"})
+
+
+class FalStandIn(StandIn):
+    """fal queue API: submit, status, response."""
+
+    provider = "fal"
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Key {KEY}":
+            return Answer(401, {"detail": "Invalid key"})
+        parts = call.path.strip("/").split("/")
+        if call.method == "POST":
+            refused = self.submitted()
+            if refused:
+                return refused
+            rid = f"req-{self.submits}"
+            app = "/".join(parts[:2])
+            base = f"{self.base_url}/{app}/requests/{rid}"
+            return Answer(
+                200,
+                {
+                    "request_id": rid,
+                    "response_url": base,
+                    "status_url": f"{base}/status",
+                    "cancel_url": f"{base}/cancel",
+                },
+            )
+        if call.method == "GET" and len(parts) == 5 and parts[2] == "requests":
+            flaky = self.flaky_poll()
+            if flaky:
+                return flaky
+            state = self.progress(parts[3])
+            if state == "pending":
+                return Answer(202, {"status": "IN_PROGRESS", "logs": []})
+            return Answer(200, {"status": "COMPLETED", "logs": []})
+        if call.method == "GET" and len(parts) == 4 and parts[2] == "requests":
+            if self.mode == "fail":
+                return Answer(422, {"detail": FAIL_MESSAGE})
+            return Answer(
+                200,
+                {
+                    "video": {
+                        "url": self.video_url,
+                        "content_type": "video/mp4",
+                        "file_size": len(self.video),
+                    },
+                    "seed": 4321,
+                },
+            )
+        return Answer(404, {"detail": "Not found"})
+
+
+class RunwayStandIn(StandIn):
+    """Runway API 2024-11-06: image_to_video and tasks."""
+
+    provider = "runway"
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return Answer(401, {"error": "Invalid API key"})
+        if call.headers.get("x-runway-version") != "2024-11-06":
+            return Answer(400, {"error": "Missing or invalid X-Runway-Version header"})
+        if call.method == "POST" and call.path == "/v1/image_to_video":
+            body = call.body or {}
+            if not body.get("promptImage") or body.get("ratio") not in (
+                "1280:720",
+                "720:1280",
+                "1104:832",
+                "832:1104",
+                "960:960",
+                "1280:768",
+                "768:1280",
+            ):
+                return Answer(400, {"error": "Validation of body failed"})
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(200, {"id": f"17f20503-6c24-4c16-946b-35dbbce2af2{self.submits}"})
+        if call.method == "GET" and call.path.startswith("/v1/tasks/"):
+            flaky = self.flaky_poll()
+            if flaky:
+                return flaky
+            task = call.path.rsplit("/", 1)[1]
+            state = self.progress(task)
+            base = {"id": task, "createdAt": "2024-11-06T00:00:00.000Z"}
+            if state == "pending":
+                return Answer(200, {**base, "status": "RUNNING", "progress": 0.5})
+            if state == "failed":
+                return Answer(
+                    200,
+                    {
+                        **base,
+                        "status": "FAILED",
+                        "failure": FAIL_MESSAGE,
+                        "failureCode": "SAFETY.INPUT.IMAGE",
+                    },
+                )
+            return Answer(200, {**base, "status": "SUCCEEDED", "output": [self.video_url]})
+        return Answer(404, {"error": "Not found"})
+
+
+class LumaStandIn(StandIn):
+    """Luma Dream Machine API v1: generations."""
+
+    provider = "luma"
+    path = "/dream-machine/v1/generations"
+
+    def generation(self, gid: str, state: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": gid,
+            "generation_type": "video",
+            "state": state,
+            "failure_reason": None,
+            "created_at": "2025-01-01T00:00:00Z",
+            "assets": None,
+            "model": "ray-2",
+            "request": {},
+            **extra,
+        }
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return Answer(401, {"detail": "Invalid API key"})
+        if call.method == "POST" and call.path == self.path:
+            if not (call.body or {}).get("prompt"):
+                return Answer(400, {"detail": "prompt is required"})
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(201, self.generation(f"gen-{self.submits}", "queued"))
+        if call.method == "GET" and call.path.startswith(self.path + "/"):
+            flaky = self.flaky_poll()
+            if flaky:
+                return flaky
+            gid = call.path.rsplit("/", 1)[1]
+            state = self.progress(gid)
+            if state == "pending":
+                return Answer(200, self.generation(gid, "dreaming"))
+            if state == "failed":
+                return Answer(200, self.generation(gid, "failed", failure_reason=FAIL_MESSAGE))
+            return Answer(200, self.generation(gid, "completed", assets={"video": self.video_url}))
+        return Answer(404, {"detail": "Not found"})
+
+
+STAND_INS: dict[str, type[StandIn]] = {
+    cls.provider: cls for cls in (ReplicateStandIn, FalStandIn, RunwayStandIn, LumaStandIn)
+}

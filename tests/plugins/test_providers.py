@@ -1,0 +1,257 @@
+"""Each provider adapter against a loopback stand-in of its documented API (see standins.py):
+success, the provider's failure, timeout, retries with backoff, refusal and an outage."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kinora.config import Settings
+from kinora.engines.base import EngineInputs, FakeEngine, InputKind, RenderConfig
+from kinora.engines.providers.base import FakeAdapter, ProviderEngine, data_uri
+from kinora.engines.registry import Target, build, check
+from kinora.errors import RenderError
+from tests.plugins.standins import FAIL_MESSAGE, KEY, REJECT_MESSAGE, StandIn
+
+MODELS = {
+    "replicate": "kwaivgi/kling-v2.1",
+    "fal": "fal-ai/kling-video/v2.1/standard/image-to-video",
+    "runway": "gen4_turbo",
+    "luma": "ray-2",
+}
+PROVIDERS = sorted(MODELS)
+CONFIG = RenderConfig(width=64, height=36, fps=8, duration=1.0, seed=77, prompt="a slow pan")
+
+
+def image(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 255, (90, 160, 3), dtype=np.uint8)
+
+
+def engine_for(
+    provider: str,
+    server: StandIn,
+    make_settings: Callable[..., Settings],
+    model: str | None = None,
+    **overrides: Any,
+) -> ProviderEngine:
+    values: dict[str, Any] = {
+        f"{provider}_api_key": KEY,
+        "provider_base_urls": f"{provider}={server.base_url}",
+        "provider_poll_seconds": 0.01,
+        "provider_backoff_seconds": 0.01,
+        "provider_timeout_seconds": 30.0,
+        **overrides,
+    }
+    settings = make_settings(**values)
+    target = Target(provider, model or MODELS[provider])
+    assert not check(target, settings).problem
+    engine = build(target, settings)
+    assert isinstance(engine, ProviderEngine)
+    return engine
+
+
+def render(engine: ProviderEngine, config: RenderConfig = CONFIG, images: int = 1) -> list[Any]:
+    inputs = EngineInputs(images=[image(i) for i in range(images)], prompt=config.prompt)
+    return list(engine.frames(inputs, config))
+
+
+def submit_call(server: StandIn) -> Any:
+    return next(c for c in server.calls if c.method == "POST")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_success_maps_parameters_and_records_version_and_seed(
+    provider: str, stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in(provider, pending_polls=2)
+    engine = engine_for(provider, server, make_settings)
+    frames = render(engine, images=2)
+    assert len(frames) == CONFIG.total_frames == 8
+    assert all(f.shape == (36, 64, 3) and f.dtype == np.uint8 for f in frames)
+    # The stand-in's video ramps from black to white: retimed, the ramp survives.
+    means = [float(f.mean()) for f in frames]
+    assert means[0] < 40 and means[-1] > 215 and means == sorted(means)
+    call = submit_call(server)
+    body = call.body
+    if provider == "replicate":
+        assert call.path == "/v1/models/kwaivgi/kling-v2.1/predictions"
+        inputs = body["input"]
+        assert inputs["prompt"] == "a slow pan"
+        assert inputs["start_image"].startswith("data:image/jpeg;base64,")
+        assert inputs["end_image"].startswith("data:image/jpeg;base64,")
+        assert inputs["duration"] == 5
+        assert engine.service_version() == (
+            f"kwaivgi/kling-v2.1@{server.version}; seeds 1234"  # type: ignore[attr-defined]
+        )
+    elif provider == "fal":
+        assert call.path == "/fal-ai/kling-video/v2.1/standard/image-to-video"
+        assert body["image_url"].startswith("data:image/jpeg;base64,")
+        assert body["tail_image_url"].startswith("data:image/jpeg;base64,")
+        assert body["duration"] == "5" and body["aspect_ratio"] == "16:9"
+        gets = [c.path for c in server.calls if c.method == "GET"]
+        assert "/fal-ai/kling-video/requests/req-1/status" in gets
+        assert "/fal-ai/kling-video/requests/req-1" in gets
+        assert engine.service_version().endswith("; seeds 4321")
+    elif provider == "runway":
+        assert call.path == "/v1/image_to_video"
+        assert call.headers["x-runway-version"] == "2024-11-06"
+        assert body["model"] == "gen4_turbo" and body["ratio"] == "1280:720"
+        assert [p["position"] for p in body["promptImage"]] == ["first", "last"]
+        assert body["promptText"] == "a slow pan" and body["seed"] == 77
+        assert body["duration"] == 5
+        assert engine.service_version() == "gen4_turbo@gen4_turbo (API 2024-11-06); seeds 77"
+    else:
+        assert call.path == "/dream-machine/v1/generations"
+        assert body["model"] == "ray-2" and body["aspect_ratio"] == "16:9"
+        assert body["duration"] == "5s" and body["prompt"] == "a slow pan"
+        assert set(body["keyframes"]) == {"frame0", "frame1"}
+        assert body["keyframes"]["frame0"]["type"] == "image"
+        assert engine.service_version() == "ray-2@ray-2"
+    (meta,) = engine.render_metadata()
+    assert meta["provider"] == provider and meta["job_id"]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_providers_failure_message_fails_the_render(
+    provider: str, stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in(provider, mode="fail")
+    engine = engine_for(provider, server, make_settings)
+    with pytest.raises(RenderError) as info:
+        render(engine)
+    assert FAIL_MESSAGE in info.value.message
+    assert info.value.message.startswith(f"{provider}: ")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_job_that_never_finishes_times_out(
+    provider: str, stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in(provider, mode="hang")
+    engine = engine_for(provider, server, make_settings, provider_timeout_seconds=1.0)
+    start = time.monotonic()
+    with pytest.raises(RenderError, match="did not finish in"):
+        render(engine)
+    assert time.monotonic() - start < 10
+    assert sum(1 for c in server.calls if c.method == "GET") >= 2
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_transient_errors_are_retried_with_backoff(
+    provider: str,
+    stand_in: Callable[..., StandIn],
+    make_settings: Callable[..., Settings],
+) -> None:
+    server = stand_in(provider, mode="flaky")
+    engine = engine_for(provider, server, make_settings)
+    delays: list[float] = []
+    engine.adapter.sleep = lambda s: delays.append(s)  # type: ignore[method-assign]
+    frames = render(engine)
+    assert len(frames) == CONFIG.total_frames
+    assert server.submits == 3  # 503, 429, accepted
+    assert server.poll_errors == 1  # one 500 on a poll, retried
+    assert delays[:2] == [0.01, 0.02]  # the submit's retries: exponential backoff
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_refused_request_fails_at_once_and_an_outage_after_the_retries(
+    provider: str, stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    refused = stand_in(provider, mode="reject")
+    engine = engine_for(provider, refused, make_settings)
+    with pytest.raises(RenderError, match="HTTP 422") as info:
+        render(engine)
+    assert REJECT_MESSAGE in info.value.message
+    assert refused.submits == 1
+    down = stand_in(provider, mode="down")
+    engine = engine_for(provider, down, make_settings, provider_retries=2)
+    with pytest.raises(RenderError, match="HTTP 503: Service Unavailable"):
+        render(engine)
+    assert len(down.calls) == 3
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_missing_key_or_model_makes_the_target_unavailable(
+    provider: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(f"KINORA_{provider.upper()}_API_KEY", raising=False)
+    settings = make_settings()
+    verdict = check(Target(provider, MODELS[provider]), settings)
+    assert verdict.problem == f"KINORA_{provider.upper()}_API_KEY is not set"
+    verdict = check(Target(provider), make_settings(**{f"{provider}_api_key": "k"}))
+    assert "no model named" in verdict.problem
+
+
+def test_the_public_host_is_guarded_unless_the_base_url_is_overridden(
+    make_settings: Callable[..., Settings], stand_in: Callable[..., StandIn]
+) -> None:
+    from kinora.engines.providers.replicate import ReplicateAdapter
+
+    assert not ReplicateAdapter(model="a/b", api_key="k").allow_private
+    server = stand_in("replicate")
+    assert ReplicateAdapter(model="a/b", api_key="k", base_url=server.base_url).allow_private
+
+
+def test_replicate_pinned_versions_and_fal_text_to_video(
+    stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in("replicate")
+    engine = engine_for("replicate", server, make_settings, model="wan-video/wan-2.1:abc123")
+    render(engine)
+    call = submit_call(server)
+    assert call.path == "/v1/predictions" and call.body["version"] == "abc123"
+    assert call.body["input"]["image"].startswith("data:") and call.body["input"]["seed"] == 77
+    fal = stand_in("fal")
+    engine = engine_for("fal", fal, make_settings, model="fal-ai/wan-t2v")
+    frames = list(engine.frames(EngineInputs(prompt="waves"), CONFIG))
+    assert len(frames) == CONFIG.total_frames
+    body = submit_call(fal).body
+    assert body == {"prompt": "waves", "aspect_ratio": "16:9", "seed": 77}
+
+
+def test_route_options_add_inputs(
+    stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in("replicate")
+    target = Target.parse("replicate:kwaivgi/kling-v2.1?input.cfg_scale=0.7&input.mode=pro")
+    settings = make_settings(
+        replicate_api_key=KEY,
+        provider_base_urls=f"replicate={server.base_url}",
+        provider_poll_seconds=0.01,
+    )
+    engine = build(target, settings)
+    assert isinstance(engine, ProviderEngine)
+    render(engine)
+    inputs = submit_call(server).body["input"]
+    assert inputs["cfg_scale"] == 0.7 and inputs["mode"] == "pro"
+
+
+def test_loop_repeats_the_pass_and_the_fake_adapter() -> None:
+    adapter = FakeAdapter(polls=2, sleep=lambda s: None)
+
+    class Engine(ProviderEngine):
+        adapter_class = FakeAdapter
+        info = FakeEngine.info
+
+    engine = Engine(adapter)
+    config = RenderConfig(width=32, height=32, fps=6, duration=1.0, loop=2, seed=5)
+    frames = list(engine.frames(EngineInputs(images=[image()]), config))
+    assert len(frames) == 12
+    assert all((a == b).all() for a, b in zip(frames[:6], frames[6:], strict=True))
+    assert engine.service_version() == "fake/model@fake-1; seeds 5"
+    failing = Engine(FakeAdapter(fail="nope", sleep=lambda s: None))
+    with pytest.raises(RenderError, match="fake: nope"):
+        list(failing.frames(EngineInputs(images=[image()]), config))
+    assert InputKind.ONE_IMAGE in Engine.accepts_for("x")
+
+
+def test_images_are_sent_inline_within_the_size_limit() -> None:
+    noisy = np.random.default_rng(1).integers(0, 255, (1500, 2000, 3), dtype=np.uint8)
+    uri = data_uri(noisy)
+    assert uri.startswith("data:image/jpeg;base64,")
+    assert len(uri) * 3 / 4 <= 256 * 1024 + 100
