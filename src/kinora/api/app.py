@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinora.api.ratelimit import RateLimits
 from kinora.config import Settings, get_settings
@@ -21,12 +23,16 @@ from kinora.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
 
+HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
 
 def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
         value = err.get("input")
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # NaN/Infinity (JSON bodies may carry them) are not valid JSON
         if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
             item["input"] = value
         out.append(item)
@@ -81,6 +87,15 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             body["detail"] = exc.message
         return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Unrouted paths and wrong methods answer in the API's own error shape."""
+        code = HTTP_CODES.get(exc.status_code, "ERROR")
+        body: dict[str, Any] = {"message": code}
+        if isinstance(exc.detail, str) and exc.detail.upper().replace(" ", "_") != code:
+            body["detail"] = exc.detail
+        return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})
@@ -90,6 +105,10 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     app.include_router(media.router)
     app.include_router(account.router)
     app.include_router(models.router)
+
+    from kinora import studio
+
+    app.include_router(studio.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
