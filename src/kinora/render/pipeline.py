@@ -20,6 +20,7 @@ from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig
 from kinora.errors import CancelledError
 from kinora.render.encode import Mp4Writer, write_thumbnail
 from kinora.render.fit import cover_fit, nearest_aspect_ratio, output_size
+from kinora.render.steer import ParticleOverlay, camera_from_prompt, particles_from_prompt
 
 SoundtrackMaker = Callable[[float], "npt.NDArray[np.float32]"]
 """Makes a 48 kHz stereo track of exactly the given seconds (the video's length)."""
@@ -81,6 +82,14 @@ def plan_configs(
         nearest_aspect_ratio(images[0].shape[1], images[0].shape[0]) if images else "16:9"
     )
     width, height = output_size(ratio, long_side)
+    options: dict[str, str] = {}
+    if images and prompt:
+        # With images, the prompt steers: a camera move it names (unless one was chosen)
+        # and particles it names. Text-only renders read the prompt themselves.
+        camera = camera or camera_from_prompt(prompt) or ""
+        particles = particles_from_prompt(prompt)
+        if particles:
+            options["particles"] = particles
     configs = [
         RenderConfig(
             width=width,
@@ -92,6 +101,7 @@ def plan_configs(
             motion_range=motion_range,
             seed=seed,
             prompt=prompt,
+            options=dict(options),
         )
         for seed in seeds
     ]
@@ -170,8 +180,9 @@ def _render_each(
             for frame in lead_in:
                 emit(frame)
             produced = 0
+            overlay = _overlay(config)
             for frame in engine.frames(job.inputs, config):
-                emit(frame)
+                emit(overlay.apply(frame, produced) if overlay else frame)
                 produced += 1
             if produced != config.total_frames:
                 raise RuntimeError(
@@ -189,6 +200,19 @@ def _render_each(
                 seconds=written / config.fps,
             )
         )
+
+
+def _overlay(config: RenderConfig) -> ParticleOverlay | None:
+    kind = config.options.get("particles")
+    if not kind:
+        return None
+    return ParticleOverlay(
+        str(kind),
+        width=config.width,
+        height=config.height,
+        period=config.frames_per_motion,
+        seed=config.seed,
+    )
 
 
 def load_image_file(path: Path) -> Frame:
