@@ -72,7 +72,8 @@ def serve(
         err.print("Create another API key with:")
     err.print(f"  .venv/bin/kinora keys create --data-dir {settings.data_dir} --name me")
     err.print(f"Serving on {public} (docs at {public}/docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    # Open event streams would hold a graceful shutdown forever: give them 10 s.
+    uvicorn.run(application, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 
 
 @app.command()
