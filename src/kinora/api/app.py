@@ -96,6 +96,16 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             body["detail"] = exc.detail
         return JSONResponse(status_code=exc.status_code, content=body, headers=exc.headers)
 
+    @app.exception_handler(OSError)
+    async def _storage_error(request: Request, exc: OSError) -> JSONResponse:
+        """Disk full, read-only or unreachable storage: the caller may retry later."""
+        log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=503,
+            content={"message": "STORAGE_UNAVAILABLE", "detail": "storage is not writable now"},
+            headers={"Retry-After": "30"},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})

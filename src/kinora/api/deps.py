@@ -56,26 +56,39 @@ class ParsedBody:
     uploads: list[Upload] = field(default_factory=list)
 
 
+async def _read_capped(request: Request, cap: int) -> bytes:
+    """The body, refused once it passes ``cap`` bytes (a chunked body has no Content-Length)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise PayloadTooLargeError(f"request body is larger than {cap // (1024 * 1024)} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def parse_body(request: Request) -> ParsedBody:
     """One body shape from JSON, url-encoded or multipart requests (as ``requests`` sends them)."""
     runtime: Runtime = request.app.state.runtime
     limit = int(runtime.settings.max_upload_mb * 1024 * 1024)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit * 2 + 1024 * 1024:
+    cap = limit * 2 + 1024 * 1024
+    if length.isdigit() and int(length) > cap:
         raise PayloadTooLargeError(
             f"request body is larger than {2 * runtime.settings.max_upload_mb} MB"
         )
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     parsed = ParsedBody()
     if ctype == "application/json":
-        body = await request.body()
+        body = await _read_capped(request, cap)
         if not body.strip():
             return parsed
         try:
             import json
 
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise InputError(("body",), "the body is not valid JSON", "json_invalid") from None
         if not isinstance(data, dict):
             raise InputError(("body",), "the JSON body must be an object", "model_attributes_type")
@@ -107,7 +120,7 @@ async def parse_body(request: Request) -> ParsedBody:
             else:
                 parsed.fields[key] = value
         return parsed
-    body = await request.body()
+    body = await _read_capped(request, cap)
     if body.strip():
         raise InputError(
             ("body",),

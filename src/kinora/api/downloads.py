@@ -100,9 +100,12 @@ def resolve_download(
     if file_size is not None and width is None and source.stat().st_size <= file_size * 2**20:
         return original
     tag = f"w{width or 0}_s{file_size or 0:g}"
-    rendition = _cached(
-        runtime,
-        f"{base}/renditions/video_{index}_{tag}.mp4",
-        lambda out: transcode_mp4(source, out, width=width, max_megabytes=file_size),
-    )
+    try:
+        rendition = _cached(
+            runtime,
+            f"{base}/renditions/video_{index}_{tag}.mp4",
+            lambda out: transcode_mp4(source, out, width=width, max_megabytes=file_size),
+        )
+    except ValueError as exc:  # the size target cannot be met: the caller asked for too little
+        raise BadRequestError(str(exc)) from None
     return Download(rendition, "video/mp4", f"{stem}.mp4", store)

@@ -39,12 +39,54 @@ def address_allowed(address: str, *, allow_private: bool) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection that gives up at a fixed time, however slowly the peer dribbles bytes.
+
+    httpx's timeouts are per read, so a server sending a byte a second (headers included) would
+    otherwise hold a fetch open forever.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None, exc: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise exc("the fetch ran out of time")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, timeout=self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout=self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, timeout=self._left(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _GuardedBackend(httpcore.NetworkBackend):
     """Resolves, checks and connects to the checked address (no DNS rebinding window)."""
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, deadline: float | None = None) -> None:
         self._inner = httpcore.SyncBackend()
         self._allow_private = allow_private
+        self._deadline = deadline
 
     def connect_tcp(
         self,
@@ -62,13 +104,25 @@ class _GuardedBackend(httpcore.NetworkBackend):
         for address in addresses:
             if not address_allowed(address, allow_private=self._allow_private):
                 raise _Refused(f"address {address} of {host} is not allowed")
-        return self._inner.connect_tcp(
+        if self._deadline is None:
+            return self._inner.connect_tcp(
+                addresses[0],
+                port,
+                timeout=timeout,
+                local_address=local_address,
+                socket_options=socket_options,
+            )
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("the fetch ran out of time")
+        stream = self._inner.connect_tcp(
             addresses[0],
             port,
-            timeout=timeout,
+            timeout=left if timeout is None else min(timeout, left),
             local_address=local_address,
             socket_options=socket_options,
         )
+        return _DeadlineStream(stream, self._deadline)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
@@ -78,11 +132,15 @@ class _Refused(httpcore.ConnectError):
     pass
 
 
-def guarded_client(*, allow_private: bool, timeout: float) -> httpx.Client:
+def guarded_client(
+    *, allow_private: bool, timeout: float, deadline: float | None = None
+) -> httpx.Client:
+    """A client whose connections are checked; with ``deadline`` (a ``time.monotonic()``
+    value) every connect, read and write also stops at that moment."""
     transport = httpx.HTTPTransport(retries=0)
     transport._pool = httpcore.ConnectionPool(  # the documented way to pick a network backend
         ssl_context=ssl.create_default_context(),
-        network_backend=_GuardedBackend(allow_private=allow_private),
+        network_backend=_GuardedBackend(allow_private=allow_private, deadline=deadline),
         max_connections=4,
     )
     return httpx.Client(
@@ -110,7 +168,9 @@ def fetch(
 ) -> Fetched:
     deadline = time.monotonic() + timeout
     current = check_url(url, field=field)
-    with guarded_client(allow_private=allow_private, timeout=min(timeout, 10.0)) as client:
+    with guarded_client(
+        allow_private=allow_private, timeout=min(timeout, 10.0), deadline=deadline
+    ) as client:
         for _hop in range(max_redirects + 1):
             try:
                 with client.stream("GET", current, headers={"User-Agent": "kinora"}) as response:
@@ -140,7 +200,9 @@ def fetch(
             except _Refused as exc:
                 raise FetchError(field, f"URL not allowed: {exc}") from None
             except httpx.TimeoutException:
-                raise FetchError(field, f"timed out fetching {current[:200]}") from None
+                raise FetchError(
+                    field, f"timed out fetching {current[:200]} (limit {timeout:g} s)"
+                ) from None
             except httpx.HTTPError as exc:
                 cause = exc.__cause__ or exc.__context__
                 if isinstance(cause, _Refused):

@@ -120,6 +120,8 @@ def _json_string(value: Any) -> Any:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise ValueError(f"must be a JSON string ({exc.msg})") from None
+        except (ValueError, RecursionError):  # absurd nesting, or an over-long integer
+            raise ValueError("must be a JSON string (not decodable)") from None
     return value
 
 
@@ -144,8 +146,14 @@ def _check_narrator(value: str | None) -> str | None:
 
 
 Url = Annotated[str, Field(min_length=1, max_length=MAX_URL)]
-OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=MAX_TEXT)]
-OptionalUrl = Annotated[str | None, BeforeValidator(_blank_to_none), Field(max_length=MAX_URL)]
+# The length limit sits on the str inside the Optional: on the Optional itself, pydantic raises
+# TypeError (a 500) for a None or blank value.
+OptionalText = Annotated[
+    Annotated[str, Field(max_length=MAX_TEXT)] | None, BeforeValidator(_blank_to_none)
+]
+OptionalUrl = Annotated[
+    Annotated[str, Field(max_length=MAX_URL)] | None, BeforeValidator(_blank_to_none)
+]
 FormBool = Annotated[bool, BeforeValidator(_yes_no)]
 
 
@@ -195,7 +203,7 @@ def _metadata(value: Any) -> Any:
 
 
 Metadata = Annotated[dict[str, Any] | None, BeforeValidator(_metadata)]
-Seed = Annotated[int | None, BeforeValidator(_blank_to_none), Field(ge=0, le=2**31 - 1)]
+Seed = Annotated[Annotated[int, Field(ge=0, le=2**31 - 1)] | None, BeforeValidator(_blank_to_none)]
 
 
 def _media_items(value: Any) -> Any:
@@ -207,6 +215,31 @@ def _media_items(value: Any) -> Any:
 
 def _audio_option(value: Any) -> Any:
     return _json_string(value)
+
+
+def _bad_text(value: Any) -> bool:
+    """NUL (PostgreSQL cannot store it) or lone surrogates (not encodable UTF-8), anywhere."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_bad_text(v) for v in value)
+    return False
+
+
+def _refuse_bad_text(data: Any) -> Any:
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if _bad_text(name) or _bad_text(value):
+                raise ValueError(f"{str(name)[:50]!r} contains a NUL character or invalid unicode")
+    return data
 
 
 MediaItems = Annotated[list[MediaItem] | None, BeforeValidator(_media_items)]
@@ -233,6 +266,11 @@ class _GenerationFields(BaseModel):
     seed: Seed = None
     """Seed of the first variant (the others follow it); reproduces a render exactly."""
     negative_prompt: Annotated[str, Field(max_length=MAX_TEXT)] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        return _refuse_bad_text(data)
 
     @field_validator("media_items")
     @classmethod
@@ -315,6 +353,11 @@ class MediaUpdate(BaseModel):
     metadata: Metadata = None
 
     _narrator = field_validator("narrator")(classmethod(lambda cls, v: _check_narrator(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text(cls, data: Any) -> Any:
+        return _refuse_bad_text(data)
 
     @property
     def regenerates(self) -> bool:

@@ -106,10 +106,10 @@ class ParticleOverlay:
                     cv2.line(layer, (cx, cy - arm), (cx, cy + arm), float(b), 1, cv2.LINE_AA)
         scale = max(self.width, self.height) / 1280
         if self.kind == "snow":
-            layer = cv2.GaussianBlur(layer, (0, 0), max(0.6, 1.2 * scale))
+            layer = np.asarray(cv2.GaussianBlur(layer, (0, 0), max(0.6, 1.2 * scale)), np.float32)
         elif self.kind in ("sparkles", "fireflies"):
             glow = cv2.GaussianBlur(layer, (0, 0), max(1.5, 7.0 * scale))
-            layer = np.clip(layer + 3.0 * glow, 0, 1)
+            layer = np.clip(layer + 3.0 * glow, 0, 1).astype(np.float32)
         alpha = layer[..., None]
         out = frame.astype(np.float32) * (1 - alpha) + np.array(colour, np.float32) * alpha
         return np.ascontiguousarray(out.astype(np.uint8))

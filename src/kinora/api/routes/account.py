@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func, select, text
 
@@ -14,9 +14,16 @@ from kinora.api.downloads import CONTENT_TYPES
 from kinora.api.ratelimit import LimitedCustomer
 from kinora.db.models import Customer, Media, MediaStatus, Worker, utcnow
 from kinora.errors import NotFoundError
+from kinora.media.schemas import MessageResponse
 from kinora.webhooks import delivery_public, list_deliveries, redeliver
 
 router = APIRouter()
+
+_AUTH: dict[int | str, dict[str, Any]] = {
+    401: {"model": MessageResponse, "description": "Missing or unknown API key"},
+    429: {"model": MessageResponse, "description": "Rate limited (see Retry-After)"},
+}
+_NOT_FOUND: dict[str, Any] = {"model": MessageResponse, "description": "Not Found"}
 
 
 @router.get("/health", tags=["Other"], summary="Health")
@@ -57,14 +64,29 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
     }
 
 
-@router.get("/credits", tags=["Account"], summary="Credits of the calling key")
+@router.get("/credits", tags=["Account"], summary="Credits of the calling key", responses=_AUTH)
 def get_credits(runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         balance = s.scalar(select(Customer.credits).where(Customer.id == customer.id))
     return {"data": {"customer_id": customer.id, "credits": balance or 0}}
 
 
-@router.get("/files/{key:path}", tags=["Files"], summary="A signed link to a stored file")
+@router.get(
+    "/files/{key:path}",
+    tags=["Files"],
+    summary="A signed link to a stored file",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {
+                ctype: {} for ctype in sorted({*CONTENT_TYPES.values(), "application/octet-stream"})
+            },
+            "description": "The file",
+        },
+        307: {"description": "Redirect to a presigned storage URL (download_mode=redirect)"},
+        404: {"model": MessageResponse, "description": "Unknown file, or a bad or expired link"},
+    },
+)
 def signed_file(
     key: str, runtime: RuntimeDep, expires: int = 0, signature: str = ""
 ) -> FileResponse:
@@ -82,7 +104,12 @@ def signed_file(
     )
 
 
-@router.get("/webhooks/secret", tags=["Webhooks"], summary="Your webhook signing secret")
+@router.get(
+    "/webhooks/secret",
+    tags=["Webhooks"],
+    summary="Your webhook signing secret",
+    responses=_AUTH,
+)
 def webhook_secret(runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     """Verify deliveries with it (Standard Webhooks: webhook-id, -timestamp, -signature)."""
     with runtime.db.sessions() as s:
@@ -90,7 +117,12 @@ def webhook_secret(runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, 
     return {"data": {"secret": secret or ""}}
 
 
-@router.get("/webhooks/deliveries", tags=["Webhooks"], summary="Delivery attempts, newest first")
+@router.get(
+    "/webhooks/deliveries",
+    tags=["Webhooks"],
+    summary="Delivery attempts, newest first",
+    responses=_AUTH,
+)
 def webhook_deliveries(
     runtime: RuntimeDep,
     customer: LimitedCustomer,
@@ -105,9 +137,12 @@ def webhook_deliveries(
     "/webhooks/deliveries/{delivery_id}/redeliver",
     tags=["Webhooks"],
     summary="Send an event again (same webhook-id)",
+    responses={**_AUTH, 404: _NOT_FOUND},
 )
 def webhook_redeliver(
-    delivery_id: int, runtime: RuntimeDep, customer: LimitedCustomer
+    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    runtime: RuntimeDep,
+    customer: LimitedCustomer,
 ) -> dict[str, Any]:
     webhook_id = redeliver(runtime, customer_id=customer.id, delivery_id=delivery_id)
     return {"data": {"webhook_id": webhook_id, "queued": True}}

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kinora.api.deps import BodyDep, RuntimeDep
-from kinora.api.downloads import resolve_download
+from kinora.api.downloads import CONTENT_TYPES, resolve_download
 from kinora.api.idempotency import request_hash, run_once
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
 from kinora.db.models import ACTIVE_STATUSES, Media, MediaStatus, utcnow
@@ -40,8 +40,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": MessageResponse, "description": "Missing or unknown API key"},
     402: {"model": MessageResponse, "description": "Insufficient Credit"},
     404: {"model": MessageResponse, "description": "Not Found"},
+    409: {"model": MessageResponse, "description": "Same Idempotency-Key still in progress"},
+    413: {"model": MessageResponse, "description": "Request body too large"},
     429: {"model": MessageResponse, "description": "Rate limited (see Retry-After)"},
+    503: {"model": MessageResponse, "description": "Storage unavailable (see Retry-After)"},
 }
+FILE_CONTENT: dict[str, Any] = {
+    ctype: {} for ctype in sorted({*CONTENT_TYPES.values(), "application/octet-stream"})
+}
+"""What a download may be: a rendered video, GIF or thumbnail, or an uploaded source file."""
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -200,7 +207,11 @@ async def events(media_id: str, runtime: RuntimeDep) -> StreamingResponse:
     "/media/{media_id}",
     summary="Get Media",
     response_model=MediaEnvelope,
-    responses={401: ERRORS[401], 404: {"model": MessageResponse, "description": "Media Not Found"}},
+    responses={
+        401: ERRORS[401],
+        404: {"model": MessageResponse, "description": "Media Not Found"},
+        429: ERRORS[429],
+    },
 )
 def get_media(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
@@ -266,10 +277,12 @@ router.add_api_route(
     summary="Download File",
     response_class=FileResponse,
     responses={
-        200: {"content": {"video/mp4": {}, "image/gif": {}, "image/jpeg": {}}},
+        200: {"content": FILE_CONTENT, "description": "The file"},
+        307: {"description": "Redirect to a presigned storage URL (download_mode=redirect)"},
         400: ERRORS[400],
         401: ERRORS[401],
         404: ERRORS[404],
+        429: ERRORS[429],
     },
 )
 def download(
