@@ -63,8 +63,77 @@ def redis_url() -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@dataclass
+class Postgres:
+    url: str
+    root: Path
+    options: str
+
+    def restart(self) -> None:
+        """A fast restart: every connection is cut, as when the database server restarts."""
+        # The restarted server would inherit captured pipes and hold them open: use a log file.
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-l",
+                str(self.root / "log"),
+                "-m",
+                "fast",
+                "-w",
+                "restart",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+
+    def outage(self, seconds: float) -> None:
+        """The server goes away for a while, then comes back on the same port and data."""
+        pg_ctl = [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.root / "data"),
+        ]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 60}
+        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], check=True, **quiet)  # type: ignore[call-overload]
+        time.sleep(seconds)
+        subprocess.run(
+            [*pg_ctl, "-o", self.options, "-l", str(self.root / "log"), "-w", "start"],
+            check=True,
+            **quiet,
+        )  # type: ignore[call-overload]
+
+    def stop(self) -> None:
+        subprocess.run(
+            [
+                "runuser",
+                "-u",
+                "postgres",
+                "--",
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_postgres() -> Postgres:
     import psycopg
 
     root = Path(tempfile.mkdtemp(prefix="kinora-pg-"))
@@ -90,6 +159,7 @@ def postgres_url() -> Iterator[str]:
     options = (
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
     )
+    # The options are kept in postmaster.opts, so a restart keeps the port.
     subprocess.run(
         [
             *as_pg,
@@ -108,12 +178,22 @@ def postgres_url() -> Iterator[str]:
     )
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     _wait(lambda: psycopg.connect(url).close() is None, "postgres")
-    yield url
-    subprocess.run(
-        [*as_pg, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-        capture_output=True,
-    )
-    shutil.rmtree(root, ignore_errors=True)
+    return Postgres(url=url, root=root, options=options)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    server = start_postgres()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[Postgres]:
+    """A PostgreSQL server of the test's own, which it may restart."""
+    server = start_postgres()
+    yield server
+    server.stop()
 
 
 @dataclass

@@ -13,6 +13,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinora.api.ratelimit import RateLimits
@@ -104,6 +105,20 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             status_code=503,
             content={"message": "STORAGE_UNAVAILABLE", "detail": "storage is not writable now"},
             headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The database is restarting or unreachable: nothing was committed; retry later."""
+        if not exc.connection_invalidated and not isinstance(
+            exc, OperationalError | InterfaceError
+        ):
+            raise exc
+        log.error("database error on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=503,
+            content={"message": "DATABASE_UNAVAILABLE", "detail": "the database is not reachable"},
+            headers={"Retry-After": "5"},
         )
 
     @app.exception_handler(RequestValidationError)

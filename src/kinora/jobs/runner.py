@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 
 from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.engines.base import EngineInputs
@@ -97,12 +98,18 @@ def _fail(session: Any, media: Media, reason: str) -> None:
 
 
 def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> None:
+    from kinora.jobs.tasks import enqueue_render
+
     try:
         claimed = claim(runtime, media_id=media_id, generation=generation, worker_id=worker_id)
     except Deferred:
-        from kinora.jobs.tasks import enqueue_render
-
         enqueue_render(runtime, media_id=media_id, generation=generation, delay=1.0)
+        return
+    except DBAPIError:
+        # The database is away: the queue message would be lost with this task, so put it
+        # back for a little later (the reaper also finds rows left queued).
+        log.warning("media %s: database unavailable at claim, retrying in 2 s", media_id)
+        enqueue_render(runtime, media_id=media_id, generation=generation, delay=2.0)
         return
     if not claimed:
         return
@@ -121,6 +128,12 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
             generation=generation,
             worker_id=worker_id,
             completed=exc.completed,
+        )
+    except DBAPIError:
+        # The database went away (restart, network): the row still says processing, so the
+        # reaper runs the job again once the heartbeat is stale. Never fail a media for this.
+        log.exception(
+            "media %s generation %s: database error, leaving it to the reaper", media_id, generation
         )
     except Exception as exc:
         log.exception("media %s generation %s failed", media_id, generation)
