@@ -253,3 +253,43 @@ def test_json_body_and_wrong_content_type(api: Api) -> None:
     assert r.status_code == 422
     r = api.client.post("/media", content=b"prompt=x", headers={**h, "content-type": "text/plain"})
     assert r.status_code == 422
+
+
+def test_others_do_not_see_owner_fields_or_sources(api: Api, testdata: Path) -> None:
+    data = (testdata / "chelsea.png").read_bytes()
+    r = api.client.post(
+        "/media",
+        files=[("image_files", ("cat.png", data, "image/png"))],
+        data={
+            "duration": "1",
+            "visibility_status": "2",
+            "metadata": '{"order": 7}',
+            "webhook_url": "https://example.com/hook?token=secret",
+        },
+        headers=api.headers(),
+    )
+    media_id = r.json()["data"]["id"]
+    api.wait(media_id)
+    other = api.new_key()
+    seen = api.client.get(f"/media/{media_id}", headers=api.headers(other)).json()["data"]
+    assert seen["webhook_url"] == "" and seen["metadata"] == {}
+    own = api.client.get(f"/media/{media_id}", headers=api.headers()).json()["data"]
+    assert own["metadata"] == {"order": 7} and own["webhook_url"].endswith("token=secret")
+    url = f"/media/{media_id}/download"
+    src = api.client.get(url, params={"object_type": "source"}, headers=api.headers(other))
+    assert src.status_code == 404
+    assert (
+        api.client.get(url, params={"object_type": "source"}, headers=api.headers()).content == data
+    )
+
+
+def test_explicit_nulls_do_not_rerender(api: Api) -> None:
+    media = create_text(api)
+    api.wait(media["id"])
+    r = api.client.put(
+        f"/media/{media['id']}",
+        json={"title": "renamed", "prompt": None, "duration": None},
+        headers=api.headers(),
+    )
+    assert r.status_code == 200 and r.json()["data"]["processing_status"] == "success"
+    assert api.credits() == 99

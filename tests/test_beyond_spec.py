@@ -92,7 +92,8 @@ def test_cancel_running_render_stops_fast_and_refunds(api_factory, testdata: Pat
     media = api.client.get(f"/media/{media_id}", headers=api.headers()).json()["data"]
     assert media["result"] == []
     files = [p.name for p in api.settings.media_dir.rglob("*") if p.is_file()]
-    assert files == ["g1_0.png"]  # only the source: no partial video anywhere
+    # only the source: no partial video anywhere
+    assert len(files) == 1 and files[0].startswith("g1_") and files[0].endswith("_0.png"), files
 
 
 def test_list_pages_every_item_once(api_factory) -> None:

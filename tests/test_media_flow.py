@@ -68,3 +68,16 @@ def test_history_records_engine_and_reproducible_configs(api: Api, tmp_path: Pat
     a, b = read_frames(again.videos[0].path), read_frames(tmp_path / "served.mp4")
     assert len(a) == len(b) == 48
     assert all((x == y).all() for x, y in zip(a, b, strict=True))
+
+
+def test_editing_top_level_audio_fields_replaces_them() -> None:
+    from kinora.media.schemas import MediaCreate, MediaUpdate
+    from kinora.media.service import _generation_params
+
+    create = MediaCreate.model_validate({"prompt": "x", "narration": "old", "narrator": "Rachel"})
+    base = _generation_params(create)
+    assert base["audio_option"] == {"narration": "old", "narrator": "Rachel"}
+    edit = MediaUpdate.model_validate({"narration": "new words", "narrator": "Aria"})
+    assert edit.regenerates
+    params = _generation_params(edit, base=base)
+    assert params["audio_option"] == {"narration": "new words", "narrator": "Aria"}

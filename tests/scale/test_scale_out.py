@@ -183,3 +183,39 @@ def test_postgres_queue_and_presigned_downloads(
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
         api.stop()
+
+
+def test_concurrent_cancels_and_processes_on_postgres_charge_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Row locks: on PostgreSQL, parallel cancels refund once and parallel processes charge once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api = start_api(tmp_path / "api", {"KINORA_DATABASE_URL": postgres_url})
+    try:
+        key = make_key(api.env, credits=20)
+        h = {"X-Api-Key": key}
+        r = httpx.post(
+            f"{api.base_url}/media", headers=h, data={"prompt": "a kite", "quantity": "4"}
+        )
+        media_id = r.json()["data"]["id"]
+
+        def post(path: str) -> int:
+            return httpx.post(
+                f"{api.base_url}/media/{media_id}/{path}", headers=h, timeout=30
+            ).status_code
+
+        def balance() -> int:
+            return int(httpx.get(f"{api.base_url}/credits", headers=h).json()["data"]["credits"])
+
+        assert balance() == 16
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(post, ["cancel"] * 6))
+        assert codes.count(200) == 1 and codes.count(400) == 5, codes
+        assert balance() == 20
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(post, ["process"] * 6))
+        assert codes.count(200) == 1 and codes.count(400) == 5, codes
+        assert balance() == 16
+    finally:
+        api.stop()

@@ -37,12 +37,16 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.writes = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(
+            self.engine.execution_options(kinora_read_only=True), expire_on_commit=False
+        )
+        """Read sessions (no write lock on SQLite); use ``session()`` to change anything."""
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        with self.sessions() as session, session.begin():
+        with self.writes() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -62,9 +66,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: a read-then-write transaction can then never
-        # fail half-way with SQLITE_BUSY, and credit debits serialise cleanly.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a read-then-write transaction can then never
+        # fail half-way with SQLITE_BUSY, and credit debits serialise cleanly. Readers must
+        # not (WAL lets them run beside a writer), or one slow read would block every write.
+        if conn.get_execution_options().get("kinora_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:

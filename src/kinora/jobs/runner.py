@@ -41,12 +41,19 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
     cap = runtime.settings.max_concurrent_per_key
     stale = now - dt.timedelta(seconds=runtime.settings.job_lease_seconds)
     with runtime.db.session() as s:
-        media = s.get(Media, media_id)
+        media = s.get(Media, media_id, with_for_update=True)
         if media is None or media.bullet_version != generation:
             return False
-        if media.attempts >= runtime.settings.max_attempts and media.status != MediaStatus.SUCCESS:
-            if media.status in (MediaStatus.QUEUED, MediaStatus.PROCESSING):
-                _fail(s, media, "gave up after repeated worker failures")
+        heartbeat = media.heartbeat_at
+        if heartbeat is not None and heartbeat.tzinfo is None:
+            heartbeat = heartbeat.replace(tzinfo=dt.UTC)
+        abandoned = media.status == MediaStatus.QUEUED or (
+            media.status == MediaStatus.PROCESSING and (heartbeat is None or heartbeat < stale)
+        )
+        if media.attempts >= runtime.settings.max_attempts and abandoned:
+            # Only a job nobody is running gives up: a duplicate task must never kill the
+            # healthy last attempt.
+            _fail(s, media, "gave up after repeated worker failures")
             return False
         if cap > 0 and media.status == MediaStatus.QUEUED:
             running = s.scalar(
@@ -342,7 +349,7 @@ def _finish(
     from kinora.media.views import history_entry
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id)
+        media = s.get(Media, media_id, with_for_update=True)
         if (
             media is None
             or media.bullet_version != generation
@@ -378,7 +385,7 @@ def _finish_failed(
     from kinora.media.service import notify
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id)
+        media = s.get(Media, media_id, with_for_update=True)
         if (
             media is None
             or media.bullet_version != generation
@@ -397,7 +404,7 @@ def _finish_cancelled(
     from kinora.media.service import notify
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id)
+        media = s.get(Media, media_id, with_for_update=True)
         if (
             media is None
             or media.bullet_version != generation

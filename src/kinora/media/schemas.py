@@ -361,7 +361,10 @@ class MediaUpdate(BaseModel):
 
     @property
     def regenerates(self) -> bool:
-        return bool(self.model_fields_set & GENERATION_FIELDS)
+        # An explicit null changes nothing, so it must not re-render (and charge).
+        return any(
+            getattr(self, name) is not None for name in self.model_fields_set & GENERATION_FIELDS
+        )
 
 
 class FileMapEntry(BaseModel):

@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from kinora.render.pipeline import new_seeds
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 
@@ -175,7 +178,8 @@ def _store_inputs(
 ) -> list[dict[str, Any]]:
     stored = []
     for i, item in enumerate(prepared):
-        key = f"{customer_id}/{media_id}/source/g{generation}_{i}.{item.extension}"
+        unique = uuid.uuid4().hex[:8]  # two concurrent edits never share a file
+        key = f"{customer_id}/{media_id}/source/g{generation}_{unique}_{i}.{item.extension}"
         runtime.storage.put_bytes(key, item.data)
         stored.append({"kind": item.kind, "position": item.position, "name": item.name, "key": key})
     return stored
@@ -216,7 +220,10 @@ def _generation_params(
     for name in ("narration", "narrator", "bg_music_prompt"):
         value = getattr(request, name)
         if value is not None:
-            audio.setdefault(name, value)
+            if base is not None and request.audio_option is None:
+                audio[name] = value  # an edit of a top-level audio field replaces it
+            else:
+                audio.setdefault(name, value)
     params["audio_option"] = audio
     quantity = int(params.get("quantity", 1))
     if request.seed is not None:
@@ -296,8 +303,19 @@ def create_media(
     except Exception:
         runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
         raise
-    enqueue_render(runtime, media_id=media_id, generation=1, priority=render_priority(params))
+    _enqueue(runtime, media_id=media_id, generation=1, priority=render_priority(params))
     return Created(media=media, credits_required=cost)
+
+
+def _enqueue(runtime: Runtime, *, media_id: str, generation: int, priority: int) -> None:
+    """After the commit the row is the truth: a queue hiccup must not undo or repeat it.
+
+    Should the enqueue fail, the reaper finds the row still queued and enqueues it again.
+    """
+    try:
+        enqueue_render(runtime, media_id=media_id, generation=generation, priority=priority)
+    except Exception:
+        log.exception("enqueue of media %s failed; the reaper will queue it", media_id)
 
 
 def _visible(media: Media, customer: Customer) -> bool:
@@ -311,8 +329,11 @@ def get_media(session: Session, *, media_id: str, customer: Customer) -> Media:
     return media
 
 
-def get_owned_media(session: Session, *, media_id: str, customer: Customer) -> Media:
-    media = session.get(Media, media_id)
+def get_owned_media(
+    session: Session, *, media_id: str, customer: Customer, lock: bool = True
+) -> Media:
+    """The caller's media, row-locked (FOR UPDATE) so concurrent changes serialise."""
+    media = session.get(Media, media_id, with_for_update=lock)
     if media is None or media.customer_id != customer.id:
         raise NotFoundError()
     return media
@@ -365,12 +386,18 @@ def update_media(
         audio_inputs = prepare_audio(runtime, request.audio_option.model_dump(exclude_none=True))
         if prepared is None:
             with runtime.db.sessions() as s:
-                current = get_owned_media(s, media_id=media_id, customer=customer)
+                current = get_owned_media(s, media_id=media_id, customer=customer, lock=False)
                 kept = [i for i in current.inputs if i["kind"] != "audio"]
             prepared = [_stored_as_prepared(runtime, item) for item in kept]
         else:
             prepared = [p for p in prepared if p.kind != "audio"]
         prepared += audio_inputs
+    elif prepared is not None:
+        # New visuals, same sound: keep the stored narration and music files.
+        with runtime.db.sessions() as s:
+            current = get_owned_media(s, media_id=media_id, customer=customer, lock=False)
+            audio_kept = [i for i in current.inputs if i["kind"] == "audio"]
+        prepared += [_stored_as_prepared(runtime, item) for item in audio_kept]
     stored = (
         _store_inputs(
             runtime,
@@ -402,7 +429,7 @@ def update_media(
         generation = media.bullet_version
         priority = render_priority(media.params)
     if regenerate:
-        enqueue_render(runtime, media_id=media_id, generation=generation, priority=priority)
+        _enqueue(runtime, media_id=media_id, generation=generation, priority=priority)
     return media
 
 
@@ -415,9 +442,7 @@ def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Med
         params["seeds"] = new_seeds(int(params.get("quantity", 1)))
         _start_generation(runtime, s, media, params)
         generation = media.bullet_version
-    enqueue_render(
-        runtime, media_id=media_id, generation=generation, priority=render_priority(params)
-    )
+    _enqueue(runtime, media_id=media_id, generation=generation, priority=render_priority(params))
     return media
 
 

@@ -85,7 +85,8 @@ def history_entry(
     }
 
 
-def media_public(media: Media, runtime: Runtime) -> dict[str, Any]:
+def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> dict[str, Any]:
+    """The media object; for anyone but its owner, without the owner's private fields."""
     history = list(media.video_history)
     aspect = history[-1]["engine_config"].get("aspect_ratio", "") if history else ""
     result = [
@@ -123,12 +124,12 @@ def media_public(media: Media, runtime: Runtime) -> dict[str, Any]:
         "bullet_version": str(len(history)),
         "video_history": history,
         "result": result,
-        "webhook_url": media.webhook_url,
+        "webhook_url": media.webhook_url if owner else "",
         "nsfw": "0",
         "service_name": media.service_name,
         "service_version": media.service_version,
         "error": media.error,
-        "metadata": dict(media.extra or {}),
+        "metadata": dict(media.extra or {}) if owner else {},
         "stage": media.stage,
         "created_at": timestamp(media.created_at),
         "updated_at": timestamp(media.updated_at),

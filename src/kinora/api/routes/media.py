@@ -216,7 +216,8 @@ async def events(media_id: str, runtime: RuntimeDep) -> StreamingResponse:
 def get_media(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         media = service.get_media(s, media_id=media_id, customer=customer)
-        return {"data": media_public(media, runtime)}
+        owner = media.customer_id == customer.id
+        return {"data": media_public(media, runtime, owner=owner)}
 
 
 def _update(
@@ -302,6 +303,8 @@ def download(
             media = service.get_media(s, media_id=media_id, customer=customer)
         except MediaNotFoundError:
             raise NotFoundError() from None
+        if object_type == "source" and media.customer_id != customer.id:
+            raise NotFoundError()  # the inputs are the owner's alone, even of public media
         found = resolve_download(
             runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
         )
