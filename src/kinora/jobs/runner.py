@@ -89,6 +89,19 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
         return getattr(result, "rowcount", 0) == 1
 
 
+def _still_ours(s: Any, *, media_id: str, generation: int, worker_id: str) -> Media | None:
+    """The row, locked, if this worker still runs this generation of it; else None."""
+    media: Media | None = s.get(Media, media_id, with_for_update=True)
+    if (
+        media is None
+        or media.bullet_version != generation
+        or media.worker_id != worker_id
+        or media.status != MediaStatus.PROCESSING
+    ):
+        return None
+    return media
+
+
 def _fail(session: Any, media: Media, reason: str) -> None:
     media.status = MediaStatus.FAIL
     media.error = reason[:2000]
@@ -349,13 +362,8 @@ def _finish(
     from kinora.media.views import history_entry
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id, with_for_update=True)
-        if (
-            media is None
-            or media.bullet_version != generation
-            or media.worker_id != worker_id
-            or media.status != MediaStatus.PROCESSING
-        ):
+        media = _still_ours(s, media_id=media_id, generation=generation, worker_id=worker_id)
+        if media is None:
             raise LostClaim()
         media.status = MediaStatus.SUCCESS
         media.progress = 100
@@ -385,13 +393,8 @@ def _finish_failed(
     from kinora.media.service import notify
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id, with_for_update=True)
-        if (
-            media is None
-            or media.bullet_version != generation
-            or media.worker_id != worker_id
-            or media.status != MediaStatus.PROCESSING
-        ):
+        media = _still_ours(s, media_id=media_id, generation=generation, worker_id=worker_id)
+        if media is None:
             return
         _fail(s, media, reason)
     notify(runtime, media_id=media_id)
@@ -404,13 +407,8 @@ def _finish_cancelled(
     from kinora.media.service import notify
 
     with runtime.db.session() as s:
-        media = s.get(Media, media_id, with_for_update=True)
-        if (
-            media is None
-            or media.bullet_version != generation
-            or media.worker_id != worker_id
-            or media.status != MediaStatus.PROCESSING
-        ):
+        media = _still_ours(s, media_id=media_id, generation=generation, worker_id=worker_id)
+        if media is None:
             return
         prefix = f"{media.customer_id}/{media_id}/v{generation}"
     results = _store_results(runtime, prefix, completed)
