@@ -48,7 +48,7 @@ def reap(runtime: Runtime) -> int:
         forgotten = s.scalars(
             select(Media).where(
                 Media.status == MediaStatus.QUEUED,
-                Media.enqueued_at < now - max(lease * 5, dt.timedelta(seconds=60)),
+                Media.enqueued_at < now - max(lease * 5, dt.timedelta(seconds=300)),
             )
         ).all()
         for media in forgotten:
