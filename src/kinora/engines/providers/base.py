@@ -166,6 +166,27 @@ class ProviderAdapter(ABC):
         self.allow_private = overridden if allow_private is None else allow_private
         self.sleep = sleep
 
+    def prompt_and_frames(
+        self, request: ProviderRequest, *, image: str, last: str | None
+    ) -> dict[str, Any]:
+        """The inputs most hosted models share: prompts, first frame and optional last frame.
+
+        Route options ``image_input`` and ``last_image_input`` rename the frame inputs.
+        """
+        data: dict[str, Any] = {}
+        if request.prompt:
+            data["prompt"] = request.prompt
+        if request.negative_prompt:
+            data["negative_prompt"] = request.negative_prompt
+        if request.images:
+            data[self.options.get("image_input", image)] = request.images[0]
+        if len(request.images) > 1:
+            last_name = self.options.get("last_image_input", last)
+            if not last_name:
+                raise RenderError(f"{self.name}: {self.model} takes no last frame")
+            data[last_name] = request.images[1]
+        return data
+
     # -- what subclasses provide -----------------------------------------------------------
 
     @abstractmethod

@@ -67,18 +67,7 @@ class FalAdapter(ProviderAdapter):
 
     def inputs(self, request: ProviderRequest) -> dict[str, Any]:
         names = family_inputs(self.model)
-        data: dict[str, Any] = {}
-        if request.prompt:
-            data["prompt"] = request.prompt
-        if request.negative_prompt:
-            data["negative_prompt"] = request.negative_prompt
-        if request.images:
-            data[self.options.get("image_input", names["image"])] = request.images[0]
-        if len(request.images) > 1:
-            last = self.options.get("last_image_input", names["last"])
-            if not last:
-                raise RenderError(f"fal: {self.model} takes no last frame")
-            data[last] = request.images[1]
+        data = self.prompt_and_frames(request, image=names["image"], last=names["last"])
         if names["durations"]:
             data["duration"] = (
                 f"{int(nearest(request.duration, names['durations']))}{names['unit']}"
