@@ -69,9 +69,9 @@ class Postgres:
     root: Path
     options: str
 
-    def restart(self) -> None:
-        """A fast restart: every connection is cut, as when the database server restarts."""
-        # The restarted server would inherit captured pipes and hold them open: use a log file.
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        """pg_ctl as the postgres user. Output goes to the server log, never to a pipe: a
+        (re)started server would inherit the pipe and hold it open."""
         subprocess.run(
             [
                 "runuser",
@@ -81,55 +81,26 @@ class Postgres:
                 str(PG_BIN / "pg_ctl"),
                 "-D",
                 str(self.root / "data"),
-                "-l",
-                str(self.root / "log"),
-                "-m",
-                "fast",
-                "-w",
-                "restart",
+                *args,
             ],
-            check=True,
+            check=check,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             timeout=60,
         )
 
+    def restart(self) -> None:
+        """A fast restart: every connection is cut, as when the database server restarts."""
+        self._pg_ctl("-l", str(self.root / "log"), "-m", "fast", "-w", "restart")
+
     def outage(self, seconds: float) -> None:
         """The server goes away for a while, then comes back on the same port and data."""
-        pg_ctl = [
-            "runuser",
-            "-u",
-            "postgres",
-            "--",
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.root / "data"),
-        ]
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 60}
-        subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], check=True, **quiet)  # type: ignore[call-overload]
+        self._pg_ctl("-m", "fast", "-w", "stop")
         time.sleep(seconds)
-        subprocess.run(
-            [*pg_ctl, "-o", self.options, "-l", str(self.root / "log"), "-w", "start"],
-            check=True,
-            **quiet,
-        )  # type: ignore[call-overload]
+        self._pg_ctl("-o", self.options, "-l", str(self.root / "log"), "-w", "start")
 
     def stop(self) -> None:
-        subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "postgres",
-                "--",
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(self.root / "data"),
-                "-m",
-                "immediate",
-                "stop",
-            ],
-            capture_output=True,
-        )
+        self._pg_ctl("-m", "immediate", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
