@@ -5,7 +5,8 @@ aspect around the subject, build a canvas a little larger than the crop (real pi
 for the camera to see), and split it into planes at cue-estimated depths with the background
 filled under the subject. Once per render: resolve the camera path and seed into a move and
 find the least zoom-in along the move that keeps every border out of view. Per frame: one
-perspective warp per layer (exact homographies) and an alpha blend of the subject's region.
+perspective warp per layer (exact homographies, see ``render.warp``) and a premultiplied blend
+of the subject's region.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from kinora.engines.base import (
 )
 from kinora.render import camera as cam
 from kinora.render.fit import cover_crop_box, cover_fit, subject_center
+from kinora.render.warp import warp_perspective
 from kinora.segment import Segmentation, isnet_path, segment
 
 F64 = npt.NDArray[np.float64]
@@ -140,27 +142,66 @@ def _homographies(plan: Plan, move: cam.CameraMove, t: float) -> list[F64]:
     ]
 
 
-def _covered(plan: Plan, move: cam.CameraMove, width: int, height: int) -> bool:
-    """Does every frame see only canvas, and no cut edge of a layer touching a canvas side?"""
-    ch, cw = plan.canvas.mask.shape
-    corners = _corners(width, height)
-    tol = 1e-6
-    for t in plan.times:
-        for layer, h in zip(plan.layout.layers, _homographies(plan, move, t), strict=True):
-            p = np.linalg.inv(h) @ corners
-            if np.any(p[2] <= 1e-9):
-                return False
-            x, y = p[0] / p[2], p[1] / p[2]
+class _Reach:
+    """Where each layer's canvas lies behind the output's corners, for every frame of a move,
+    with the border-hiding zoom left free: checking a candidate zoom is then a few array ops
+    instead of posing every frame again (the fit tests dozens of zooms)."""
+
+    def __init__(self, plan: Plan, move: cam.CameraMove) -> None:
+        base = cam.with_cover_zoom(move, 0.0)
+        k_src_inv = np.linalg.inv(plan.k_src)
+        g_inv, g22, zoom, env = [], [], [], []
+        for t in plan.times:
+            pose = cam.pose(base, t)
+            tr = (-pose.rotation @ pose.position).reshape(3, 1)
+            gs = [
+                pose.rotation @ k_src_inv + tr @ np.asarray(layer.plane, np.float64).reshape(1, 3)
+                for layer in plan.layout.layers
+            ]
+            g_inv.append([np.linalg.inv(g) for g in gs])
+            g22.append([g[2, 2] for g in gs])
+            zoom.append(pose.zoom)
+            env.append(cam.envelope(move, t))
+        self.g_inv = np.asarray(g_inv)  # (frames, layers, 3, 3)
+        self.g22 = np.asarray(g22)[:, :, None]  # (frames, layers, 1)
+        self.zoom = np.asarray(zoom)
+        self.env = np.asarray(env)
+        self.plan = plan
+
+    def covered(self, cover_zoom: float, width: int, height: int) -> bool:
+        """Does every frame see only canvas, and no cut edge of a layer touching a canvas side?
+
+        Same arithmetic as ``cam.plane_homography`` (H = K'(z) G / G22), inverted in closed form.
+        """
+        plan = self.plan
+        k = plan.k_dst
+        z = self.zoom * (1.0 + cover_zoom * self.env)  # (frames,)
+        fz = k[0, 0] * z
+        cx = k[0, 2] + (z - 1.0) * (k[0, 2] - plan.zoom_center[0])
+        cy = k[1, 2] + (z - 1.0) * (k[1, 2] - plan.zoom_center[1])
+        corners = _corners(width, height)  # (3, 4)
+        # K'(z)^-1 @ corners, per frame: rays of the output's corners.
+        rays = np.empty((len(z), 3, 4))
+        rays[:, 0] = (corners[0][None, :] - cx[:, None]) / fz[:, None]
+        rays[:, 1] = (corners[1][None, :] - cy[:, None]) / fz[:, None]
+        rays[:, 2] = 1.0
+        p = np.einsum("flij,fjc->flic", self.g_inv, rays) * self.g22[..., None]
+        if np.any(p[:, :, 2] <= 1e-9):
+            return False
+        x, y = p[:, :, 0] / p[:, :, 2], p[:, :, 1] / p[:, :, 2]  # (frames, layers, 4)
+        ch, cw = plan.canvas.mask.shape
+        tol = 1e-6
+        for i, layer in enumerate(plan.layout.layers):
             sides = layer.sides
-            if "left" in sides and x.min() < -tol:
+            if "left" in sides and x[:, i].min() < -tol:
                 return False
-            if "right" in sides and x.max() > cw - 1 + tol:
+            if "right" in sides and x[:, i].max() > cw - 1 + tol:
                 return False
-            if "top" in sides and y.min() < -tol:
+            if "top" in sides and y[:, i].min() < -tol:
                 return False
-            if "bottom" in sides and y.max() > ch - 1 + tol:
+            if "bottom" in sides and y[:, i].max() > ch - 1 + tol:
                 return False
-    return True
+        return True
 
 
 def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
@@ -168,13 +209,14 @@ def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
     moves too big for MAX_COVER_ZOOM lose amplitude instead."""
     move = plan.move
     for _ in range(10):
-        if _covered(plan, move, width, height):
+        reach = _Reach(plan, move)
+        if reach.covered(move.cover_zoom, width, height):
             return move
-        if _covered(plan, cam.with_cover_zoom(move, MAX_COVER_ZOOM), width, height):
+        if reach.covered(MAX_COVER_ZOOM, width, height):
             lo, hi = 0.0, MAX_COVER_ZOOM
             for _ in range(16):
                 mid = 0.5 * (lo + hi)
-                if _covered(plan, cam.with_cover_zoom(move, mid), width, height):
+                if reach.covered(mid, width, height):
                     hi = mid
                 else:
                     lo = mid
@@ -275,26 +317,31 @@ class ParallaxEngine(MotionEngine):
 
 
 class _Renderer:
-    """Per-frame work only: one warp per layer, the front layers within their bounding boxes."""
+    """Per-frame work only: one warp per layer, the front layers within their bounding boxes.
+
+    Front layers are kept as premultiplied RGBA, so colour and coverage move in one warp and
+    compositing is ``front + back * (1 - alpha)`` in 8-bit arithmetic.
+    """
 
     def __init__(self, plan: Plan, width: int, height: int) -> None:
         self.plan, self.width, self.height = plan, width, height
-        self.fronts: list[tuple[Layer, Frame, npt.NDArray[np.float32]]] = []
+        self.fronts: list[tuple[Layer, Frame]] = []
         for layer in plan.layout.layers[1:]:
             x0, y0, x1, y1 = layer.bbox
             assert layer.alpha is not None
-            rgb = np.ascontiguousarray(layer.rgb[y0:y1, x0:x1])
-            alpha = np.ascontiguousarray(layer.alpha[y0:y1, x0:x1], dtype=np.float32) / 255.0
-            self.fronts.append((layer, rgb, alpha.astype(np.float32)))
+            alpha = layer.alpha[y0:y1, x0:x1]
+            rgb = layer.rgb[y0:y1, x0:x1].astype(np.uint16)
+            premultiplied = (rgb * alpha[..., None].astype(np.uint16) + 127) // 255
+            rgba = np.dstack([premultiplied.astype(np.uint8), alpha.astype(np.uint8)])
+            self.fronts.append((layer, np.ascontiguousarray(rgba)))
 
     def render(self, t: float) -> Frame:
         plan, w, h = self.plan, self.width, self.height
         hs = _homographies(plan, plan.move, t)
-        back = plan.layout.layers[0]
-        out = cv2.warpPerspective(
-            back.rgb, hs[0], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        out = warp_perspective(
+            plan.layout.layers[0].rgb, hs[0], (w, h), border=cv2.BORDER_REPLICATE
         )
-        for (layer, rgb, alpha), hm in zip(self.fronts, hs[1:], strict=True):
+        for (layer, rgba), hm in zip(self.fronts, hs[1:], strict=True):
             bx0, by0, bx1, by1 = layer.bbox
             box = np.array([[bx0, by0, 1], [bx1, by0, 1], [bx0, by1, 1], [bx1, by1, 1]], float).T
             p = hm @ box
@@ -305,12 +352,10 @@ class _Renderer:
             x1, y1 = min(w, math.ceil(xs.max()) + 2), min(h, math.ceil(ys.max()) + 2)
             if x1 <= x0 or y1 <= y0:
                 continue
-            shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
             offset = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
-            m = shift @ hm @ offset
-            size = (x1 - x0, y1 - y0)
-            fg = cv2.warpPerspective(rgb, m, size, flags=cv2.INTER_LINEAR)
-            a = cv2.warpPerspective(alpha, m, size, flags=cv2.INTER_LINEAR)
+            fg = warp_perspective(rgba, hm @ offset, (x1 - x0, y1 - y0), origin=(x0, y0))
+            clear = cv2.bitwise_not(cv2.extractChannel(fg, 3))
             roi = out[y0:y1, x0:x1]
-            roi[...] = cv2.blendLinear(fg, roi, a, 1.0 - a)
-        return np.asarray(out, dtype=np.uint8)
+            back = cv2.multiply(roi, cv2.merge((clear, clear, clear)), scale=1.0 / 255.0)
+            cv2.add(cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), back, dst=roi)
+        return out
