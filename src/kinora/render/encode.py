@@ -95,7 +95,9 @@ class Mp4Writer:
             raise self._error
         if self.width % 2 == 0 and self.height % 2 == 0:
             # OpenCV's BT.601 limited-range I420 matches swscale's and costs a tenth as much.
-            yuv = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420)
+            yuv = np.asarray(
+                cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420), np.uint8
+            )
             vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")

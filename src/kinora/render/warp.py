@@ -10,6 +10,8 @@ perspective warp does. Maps too curved for the grid, or rays behind the camera, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -23,7 +25,7 @@ F64 = npt.NDArray[np.float64]
 Map = npt.NDArray[np.float32]
 
 
-def _exact(hinv: F64, xs: F64, ys: F64) -> tuple[F64, F64, F64]:
+def _exact(hinv: F64, xs: npt.NDArray[Any], ys: npt.NDArray[Any]) -> tuple[F64, F64, F64]:
     x, y = np.meshgrid(xs, ys)
     w = hinv[2, 0] * x + hinv[2, 1] * y + hinv[2, 2]
     u = hinv[0, 0] * x + hinv[0, 1] * y + hinv[0, 2]
@@ -37,7 +39,7 @@ def perspective_map(
     """Source coordinates of every pixel of a ``size`` (w, h) window at ``origin`` of the output
     of the homography ``h`` (source to output), or None where a grid cannot be exact enough."""
     width, height = size
-    hinv = np.linalg.inv(h)
+    hinv: F64 = np.asarray(np.linalg.inv(h), np.float64)
     x0, y0 = origin
     for step in STEPS:
         # Grid nodes sit where cv2.resize puts the centres of upsampled pixels (x + 0.5) / s
@@ -82,5 +84,5 @@ def warp_perspective(
         shifted = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ h
         out = cv2.warpPerspective(src, shifted, size, flags=cv2.INTER_LINEAR, borderMode=border)
     else:
-        out = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=border)
+        out = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=border)  # type: ignore[call-overload]
     return np.asarray(out, np.uint8)
