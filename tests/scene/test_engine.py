@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,6 +19,7 @@ from kinora.scene.render import SceneRenderer
 from kinora.scene.vocabulary import load_icons
 from tests.scene.conftest import render
 
+REPO = Path(__file__).resolve().parents[2]
 BUNNY = "A cute bunny jumping through a magical forest with sparkling fairy dust"
 
 
@@ -75,6 +81,34 @@ def test_same_seed_same_frames(engine: SceneEngine) -> None:
     c = render(engine, BUNNY, seed=6)
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert any(not np.array_equal(x, y) for x, y in zip(a, c, strict=True))
+
+
+_DIGEST = """
+import hashlib, sys
+from kinora.engines.scene import SceneEngine
+from tests.scene.conftest import render
+from tests.conftest import MODELS_DIR
+frames = render(SceneEngine(models_dir=MODELS_DIR), sys.argv[1], seed=5)
+print(hashlib.sha256(b"".join(f.tobytes() for f in frames)).hexdigest())
+"""
+
+
+def test_same_seed_same_frames_in_another_process(engine: SceneEngine) -> None:
+    """A re-render runs in whichever worker process picks it up: nothing may depend on
+    Python's per-process string hashing (particles once did)."""
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "HF_HUB_OFFLINE": "1"}
+        res = subprocess.run(
+            [sys.executable, "-c", _DIGEST, BUNNY],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        digests.add(res.stdout.strip().splitlines()[-1])
+    assert len(digests) == 1
 
 
 @pytest.mark.parametrize("camera", CAMERA_PATHS)

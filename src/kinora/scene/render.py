@@ -10,6 +10,7 @@ loops over pixels in Python, so a 720p frame costs a few milliseconds of OpenCV.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from kinora.render.camera import (
     with_cover_zoom,
 )
 from kinora.render.camera import pose as camera_pose
+from kinora.render.warp import warp_perspective
 from kinora.scene.animate import Pose
 from kinora.scene.animate import pose as subject_pose
 from kinora.scene.compose import COLOURS, Color, Effect, Layer, ScenePlan, Subject, ground_v
@@ -38,6 +40,7 @@ F32 = npt.NDArray[np.float32]
 Mat = npt.NDArray[np.float64]
 
 MARGIN = 0.18
+REPLICATE = cv2.BORDER_REPLICATE
 
 
 @dataclass
@@ -48,6 +51,30 @@ class _Band:
     y0: int
     opaque_y: int | None = None
     """Canvas row from which the band is opaque in every column (None: never)."""
+    x0: int = 0
+    """Canvas column of the image's first column (bands are cropped to what they draw)."""
+    wide: tuple[bool, bool] = (True, True)
+    """Does the band reach the canvas's left / right side (then it extends past it)?"""
+
+    def crop_to_content(self, canvas_width: int) -> None:
+        """Keep only the box that draws, plus two clear pixels where the box does not reach
+        the image's edge: the warp replicates border pixels outwards, so clear margins keep
+        the outside clear, and sides that do reach the edge keep extending as before."""
+        alpha = self.image[..., 3]
+        rows = np.flatnonzero(alpha.max(axis=1))
+        cols = np.flatnonzero(alpha.max(axis=0))
+        if len(rows) == 0:
+            self.image = self.image[:1, :1]
+            self.y0, self.x0, self.wide = self.y0 + self.image.shape[0], 0, (False, False)
+            return
+        h, w = alpha.shape
+        top, bottom = max(0, int(rows[0]) - 2), min(h, int(rows[-1]) + 3)
+        left = 0 if cols[0] == 0 else max(0, int(cols[0]) - 2)
+        right = w if cols[-1] == w - 1 else min(w, int(cols[-1]) + 3)
+        self.image = np.ascontiguousarray(self.image[top:bottom, left:right])
+        self.y0 += top
+        self.x0 = left
+        self.wide = (left == 0, right == canvas_width)
 
 
 @dataclass
@@ -97,6 +124,13 @@ def _over(dst: U8, src: U8, x: int, y: int) -> None:
     rgb = (s[..., :3] * sa + d[..., :3] * da * (1 - sa)) / np.maximum(oa, 1e-6)
     dst[y0:y1, x0:x1, :3] = np.clip(rgb, 0, 255).astype(np.uint8)
     dst[y0:y1, x0:x1, 3] = np.clip(oa[..., 0] * 255, 0, 255).astype(np.uint8)
+
+
+def _premultiply(rgba: U8) -> U8:
+    rgba = np.ascontiguousarray(rgba)
+    a = cv2.extractChannel(rgba, 3)
+    out = cv2.multiply(rgba, cv2.merge((a, a, a, np.full_like(a, 255))), scale=1.0 / 255.0)
+    return np.asarray(out, np.uint8)
 
 
 def _recolour(rgba: U8, colour: Color) -> U8:
@@ -154,7 +188,15 @@ class SceneRenderer:
         self.sky = self._sky()
         self.bands = [self._band(layer) for layer in plan.layers if layer.kind != "sky"]
         self.sprites = [self._sprite(s) for s in plan.subjects]
-        self._glows: dict[tuple[int, bool], F32] = {}
+        # Drawn premultiplied from here on: colour and coverage warp together, and
+        # compositing is 8-bit (see ``_blend``).
+        for band in self.bands:
+            band.crop_to_content(self.cw)
+            band.image = _premultiply(band.image)
+        for sp in self.sprites:
+            sp.image = _premultiply(sp.image)
+            sp.shadow = None if sp.shadow is None else _premultiply(sp.shadow)
+        self._glows: dict[tuple[int, bool, Color], U8] = {}
         self._effect_state = [self._init_effect(e) for e in plan.effects]
 
     # -- geometry -----------------------------------------------------------------------
@@ -270,25 +312,33 @@ class SceneRenderer:
             if self.plan.time in ("sunset", "dawn"):
                 cy = self.canvas_xy(0, 0.47)[1]
             rad = 0.07 * self.h
-            yy, xx = np.ogrid[:ch, :cw]
-            r = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2).astype(np.float32)
             sun_col = (
                 np.array((255, 244, 200), np.float32)
                 if p.sun == "sun"
                 else np.array((240, 240, 225), np.float32)
             )
-            glow = np.exp(-((r / (rad * 4)) ** 2)).astype(np.float32) * (
-                0.5 if p.sun == "sun" else 0.25
-            )
-            disc = np.clip(rad - r + 1, 0, 1)
-            sky = sky * (1 - glow[..., None]) + sun_col * glow[..., None]
-            sky = sky * (1 - disc[..., None]) + sun_col * disc[..., None]
-            if p.sun == "moon":  # crescent shadow
-                r2 = np.sqrt((xx - cx - rad * 0.45) ** 2 + (yy - cy + rad * 0.2) ** 2)
-                shade = np.clip(rad * 0.9 - r2 + 1, 0, 1) * disc
-                sky = sky * (1 - shade[..., None] * 0.85) + col[np.clip(int(cy), 0, ch - 1)] * (
-                    shade[..., None] * 0.85
-                )
+            # The glow is smooth: computed on a quarter-size grid and upsampled.
+            f = 4
+            gy, gx = np.ogrid[: -(-ch // f), : -(-cw // f)]
+            r_small = np.sqrt((gx * f + (f - 1) / 2 - cx) ** 2 + (gy * f + (f - 1) / 2 - cy) ** 2)
+            glow_small = np.exp(-((r_small / (rad * 4)) ** 2)).astype(np.float32)
+            glow = cv2.resize(glow_small, (glow_small.shape[1] * f, glow_small.shape[0] * f))
+            glow = glow[:ch, :cw, None] * np.float32(0.5 if p.sun == "sun" else 0.25)
+            sky = sky * (1 - glow) + sun_col * glow
+            # The disc (and the moon's shadow) only within its box, at full resolution.
+            bx0, by0 = max(0, int(cx - rad - 2)), max(0, int(cy - rad - 2))
+            bx1, by1 = min(cw, int(cx + rad + 3)), min(ch, int(cy + rad + 3))
+            if bx1 > bx0 and by1 > by0:
+                yy, xx = np.ogrid[by0:by1, bx0:bx1]
+                r = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2).astype(np.float32)
+                disc = np.clip(rad - r + 1, 0, 1)[..., None]
+                box = sky[by0:by1, bx0:bx1]
+                box = box * (1 - disc) + sun_col * disc
+                if p.sun == "moon":  # crescent shadow
+                    r2 = np.sqrt((xx - cx - rad * 0.45) ** 2 + (yy - cy + rad * 0.2) ** 2)
+                    shade = np.clip(rad * 0.9 - r2 + 1, 0, 1)[..., None] * disc * 0.85
+                    box = box * (1 - shade) + col[np.clip(int(cy), 0, ch - 1)] * shade
+                sky[by0:by1, bx0:bx1] = box
         if "rainbow" in self.plan.weather:
             cx, cy = self.canvas_xy(0.5, 0.75)
             yy, xx = np.ogrid[:ch, :cw]
@@ -631,13 +681,14 @@ class SceneRenderer:
 
     # -- per frame ----------------------------------------------------------------------
     def _blend(self, out: U8, img: U8, x0: int, y0: int) -> None:
+        """Composite a premultiplied RGBA image over ``out`` at (x0, y0), in 8-bit."""
         h, w = img.shape[:2]
-        roi = out[y0 : y0 + h, x0 : x0 + w]
         if h == 0 or w == 0:
             return
-        a = cv2.extractChannel(img, 3).astype(np.float32) * np.float32(1.0 / 255.0)
-        rgb = cv2.cvtColor(img, cv2.COLOR_RGBA2RGB)
-        out[y0 : y0 + h, x0 : x0 + w] = cv2.blendLinear(rgb, roi, a, 1.0 - a)
+        roi = out[y0 : y0 + h, x0 : x0 + w]
+        clear = cv2.bitwise_not(cv2.extractChannel(img, 3))
+        back = cv2.multiply(roi, cv2.merge((clear, clear, clear)), scale=1.0 / 255.0)
+        cv2.add(cv2.cvtColor(img, cv2.COLOR_RGBA2RGB), back, dst=roi)
 
     def _opaque_out(self, band: _Band, hm: Mat) -> float:
         """Output row below which the band covers the whole frame width (inf: it never does)."""
@@ -650,28 +701,27 @@ class SceneRenderer:
 
     def _draw_band(self, out: U8, band: _Band, hm: Mat, cut: float) -> None:
         """Warp and blend a band into the rows it covers above ``cut`` (hidden below it)."""
-        shift = np.array([[1, 0, 0], [0, 1, band.y0], [0, 0, 1]], dtype=np.float64)
+        shift = np.array([[1, 0, band.x0], [0, 1, band.y0], [0, 0, 1]], dtype=np.float64)
         hb = hm @ shift
         bh, bw = band.image.shape[:2]
         pts = hb @ np.array([[0, bw, 0, bw], [0, 0, bh, bh], [1, 1, 1, 1]], dtype=np.float64)
-        ys = pts[1] / pts[2]
+        if np.any(pts[2] <= 1e-9):
+            return
+        xs, ys = pts[0] / pts[2], pts[1] / pts[2]
         y0 = int(max(0, math.floor(ys.min())))
         y1 = int(min(self.h, math.ceil(ys.max()), cut))
-        if y1 <= y0:
+        x0 = 0 if band.wide[0] else int(max(0, math.floor(xs.min())))
+        x1 = self.w if band.wide[1] else int(min(self.w, math.ceil(xs.max()) + 1))
+        if y1 <= y0 or x1 <= x0:
             return
-        hr = np.array([[1, 0, 0], [0, 1, -y0], [0, 0, 1]], dtype=np.float64) @ hb
         yo = int(min(max(self._opaque_out(band, hm), y0), y1))
-        warped: U8 = cv2.warpPerspective(  # type: ignore[assignment]
-            band.image,
-            hr,
-            (self.w, y1 - y0),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REPLICATE,
+        warped = warp_perspective(
+            band.image, hb, (x1 - x0, y1 - y0), origin=(x0, y0), border=REPLICATE
         )
-        # Ridge rows blend; the opaque rows below are a plain copy.
-        self._blend(out, warped[: yo - y0], 0, y0)
+        # Ridge rows blend; the opaque rows below (full width) are a plain copy.
+        self._blend(out, warped[: yo - y0], x0, y0)
         if y1 > yo:
-            out[yo:y1] = cv2.cvtColor(warped[yo - y0 :], cv2.COLOR_RGBA2RGB)
+            out[yo:y1, x0:x1] = cv2.cvtColor(warped[yo - y0 :], cv2.COLOR_RGBA2RGB)
 
     def _place(self, out: U8, img: U8, m: Mat) -> None:
         """Warp a small RGBA image by the 2x3 affine m into its bounding box and blend."""
@@ -735,30 +785,32 @@ class SceneRenderer:
         offset = np.array([ox, oy]) - lin @ np.array([ax, ay])
         self._place(out, sp.image, np.hstack([lin, offset[:, None]]))
 
-    def _glow_img(self, radius: int, star: bool) -> F32:
-        key = (max(1, radius), star)
+    def _glow_img(self, radius: int, star: bool, colour: Color) -> U8:
+        """The glow in a colour, as 8-bit RGB (cached: particles share a few sizes)."""
+        key = (max(1, radius), star, colour)
         if key not in self._glows:
-            self._glows[key] = _glow(key[0], star=star)
+            g = _glow(key[0], star=star)[..., None] * np.array(colour, np.float32)
+            self._glows[key] = np.clip(g + 0.5, 0, 255).astype(np.uint8)
         return self._glows[key]
 
     def _add_glow(
         self, out: U8, x: float, y: float, radius: int, colour: Color, k: float, star: bool
     ) -> None:
-        g = self._glow_img(radius, star)
+        g = self._glow_img(radius, star, colour)
         r = g.shape[0] // 2
         xi, yi = round(x), round(y)
         x0, y0, x1, y1 = xi - r, yi - r, xi + r + 1, yi + r + 1
         cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(self.w, x1), min(self.h, y1)
         if cx1 <= cx0 or cy1 <= cy0:
             return
-        patch = g[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0, None] * (
-            np.array(colour, np.float32) * k
-        )
+        patch = g[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
         roi = out[cy0:cy1, cx0:cx1]
-        out[cy0:cy1, cx0:cx1] = np.clip(roi + patch, 0, 255).astype(np.uint8)
+        cv2.addWeighted(roi, 1.0, patch, k, 0.0, dst=roi)
 
     def _init_effect(self, e: Effect) -> dict[str, npt.NDArray[np.float64]]:
-        rng = np.random.default_rng([self.plan.seed, hash(e.kind) & 0xFFFF, int(e.depth * 10)])
+        rng = np.random.default_rng(
+            [self.plan.seed, zlib.crc32(e.kind.encode()), int(e.depth * 10)]
+        )
         n = e.count
         st: dict[str, npt.NDArray[np.float64]] = {
             "u": rng.uniform(-0.1, 1.1, n),
@@ -902,7 +954,7 @@ class SceneRenderer:
                     cv2.LINE_AA,
                 )
         elif kind == "hearts":
-            heart = rasterise(self.icons, "red-heart", max(8, int(14 * unit)))
+            heart = _premultiply(rasterise(self.icons, "red-heart", max(8, int(14 * unit))))
             for j, (x, y) in enumerate(zip(xs, ys, strict=True)):
                 k = 0.7 + 0.3 * math.sin(tau * (t * 2 + ph[j]))
                 hh = heart.shape[0] * k * st["size"][j]
@@ -987,13 +1039,7 @@ class SceneRenderer:
             out = np.empty((self.h, self.w, 3), np.uint8)
             hs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float64) @ hmat(80.0)
             if sky_cut > 0:
-                out[:sky_cut] = cv2.warpPerspective(
-                    self.sky,
-                    hs,
-                    (self.w, sky_cut),
-                    flags=cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_REPLICATE,
-                )
+                out[:sky_cut] = warp_perspective(self.sky, hs, (self.w, sky_cut), border=REPLICATE)
             for depth, kind, j in items:
                 if kind == 0:
                     self._draw_band(out, self.bands[j], hmat(depth), cuts[j])
