@@ -10,8 +10,11 @@ along the API's camera paths. The name says what it is: ``kinora-scene``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+
+import cv2
 
 from kinora.engines.base import (
     EngineInfo,
@@ -74,7 +77,15 @@ class SceneEngine(MotionEngine):
             )
         plan = self.plan(inputs.prompt or config.prompt, seed=config.seed)
         assert isinstance(plan, ScenePlan)
-        yield from SceneRenderer(plan, icons, config=config).frames()
+        # Frames stream into an encoder that keeps other cores busy, and this renderer makes
+        # many mid-sized OpenCV calls whose thread hand-offs cost more than they save: leave
+        # OpenCV half the cores while rendering (measured in bench/bench_text.py).
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(max(1, (os.cpu_count() or 2) // 2))
+        try:
+            yield from SceneRenderer(plan, icons, config=config).frames()
+        finally:
+            cv2.setNumThreads(threads)
 
 
 _MATCHERS: dict[str, object] = {}

@@ -68,6 +68,12 @@ def perspective_map(
     return None
 
 
+def remap(src: npt.NDArray[np.uint8], m: Map, *, border: int) -> npt.NDArray[np.uint8]:
+    """``cv2.remap`` (linear) with a map from ``perspective_map`` or a window of one."""
+    out = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=border)  # type: ignore[call-overload]
+    return np.asarray(out, np.uint8)
+
+
 def warp_perspective(
     src: npt.NDArray[np.uint8],
     h: F64,
@@ -84,5 +90,5 @@ def warp_perspective(
         shifted = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]]) @ h
         out = cv2.warpPerspective(src, shifted, size, flags=cv2.INTER_LINEAR, borderMode=border)
     else:
-        out = cv2.remap(src, m, None, cv2.INTER_LINEAR, borderMode=border)  # type: ignore[call-overload]
+        out = remap(src, m, border=border)
     return np.asarray(out, np.uint8)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -29,7 +29,7 @@ from kinora.render.camera import (
     with_cover_zoom,
 )
 from kinora.render.camera import pose as camera_pose
-from kinora.render.warp import warp_perspective
+from kinora.render.warp import perspective_map, remap, warp_perspective
 from kinora.scene.animate import Pose
 from kinora.scene.animate import pose as subject_pose
 from kinora.scene.compose import COLOURS, Color, Effect, Layer, ScenePlan, Subject, ground_v
@@ -41,6 +41,8 @@ Mat = npt.NDArray[np.float64]
 
 MARGIN = 0.18
 REPLICATE = cv2.BORDER_REPLICATE
+STRIP = 256
+"""Width in output pixels of the strips a band's ridge is drawn in."""
 
 
 @dataclass
@@ -55,6 +57,10 @@ class _Band:
     """Canvas column of the image's first column (bands are cropped to what they draw)."""
     wide: tuple[bool, bool] = (True, True)
     """Does the band reach the canvas's left / right side (then it extends past it)?"""
+    col_top: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    """Per image column, the first row that draws (the image's height where none does)."""
+    col_bottom: npt.NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    """Per image column, one past the last row that draws (0 where none does)."""
 
     def crop_to_content(self, canvas_width: int) -> None:
         """Keep only the box that draws, plus two clear pixels where the box does not reach
@@ -75,6 +81,11 @@ class _Band:
         self.y0 += top
         self.x0 = left
         self.wide = (left == 0, right == canvas_width)
+        drawn = self.image[..., 3] > 0
+        any_drawn = drawn.any(axis=0)
+        h = drawn.shape[0]
+        self.col_top = np.where(any_drawn, drawn.argmax(axis=0), h)
+        self.col_bottom = np.where(any_drawn, h - drawn[::-1].argmax(axis=0), 0)
 
 
 @dataclass
@@ -715,13 +726,60 @@ class SceneRenderer:
         if y1 <= y0 or x1 <= x0:
             return
         yo = int(min(max(self._opaque_out(band, hm), y0), y1))
-        warped = warp_perspective(
-            band.image, hb, (x1 - x0, y1 - y0), origin=(x0, y0), border=REPLICATE
-        )
-        # Ridge rows blend; the opaque rows below (full width) are a plain copy.
-        self._blend(out, warped[: yo - y0], x0, y0)
+        m = perspective_map(hb, (x1 - x0, y1 - y0), origin=(x0, y0))
+        if m is None or len(band.col_top) == 0:
+            warped = warp_perspective(
+                band.image, hb, (x1 - x0, y1 - y0), origin=(x0, y0), border=REPLICATE
+            )
+            self._blend(out, warped[: yo - y0], x0, y0)
+            if y1 > yo:
+                out[yo:y1, x0:x1] = cv2.cvtColor(warped[yo - y0 :], cv2.COLOR_RGBA2RGB)
+            return
+        # Ridge rows blend, strip by strip, each only over the rows where the columns it sees
+        # draw something (a band's box is mostly clear above a ragged ridge of props).
+        hinv: Mat = np.asarray(np.linalg.inv(hb), np.float64)
+        for xa in range(x0, x1, STRIP):
+            xb = min(x1, xa + STRIP)
+            ya, yb = self._strip_rows(band, hb, hinv, xa, xb, y0, yo)
+            if yb > ya:
+                part = remap(band.image, m[ya - y0 : yb - y0, xa - x0 : xb - x0], border=REPLICATE)
+                self._blend(out, part, xa, ya)
+        # The opaque rows below (full width) are a plain copy.
         if y1 > yo:
-            out[yo:y1, x0:x1] = cv2.cvtColor(warped[yo - y0 :], cv2.COLOR_RGBA2RGB)
+            part = remap(band.image, m[yo - y0 :], border=REPLICATE)
+            out[yo:y1, x0:x1] = cv2.cvtColor(part, cv2.COLOR_RGBA2RGB)
+
+    @staticmethod
+    def _strip_rows(
+        band: _Band, hb: Mat, hinv: Mat, xa: int, xb: int, y0: int, y1: int
+    ) -> tuple[int, int]:
+        """Output rows [ya, yb) within [y0, y1) where the band may draw in columns [xa, xb):
+        the source columns that strip sees (its corners mapped back), their first and last
+        drawn rows, and that box mapped forward (boxes map to convex quads, so corners bound)."""
+        bh, bw = band.image.shape[:2]
+        src = hinv @ np.array([[xa, xb, xa, xb], [y0, y0, y1, y1], [1, 1, 1, 1]], np.float64)
+        if np.any(src[2] <= 1e-9):
+            return y0, y1
+        sx = src[0] / src[2]
+        c0 = int(min(bw - 1, max(0, math.floor(sx.min()) - 2)))
+        c1 = int(min(bw - 1, max(0, math.ceil(sx.max()) + 2)))
+        top = int(band.col_top[c0 : c1 + 1].min())
+        bottom = int(band.col_bottom[c0 : c1 + 1].max())
+        if bottom <= top:
+            return y0, y0
+        # Drawn rows at the image's edge repeat beyond it (replicated border).
+        r0 = -1e6 if top == 0 else top - 1.0
+        r1 = 1e6 if bottom == bh else bottom + 1.0
+        if r0 < -1e5 and r1 > 1e5:
+            return y0, y1
+        box = np.array(
+            [[c0 - 1.0, c1 + 2.0, c0 - 1.0, c1 + 2.0], [r0, r0, r1, r1], [1, 1, 1, 1]], np.float64
+        )
+        dst = hb @ box
+        if np.any(dst[2] <= 1e-9):
+            return y0, y1
+        ys = dst[1] / dst[2]
+        return max(y0, math.floor(ys.min()) - 1), min(y1, math.ceil(ys.max()) + 2)
 
     def _place(self, out: U8, img: U8, m: Mat) -> None:
         """Warp a small RGBA image by the 2x3 affine m into its bounding box and blend."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import re
 import shutil
@@ -369,6 +370,36 @@ def _raster(path: str, name: str, px: int) -> RGBA:
     return np.asarray(rgba, dtype=np.uint8)
 
 
+def _bucket(px: int) -> int:
+    """The smallest size on a ladder of quarter octaves that is at least ``px``."""
+    if px <= 16:
+        return px
+    k = math.ceil(4 * math.log2(px / 16) - 1e-9)
+    size = round(16 * 2 ** (k / 4))
+    return size if size >= px else round(16 * 2 ** ((k + 1) / 4))
+
+
+@functools.lru_cache(maxsize=1024)
+def _sized(path: str, name: str, px: int) -> RGBA:
+    """An icon at any size from a few SVG rasterisations per icon: scenes stamp the same tree at
+    dozens of sizes, and an area-filtered shrink by at most 19 % looks the same as a fresh
+    rasterisation (it is supersampled) at a fraction of the cost."""
+    base = _bucket(px)
+    img = _raster(path, name, base)
+    if base == px:
+        return img
+    # Shrink premultiplied, so clear pixels' colour never bleeds into the edges.
+    alpha = img[..., 3:4].astype(np.float32) / 255.0
+    pre = np.concatenate([img[..., :3].astype(np.float32) * alpha, alpha * 255.0], axis=2)
+    small = cv2.resize(pre, (px, px), interpolation=cv2.INTER_AREA)
+    a = small[..., 3:4] / 255.0
+    rgb = np.where(a > 1e-6, small[..., :3] / np.maximum(a, 1e-6), 0.0)
+    out = np.concatenate([rgb, small[..., 3:4]], axis=2)
+    rgba = np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    rgba.setflags(write=False)
+    return rgba
+
+
 def rasterise(icons: IconSet, name: str, px: int) -> RGBA:
     """RGBA uint8 (px, px, 4) of an icon (read-only, cached per name and size)."""
-    return _raster(str(icons.path), name, max(4, int(px)))
+    return _sized(str(icons.path), name, max(4, int(px)))
