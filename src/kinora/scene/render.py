@@ -605,15 +605,16 @@ class SceneRenderer:
         colour = colour * np.array(self.plan.palette.light, np.float32)
         colour = colour * 0.8 + np.array(self.plan.palette.sky_horizon, np.float32) * 0.2
         m = mask[y0:]
-        yy = np.arange(m.shape[0], dtype=np.float32)[:, None]
-        shade = (
-            1.0
-            - 0.12 * (np.gradient(m, axis=0) < 0) * 0
-            - 0.1 * np.clip(np.gradient(cv2.GaussianBlur(m, (0, 0), 6), axis=0) * 20, 0, 1)
-        )
-        del yy
         img = np.zeros((ch - y0, cw, 4), np.uint8)
-        img[..., :3] = np.clip(colour[None, None] * shade[..., None], 0, 255).astype(np.uint8)
+        # Shade (darker undersides) only around the clouds: the rest of the band is clear.
+        cols = np.flatnonzero(m.max(axis=0) > 0)
+        if len(cols):
+            x0, x1 = max(0, int(cols[0]) - 40), min(cw, int(cols[-1]) + 41)
+            part = m[:, x0:x1]
+            slope = np.gradient(cv2.GaussianBlur(part, (0, 0), 6), axis=0)
+            shade = 1.0 - 0.1 * np.clip(slope * 20, 0, 1)
+            rgb = np.clip(colour[None, None] * shade[..., None], 0, 255).astype(np.uint8)
+            img[:, x0:x1, :3] = rgb
         img[..., 3] = np.clip(m * (235 if not big else 255), 0, 255).astype(np.uint8)
         return _Band(layer.depth, img, y0)
 
