@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -149,10 +152,18 @@ class Settings(BaseSettings):
             return self.secret_key.encode()
         path = self.data_dir / "secret_key"
         if not path.exists():
+            # Owner-only, and first writer wins: processes starting together (API and
+            # workers) must all sign with the same key, so a later one never overwrites.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(secrets.token_urlsafe(32))
-            tmp.replace(path)
+            fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(32))
+                os.chmod(tmp, 0o600)
+                with contextlib.suppress(FileExistsError):
+                    os.link(tmp, path)
+            finally:
+                os.unlink(tmp)
         return path.read_text().strip().encode()
 
 
