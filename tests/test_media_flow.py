@@ -81,3 +81,35 @@ def test_editing_top_level_audio_fields_replaces_them() -> None:
     assert edit.regenerates
     params = _generation_params(edit, base=base)
     assert params["audio_option"] == {"narration": "new words", "narrator": "Aria"}
+
+
+def test_second_input_failing_to_store_leaves_nothing_fake_full_disk(
+    api: Api, testdata: Path, monkeypatch
+) -> None:
+    """The disk fills up between a create's two images (the disk is faked, it lies outside the
+    project): a clear 503, nothing charged, and no stray copy of the first image."""
+    import errno
+
+    storage = api.runtime.storage
+    real_put = storage.put_bytes
+    calls = []
+
+    def put_bytes(key: str, data: bytes) -> None:
+        calls.append(key)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_put(key, data)
+
+    monkeypatch.setattr(storage, "put_bytes", put_bytes)
+    before = api.credits()
+    files = [
+        ("image_files", ("a.png", (testdata / "chelsea.png").read_bytes(), "image/png")),
+        ("image_files", ("b.png", (testdata / "coffee.png").read_bytes(), "image/png")),
+    ]
+    r = api.client.post("/media", files=files, headers=api.headers())
+    assert r.status_code == 503 and r.json()["message"] == "STORAGE_UNAVAILABLE", r.text
+    assert len(calls) == 2
+    assert api.credits() == before
+    assert not any(storage.exists(key) for key in calls)
+    media_dir = api.runtime.settings.media_dir
+    assert not media_dir.exists() or not any(p.is_file() for p in media_dir.rglob("*"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -140,9 +141,43 @@ def test_redirects_are_not_followed(api_factory, receivers) -> None:
     assert attempt["status_code"] == 302 and attempt["outcome"] == "failed"
 
 
-def test_webhook_to_private_address_is_not_sent(api: Api, receivers) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "ftp://example.com/hook",
+        "https://user:pw@example.com/hook",
+    ],
+)
+def test_webhook_url_refused_at_create(api: Api, url: str) -> None:
+    before = api.credits()
+    r = api.client.post(
+        "/media", data={"prompt": "rain", "webhook_url": url}, headers=api.headers()
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"][0]["loc"] == ["body", "webhook_url"]
+    assert api.credits() == before
+    assert api.client.get("/media", headers=api.headers()).json()["data"] == []
+
+
+def test_webhook_to_a_name_resolving_private_is_not_sent_fake_dns(
+    api: Api, receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name passes the create check; delivery resolves it, sees loopback and refuses. The
+    name's DNS answer is faked (DNS lies outside the project)."""
     receiver = receivers([200])
-    media_id = create(api, receiver.url)
+    port = receiver.url.split(":")[2].split("/")[0]
+    real = socket.getaddrinfo
+
+    def fake_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "hooks.example.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    media_id = create(api, f"http://hooks.example.test:{port}/hook")
     api.wait(media_id)
     time.sleep(1.0)
     assert receiver.calls == []

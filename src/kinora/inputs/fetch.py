@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from kinora.errors import FetchError
+from kinora.errors import FetchError, InputError
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,27 @@ def check_url(url: str, *, field: str | tuple[str | int, ...]) -> str:
         raise FetchError(field, f"not an http(s) URL: {url[:200]!r}")
     if parts.username or parts.password:
         raise FetchError(field, "URLs with credentials are not accepted")
+    return url
+
+
+def check_webhook_url(url: str, *, allow_private: bool) -> str:
+    """Refuse at create what delivery would refuse anyway: other schemes, credentials, and
+    (unless private URLs are allowed) loopback or private addresses written into the URL.
+    Names are resolved, and checked again, only at delivery."""
+    field = ("body", "webhook_url")
+    try:
+        check_url(url, field=field)
+    except FetchError as exc:
+        raise InputError(field, exc.message) from None
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+            raise InputError(field, "loopback addresses are not allowed") from None
+        return url
+    if not address_allowed(host, allow_private=allow_private):
+        raise InputError(field, f"address {host} is not allowed")
     return url
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
 from kinora.errors import BadRequestError, InputError, MediaNotFoundError, NotFoundError
 from kinora.inputs.decode import decode_image, decode_video
-from kinora.inputs.fetch import fetch
+from kinora.inputs.fetch import check_webhook_url, fetch
 from kinora.jobs.tasks import enqueue_render, render_priority
 from kinora.media import credits
 from kinora.media.schemas import MediaCreate, MediaItem, MediaUpdate
@@ -176,12 +177,21 @@ def _store_inputs(
     generation: int,
     prepared: Sequence[PreparedInput],
 ) -> list[dict[str, Any]]:
-    stored = []
-    for i, item in enumerate(prepared):
-        unique = uuid.uuid4().hex[:8]  # two concurrent edits never share a file
-        key = f"{customer_id}/{media_id}/source/g{generation}_{unique}_{i}.{item.extension}"
-        runtime.storage.put_bytes(key, item.data)
-        stored.append({"kind": item.kind, "position": item.position, "name": item.name, "key": key})
+    stored: list[dict[str, Any]] = []
+    try:
+        for i, item in enumerate(prepared):
+            unique = uuid.uuid4().hex[:8]  # two concurrent edits never share a file
+            key = f"{customer_id}/{media_id}/source/g{generation}_{unique}_{i}.{item.extension}"
+            runtime.storage.put_bytes(key, item.data)
+            stored.append(
+                {"kind": item.kind, "position": item.position, "name": item.name, "key": key}
+            )
+    except Exception:
+        # All or nothing: files of a create or edit that failed would never be referenced.
+        for done in stored:
+            with contextlib.suppress(Exception):
+                runtime.storage.delete_prefix(done["key"])
+        raise
     return stored
 
 
@@ -258,6 +268,8 @@ def create_media(
         raise InputError(("body", "prompt"), "give a prompt, or one or two images")
     if len(uploads) > 2:
         raise InputError(("body", "image_files"), "at most two images (start and end frame)")
+    if request.webhook_url:
+        check_webhook_url(request.webhook_url, allow_private=runtime.settings.allow_private_urls)
     params = _generation_params(request)
     cost = cost_of_params(params)
     if dry_run:
@@ -371,6 +383,8 @@ def _start_generation(
 def update_media(
     runtime: Runtime, *, customer: Customer, media_id: str, request: MediaUpdate
 ) -> Media:
+    if request.webhook_url:
+        check_webhook_url(request.webhook_url, allow_private=runtime.settings.allow_private_urls)
     with runtime.db.session() as s:
         media = get_owned_media(s, media_id=media_id, customer=customer)
         if request.regenerates and _running(media):
