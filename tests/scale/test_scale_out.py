@@ -219,3 +219,29 @@ def test_concurrent_cancels_and_processes_on_postgres_charge_once(
         assert balance() == 16
     finally:
         api.stop()
+
+
+def test_nul_bytes_get_a_4xx_on_postgres(tmp_path: Path, postgres_url: str) -> None:
+    """PostgreSQL refuses NUL in text: every place a request's text reaches SQL answers 4xx.
+    (Headers cannot carry NUL: the HTTP layer refuses them before Kinora sees them.)"""
+    api = start_api(tmp_path / "api", {"KINORA_DATABASE_URL": postgres_url})
+    try:
+        key = make_key(api.env, credits=20)
+        h = {"X-Api-Key": key}
+        base = api.base_url
+        answers = {
+            "path id": httpx.get(f"{base}/media/ab%00cd", headers=h),
+            "process id": httpx.post(f"{base}/media/ab%00cd/process", headers=h),
+            "q": httpx.get(f"{base}/media", params={"q": "a\x00b"}, headers=h),
+            "cursor": httpx.get(f"{base}/media", params={"cursor": "a\x00b"}, headers=h),
+            "status": httpx.get(f"{base}/media", params={"status": "a\x00b"}, headers=h),
+            "title": httpx.post(
+                f"{base}/media", headers=h, data={"prompt": "a kite", "title": "a\x00b"}
+            ),
+            "prompt": httpx.post(f"{base}/media", headers=h, data={"prompt": "a\x00kite"}),
+        }
+        codes = {what: r.status_code for what, r in answers.items()}
+        assert all(400 <= c < 500 for c in codes.values()), codes
+        assert int(httpx.get(f"{base}/credits", headers=h).json()["data"]["credits"]) == 20
+    finally:
+        api.stop()

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -41,6 +41,16 @@ def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return encoded
 
 
+def _refuse_nul(request: Request) -> None:
+    """NUL never belongs in a path or query, and PostgreSQL cannot even compare it: refuse it
+    before any route reads it (bodies are checked by their schemas)."""
+    if "\x00" in request.scope.get("path", ""):
+        raise InputError(("path",), "NUL characters are not allowed")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise InputError(("query", name.replace("\x00", "")), "NUL characters are not allowed")
+
+
 def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
     """The app; with ``workers`` > 0 it also hosts a Huey consumer for its lifetime."""
     settings = settings or get_settings()
@@ -66,6 +76,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
         version="0.1.0",
         description="Open, self-hostable media-animation API speaking the Vimmerse media API.",
         lifespan=lifespan,
+        dependencies=[Depends(_refuse_nul)],
     )
     app.state.runtime = runtime
     app.state.rate_limits = RateLimits(
