@@ -98,3 +98,24 @@ def test_signed_result_urls(api: Api) -> None:
     assert api.client.get(expired).status_code == 404
     other = parts.path.replace("video_0.mp4", "thumb_0.jpg")
     assert api.client.get(f"{other}?{parts.query}").status_code == 404
+
+
+def test_renditions_snap_to_a_few_sizes(api: Api, tmp_path) -> None:
+    """Every distinct rendition costs a transcode and disk: nearby requests share one file."""
+    media = finished(api)
+    url = f"/media/{media['id']}/download"
+    answers = [
+        api.client.get(url, params={"width": w}, headers=api.headers()) for w in (100, 110, 127)
+    ]
+    assert all(r.status_code == 200 for r in answers)
+    assert answers[0].content == answers[1].content == answers[2].content
+    (tmp_path / "w.mp4").write_bytes(answers[0].content)
+    assert probe(tmp_path / "w.mp4")["width"] == 96  # snapped down, never wider than asked
+    sized = [
+        api.client.get(url, params={"file_size": s}, headers=api.headers()) for s in (0.03, 0.049)
+    ]
+    assert sized[0].content == sized[1].content
+    assert len(sized[0].content) <= 0.02 * 1024 * 1024  # fits the snapped-down cap
+    media_dir = api.runtime.settings.media_dir
+    renditions = [p for p in media_dir.rglob("renditions/*.mp4")]
+    assert len(renditions) == 2

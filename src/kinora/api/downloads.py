@@ -55,6 +55,20 @@ def _cached(runtime: Runtime, key: str, make: Callable[[Path], None]) -> str:
     return key
 
 
+RENDITION_WIDTHS = (
+    16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 426, 480, 512, 640, 720, 768, 854, 960,
+    1024, 1080, 1280, 1440, 1600, 1920, 2048, 2560, 3200, 3840,
+)  # fmt: skip
+"""Widths renditions are made at: a request snaps down to one of these."""
+RENDITION_MEGABYTES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+"""Size caps renditions are made for: a request snaps down to one of these (1-2-5 steps)."""
+
+
+def _snap_down(value: float, ladder: tuple[float, ...]) -> float:
+    fits = [step for step in ladder if step <= value]
+    return fits[-1] if fits else ladder[0]
+
+
 def resolve_download(
     runtime: Runtime,
     media: Media,
@@ -93,6 +107,12 @@ def resolve_download(
         )
         return Download(gif, "image/gif", f"{stem}.gif", store)
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
+    # Each distinct rendition costs a transcode and its storage: requests snap down to a few
+    # standard widths and size caps, so a caller cannot make an unbounded number of them.
+    if width is not None:
+        width = int(_snap_down(width, RENDITION_WIDTHS))
+    if file_size is not None:
+        file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     if width is None and file_size is None:
         return original
     if width is not None and width >= int(item["width"]) and file_size is None:
