@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from kinora.db.models import Media
@@ -156,6 +157,66 @@ def test_idempotent_creates_under_concurrency(live: LiveServer) -> None:
     assert balance["data"]["credits"] == 9
     other = httpx.post(f"{live.base_url}/media", headers=headers, data={"prompt": "different"})
     assert other.status_code == 422
+
+
+def test_idempotent_retry_after_a_crash_between_commit_and_answer(api_factory, monkeypatch) -> None:
+    """The media is committed, then the process dies before storing the answer (the crash is
+    simulated by failing that step): a retry gets that media, charged once, at once."""
+    import kinora.api.idempotency as idem
+
+    api: Api = api_factory(workers=0)
+    headers = {**api.headers(), "Idempotency-Key": "crash-1"}
+    data = {"prompt": "a red kite", "duration": "1"}
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(idem, "_store_response", crash)
+    with pytest.raises(RuntimeError):
+        api.client.post("/media", headers=headers, data=data)
+    monkeypatch.undo()
+    assert api.credits() == 99
+    started = time.monotonic()
+    retry = api.client.post("/media", headers=headers, data=data)
+    assert retry.status_code == 200, retry.text
+    assert time.monotonic() - started < 5  # no waiting for an answer that never comes
+    assert api.credits() == 99
+    listed = api.client.get("/media", headers=api.headers()).json()["data"]
+    assert [m["id"] for m in listed] == [retry.json()["data"]["id"]]
+
+
+def test_idempotency_key_of_a_dead_attempt_is_taken_over(api_factory) -> None:
+    """An attempt claimed the key and died before committing anything (its row is written
+    here as it would have left it): once stale, a retry takes the key over, once."""
+    import datetime as dt
+
+    from kinora.api.deps import ParsedBody
+    from kinora.api.idempotency import STALE_SECONDS, request_hash
+    from kinora.db.models import IdempotencyRecord
+
+    api: Api = api_factory(workers=0)
+    data = {"prompt": "a red kite", "duration": "1"}
+    fingerprint = request_hash("POST", "/media", ParsedBody(fields=dict(data)))
+
+    def dead_claim(age: float) -> None:
+        with api.runtime.db.session() as s:
+            s.merge(
+                IdempotencyRecord(
+                    customer_id=api.customer_id,
+                    key="dead-1",
+                    request_hash=fingerprint,
+                    claim="a" * 32,
+                    created_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age),
+                )
+            )
+
+    headers = {**api.headers(), "Idempotency-Key": "dead-1"}
+    dead_claim(STALE_SECONDS + 5)
+    first = api.client.post("/media", headers=headers, data=data)
+    assert first.status_code == 200, first.text
+    again = api.client.post("/media", headers=headers, data=data)
+    assert again.json()["data"]["id"] == first.json()["data"]["id"]
+    assert api.credits() == 99
 
 
 def test_rate_limit_answers_429_with_retry_after(api_factory) -> None:

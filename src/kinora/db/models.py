@@ -140,6 +140,10 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claim: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Which attempt holds the key (a stale attempt can be taken over)."""
+    media_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    """The media the attempt committed, written in the same transaction as the media."""
 
 
 class Lease(Base):

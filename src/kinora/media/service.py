@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -250,6 +250,11 @@ def cost_of_params(params: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------- use cases
 
 
+OnCommit = Callable[[Session, str], None]
+"""Called inside a create's or edit's transaction with the media id, before it commits (the
+Idempotency-Key record is bound to the media there, so a crash can never separate them)."""
+
+
 @dataclass(frozen=True)
 class Created:
     media: Media | None
@@ -263,6 +268,7 @@ def create_media(
     request: MediaCreate,
     uploads: Sequence[Upload],
     dry_run: bool = False,
+    on_commit: OnCommit | None = None,
 ) -> Created:
     if not uploads and not request.image_urls and not request.media_items and not request.prompt:
         raise InputError(("body", "prompt"), "give a prompt, or one or two images")
@@ -312,6 +318,9 @@ def create_media(
                 updated_at=now,
             )
             s.add(media)
+            if on_commit is not None:
+                s.flush()
+                on_commit(s, media_id)
     except Exception:
         runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
         raise
@@ -381,7 +390,12 @@ def _start_generation(
 
 
 def update_media(
-    runtime: Runtime, *, customer: Customer, media_id: str, request: MediaUpdate
+    runtime: Runtime,
+    *,
+    customer: Customer,
+    media_id: str,
+    request: MediaUpdate,
+    on_commit: OnCommit | None = None,
 ) -> Media:
     if request.webhook_url:
         check_webhook_url(request.webhook_url, allow_private=runtime.settings.allow_private_urls)
@@ -442,12 +456,16 @@ def update_media(
         media.updated_at = utcnow()
         generation = media.bullet_version
         priority = render_priority(media.params)
+        if on_commit is not None:
+            on_commit(s, media_id)
     if regenerate:
         _enqueue(runtime, media_id=media_id, generation=generation, priority=priority)
     return media
 
 
-def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Media:
+def process_media(
+    runtime: Runtime, *, customer: Customer, media_id: str, on_commit: OnCommit | None = None
+) -> Media:
     with runtime.db.session() as s:
         media = get_owned_media(s, media_id=media_id, customer=customer)
         if _running(media):
@@ -456,6 +474,8 @@ def process_media(runtime: Runtime, *, customer: Customer, media_id: str) -> Med
         params["seeds"] = new_seeds(int(params.get("quantity", 1)))
         _start_generation(runtime, s, media, params)
         generation = media.bullet_version
+        if on_commit is not None:
+            on_commit(s, media_id)
     _enqueue(runtime, media_id=media_id, generation=generation, priority=render_priority(params))
     return media
 

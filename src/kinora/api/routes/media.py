@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -18,7 +18,7 @@ from kinora.api.deps import BodyDep, RuntimeDep
 from kinora.api.downloads import CONTENT_TYPES, resolve_download
 from kinora.api.idempotency import request_hash, run_once
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
-from kinora.db.models import ACTIVE_STATUSES, Media, MediaStatus, utcnow
+from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
 from kinora.errors import MediaNotFoundError, NotFoundError
 from kinora.media import service
 from kinora.media.schemas import (
@@ -30,6 +30,7 @@ from kinora.media.schemas import (
     MessageResponse,
     ProcessingStatusEnvelope,
 )
+from kinora.media.service import OnCommit
 from kinora.media.views import media_public
 from kinora.runtime import Runtime
 
@@ -100,16 +101,21 @@ def create_media(
 ) -> dict[str, Any]:
     fields = _validate(MediaCreate, body.fields)
 
-    def create() -> dict[str, Any]:
+    def create(on_commit: OnCommit | None) -> dict[str, Any]:
         created = service.create_media(
-            runtime, customer=customer, request=fields, uploads=body.uploads, dry_run=dry_run
+            runtime,
+            customer=customer,
+            request=fields,
+            uploads=body.uploads,
+            dry_run=dry_run,
+            on_commit=on_commit,
         )
         if created.media is None:
             return {"data": {"credits_required": created.credits_required}}
         return {"data": media_public(created.media, runtime)}
 
     if dry_run:
-        return create()
+        return create(None)
     fingerprint = request_hash("POST", request.url.path, body)
     return run_once(
         runtime,
@@ -117,7 +123,19 @@ def create_media(
         key=idempotency_key,
         fingerprint=fingerprint,
         action=create,
+        replay_media=_replayer(runtime, customer),
     )
+
+
+def _replayer(runtime: Runtime, customer: Customer) -> Callable[[str], dict[str, Any]]:
+    """The media an idempotent attempt committed, as the answer to its retries."""
+
+    def replay(media_id: str) -> dict[str, Any]:
+        with runtime.db.sessions() as s:
+            media = service.get_owned_media(s, media_id=media_id, customer=customer, lock=False)
+            return {"data": media_public(media, runtime)}
+
+    return replay
 
 
 @router.get(
@@ -237,8 +255,10 @@ def _update(
         limits = request.app.state.rate_limits
         limits.hit(limits.generation, f"gen:{customer.id}", None)
 
-    def update() -> dict[str, Any]:
-        media = service.update_media(runtime, customer=customer, media_id=media_id, request=fields)
+    def update(on_commit: OnCommit | None) -> dict[str, Any]:
+        media = service.update_media(
+            runtime, customer=customer, media_id=media_id, request=fields, on_commit=on_commit
+        )
         return {"data": media_public(media, runtime)}
 
     fingerprint = request_hash("PUT", f"/media/{media_id}", body)
@@ -248,6 +268,7 @@ def _update(
         key=idempotency_key,
         fingerprint=fingerprint,
         action=update,
+        replay_media=_replayer(runtime, customer),
     )
 
 
@@ -332,8 +353,10 @@ def process(
     customer: GenerationCustomer,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    def run() -> dict[str, Any]:
-        media = service.process_media(runtime, customer=customer, media_id=media_id)
+    def run(on_commit: OnCommit | None) -> dict[str, Any]:
+        media = service.process_media(
+            runtime, customer=customer, media_id=media_id, on_commit=on_commit
+        )
         return {"data": media_public(media, runtime)}
 
     return run_once(
@@ -342,6 +365,7 @@ def process(
         key=idempotency_key,
         fingerprint=request_hash("POST", f"/media/{media_id}/process", None),
         action=run,
+        replay_media=_replayer(runtime, customer),
     )
 
 
