@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from kinora.db.models import Media
+from kinora.db.models import Media, MediaStatus
 from tests.conftest import Api, LiveServer
 
 
@@ -253,3 +253,44 @@ def test_seed_reproduces_and_metadata_is_echoed(api: Api, testdata: Path) -> Non
         assert s.scalar(select(func.count()).select_from(Media)) == 2
     bad = api.client.post("/media", data={"prompt": "x", "metadata": "[1]"}, headers=api.headers())
     assert bad.status_code == 422
+
+
+def test_per_key_concurrency_cap(api_factory, testdata: Path) -> None:
+    """KINORA_MAX_CONCURRENT_PER_KEY=1 with two worker threads: one key's renders run one at a
+    time (the waiting one stays freshly queued for the reaper), another key's run alongside."""
+    api: Api = api_factory(workers=2, max_concurrent_per_key=1, output_long_side=1280)
+    other = api.new_key()
+    photo = (testdata / "coffee.png").read_bytes()
+
+    def submit(key: str) -> str:
+        r = api.client.post(
+            "/media",
+            headers=api.headers(key),
+            data={"duration": "6"},
+            files=[("image_files", ("coffee.png", photo, "image/png"))],
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["data"]["id"])
+
+    mine = [submit(api.key), submit(api.key)]
+    theirs = submit(other)
+    created = {}
+    with api.runtime.db.sessions() as s:
+        for m in s.scalars(select(Media)):
+            created[m.id] = m.enqueued_at
+    most_mine, together = 0, False
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        with api.runtime.db.sessions() as s:
+            rows = {m.id: (m.status, m.enqueued_at) for m in s.scalars(select(Media))}
+        running = {i for i, (st, _) in rows.items() if st == MediaStatus.PROCESSING}
+        most_mine = max(most_mine, len(running & set(mine)))
+        together = together or (bool(running & set(mine)) and theirs in running)
+        if all(st in (MediaStatus.SUCCESS, MediaStatus.FAIL) for st, _ in rows.values()):
+            break
+        time.sleep(0.02)
+    assert {st for st, _ in rows.values()} == {MediaStatus.SUCCESS}
+    assert most_mine == 1
+    assert together
+    # The job that waited was re-marked as queued while it waited.
+    assert any(rows[i][1] > created[i] for i in mine)

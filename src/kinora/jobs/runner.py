@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 import shutil
 import threading
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_START, PROGRESS_RENDER_END = 5, 95
+DEFER_SECONDS = 1.0
+"""A job at its key's concurrency cap tries again after 1-2 times this."""
 
 
 class LostClaim(KinoraError):
@@ -40,6 +43,7 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
     now = utcnow()
     cap = runtime.settings.max_concurrent_per_key
     stale = now - dt.timedelta(seconds=runtime.settings.job_lease_seconds)
+    deferred = False
     with runtime.db.session() as s:
         media = s.get(Media, media_id, with_for_update=True)
         if media is None or media.bullet_version != generation:
@@ -66,27 +70,36 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
                 )
             )
             if (running or 0) >= cap:
-                raise Deferred()
-        result = s.execute(
-            update(Media)
-            .where(
-                Media.id == media_id,
-                Media.bullet_version == generation,
-                (Media.status == MediaStatus.QUEUED)
-                | ((Media.status == MediaStatus.PROCESSING) & (Media.heartbeat_at < stale)),
+                # Still wanted: mark it freshly queued, so the reaper does not add a second
+                # task for a row that is only waiting its turn.
+                media.enqueued_at = now
+                deferred = True
+        if deferred:
+            claimed = False
+        else:
+            result = s.execute(
+                update(Media)
+                .where(
+                    Media.id == media_id,
+                    Media.bullet_version == generation,
+                    (Media.status == MediaStatus.QUEUED)
+                    | ((Media.status == MediaStatus.PROCESSING) & (Media.heartbeat_at < stale)),
+                )
+                .values(
+                    status=MediaStatus.PROCESSING,
+                    attempts=Media.attempts + 1,
+                    worker_id=worker_id,
+                    heartbeat_at=now,
+                    started_at=now,
+                    progress=PROGRESS_START,
+                    stage="starting",
+                    error="",
+                )
             )
-            .values(
-                status=MediaStatus.PROCESSING,
-                attempts=Media.attempts + 1,
-                worker_id=worker_id,
-                heartbeat_at=now,
-                started_at=now,
-                progress=PROGRESS_START,
-                stage="starting",
-                error="",
-            )
-        )
-        return getattr(result, "rowcount", 0) == 1
+            claimed = getattr(result, "rowcount", 0) == 1
+    if deferred:
+        raise Deferred()
+    return claimed
 
 
 def _still_ours(s: Any, *, media_id: str, generation: int, worker_id: str) -> Media | None:
@@ -123,7 +136,9 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
     try:
         claimed = claim(runtime, media_id=media_id, generation=generation, worker_id=worker_id)
     except Deferred:
-        enqueue_render(runtime, media_id=media_id, generation=generation, delay=1.0)
+        # Spread the waiting jobs' retries, so a long backlog does not poll in lockstep.
+        delay = DEFER_SECONDS * (1.0 + random.random())
+        enqueue_render(runtime, media_id=media_id, generation=generation, delay=delay)
         return
     except DBAPIError:
         # The database is away: the queue message would be lost with this task, so put it
