@@ -150,3 +150,23 @@ def test_bands_drawn_in_strips_match_whole_bands(
     whole = render(engine, BUNNY, camera=camera, seed=3)
     for a, b in zip(strips, whole, strict=True):
         assert np.abs(a.astype(np.int16) - b).max() <= 2
+
+
+def test_overlapping_renders_restore_opencv_threads(engine: SceneEngine) -> None:
+    """OpenCV's thread count is process-wide: two text renders in one worker overlap, and
+    only the last one out may restore it (else the image engines would stay throttled)."""
+    import cv2
+
+    from kinora.engines.base import EngineInputs
+
+    before = cv2.getNumThreads()
+    cfg = RenderConfig(width=128, height=72, fps=4, duration=1.0, prompt=BUNNY)
+    a = engine.frames(EngineInputs(prompt=BUNNY), cfg)
+    b = engine.frames(EngineInputs(prompt=BUNNY), cfg)
+    next(a)
+    during = cv2.getNumThreads()
+    next(b)
+    list(a)
+    assert cv2.getNumThreads() == during  # b still runs
+    list(b)
+    assert cv2.getNumThreads() == before

@@ -10,7 +10,9 @@ along the API's camera paths. The name says what it is: ``kinora-scene``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,15 +79,34 @@ class SceneEngine(MotionEngine):
             )
         plan = self.plan(inputs.prompt or config.prompt, seed=config.seed)
         assert isinstance(plan, ScenePlan)
-        # Frames stream into an encoder that keeps other cores busy, and this renderer makes
-        # many mid-sized OpenCV calls whose thread hand-offs cost more than they save: leave
-        # OpenCV half the cores while rendering (measured in bench/bench_text.py).
-        threads = cv2.getNumThreads()
-        cv2.setNumThreads(max(1, (os.cpu_count() or 2) // 2))
-        try:
+        with _fewer_opencv_threads():
             yield from SceneRenderer(plan, icons, config=config).frames()
-        finally:
-            cv2.setNumThreads(threads)
+
+
+_THREADS_LOCK = threading.Lock()
+_THREADS_USERS = 0
+_THREADS_BEFORE = 0
+
+
+@contextlib.contextmanager
+def _fewer_opencv_threads() -> Iterator[None]:
+    """Frames stream into an encoder that keeps other cores busy, and this renderer makes many
+    mid-sized OpenCV calls whose thread hand-offs cost more than they save: OpenCV gets half
+    the cores while any text render runs (bench/bench_text.py). The setting is process-wide,
+    so the first render in changes it and the last one out restores it."""
+    global _THREADS_USERS, _THREADS_BEFORE
+    with _THREADS_LOCK:
+        if _THREADS_USERS == 0:
+            _THREADS_BEFORE = cv2.getNumThreads()
+            cv2.setNumThreads(max(1, (os.cpu_count() or 2) // 2))
+        _THREADS_USERS += 1
+    try:
+        yield
+    finally:
+        with _THREADS_LOCK:
+            _THREADS_USERS -= 1
+            if _THREADS_USERS == 0:
+                cv2.setNumThreads(_THREADS_BEFORE)
 
 
 _MATCHERS: dict[str, object] = {}
