@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from kinora.db.models import Media, MediaStatus, utcnow
+from kinora.db.models import Customer, Media, MediaStatus, utcnow
 from kinora.engines.base import EngineInputs
 from kinora.engines.registry import route
 from kinora.errors import CancelledError, KinoraError
@@ -60,6 +60,9 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
             _fail(s, media, "gave up after repeated worker failures")
             return False
         if cap > 0 and media.status == MediaStatus.QUEUED:
+            # One claim per customer at a time decides (PostgreSQL: the customer's row lock),
+            # else two workers could both count one running job under a cap of two.
+            s.get(Customer, media.customer_id, with_for_update=True)
             running = s.scalar(
                 select(func.count())
                 .select_from(Media)
