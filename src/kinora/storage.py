@@ -8,6 +8,7 @@ also be presigned SigV4 URLs of the store itself.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -42,7 +43,12 @@ class Storage(ABC):
         """A local path to read the file from (downloaded to a cache first if remote)."""
 
     @abstractmethod
-    def delete_prefix(self, prefix: str) -> None: ...
+    def delete_prefix(self, prefix: str) -> None:
+        """Remove everything under the folder ``prefix``."""
+
+    def delete(self, key: str) -> None:
+        """Remove one file; a missing one is fine."""
+        self.delete_prefix(key)
 
     def presigned_url(self, key: str, *, ttl_seconds: int) -> str | None:
         """A URL the store itself serves (S3 presigned), or None to serve through the API."""
@@ -97,6 +103,9 @@ class LocalStorage(Storage):
             shutil.rmtree(path, ignore_errors=True)
         elif path.exists():
             path.unlink()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
 
 class UrlSigner:
@@ -194,6 +203,13 @@ class S3Storage(Storage):
         if paths:
             obstore.delete(self.store, paths)
         shutil.rmtree(self.cache_dir / prefix.rstrip("/"), ignore_errors=True)
+
+    def delete(self, key: str) -> None:
+        import obstore
+
+        with contextlib.suppress(FileNotFoundError):
+            obstore.delete(self.store, self._key(key))
+        (self.cache_dir / key).unlink(missing_ok=True)
 
     def presigned_url(self, key: str, *, ttl_seconds: int) -> str | None:
         import obstore

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 
 from tests.conftest import (
     KINORA,
@@ -245,3 +246,25 @@ def test_nul_bytes_get_a_4xx_on_postgres(tmp_path: Path, postgres_url: str) -> N
         assert int(httpx.get(f"{base}/credits", headers=h).json()["data"]["credits"]) == 20
     finally:
         api.stop()
+
+
+def test_s3_delete_removes_one_file(
+    tmp_path: Path, s3_server: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The all-or-nothing input store cleans up one key at a time: on S3 that must delete
+    the object itself (a folder delete of a file's key matches nothing)."""
+    from kinora.storage import S3Storage
+
+    for name, value in s3_server.env("del").items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    store = S3Storage(
+        f"s3://{s3_server.bucket}/del", cache_dir=tmp_path / "cache", endpoint=s3_server.endpoint
+    )
+    store.put_bytes("c/m/source/a_0.png", b"first")
+    store.put_bytes("c/m/source/a_1.png", b"second")
+    store.delete("c/m/source/a_0.png")
+    store.delete("c/m/source/missing.png")  # a missing file is fine
+    assert not store.exists("c/m/source/a_0.png")
+    assert store.get_bytes("c/m/source/a_1.png") == b"second"
+    assert s3_server.keys("del/") == ["del/c/m/source/a_1.png"]

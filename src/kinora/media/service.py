@@ -190,7 +190,7 @@ def _store_inputs(
         # All or nothing: files of a create or edit that failed would never be referenced.
         for done in stored:
             with contextlib.suppress(Exception):
-                runtime.storage.delete_prefix(done["key"])
+                runtime.storage.delete(done["key"])
         raise
     return stored
 
