@@ -107,18 +107,20 @@ def resolve_download(
         )
         return Download(gif, "image/gif", f"{stem}.gif", store)
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
-    # Each distinct rendition costs a transcode and its storage: requests snap down to a few
-    # standard widths and size caps, so a caller cannot make an unbounded number of them.
-    if width is not None:
-        width = int(_snap_down(width, RENDITION_WIDTHS))
-    if file_size is not None:
-        file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     if width is None and file_size is None:
         return original
     if width is not None and width >= int(item["width"]) and file_size is None:
         return original
     if file_size is not None and width is None and source.stat().st_size <= file_size * 2**20:
         return original
+    # Each distinct rendition costs a transcode and its storage: requests snap down to a few
+    # standard widths and size caps, so a caller cannot make an unbounded number of them.
+    if width is not None:
+        width = int(_snap_down(width, RENDITION_WIDTHS))
+    if file_size is not None:
+        if file_size < RENDITION_MEGABYTES[0]:
+            raise BadRequestError(f"file_size must be at least {RENDITION_MEGABYTES[0]} MB")
+        file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     tag = f"w{width or 0}_s{file_size or 0:g}"
     try:
         rendition = _cached(
