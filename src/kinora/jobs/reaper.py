@@ -45,10 +45,13 @@ def reap(runtime: Runtime) -> int:
             requeue.append((media.id, media.bullet_version, render_priority(media.params)))
         # A queued row whose task may never have reached the queue (crash between commit
         # and enqueue): enqueue again; claims make duplicates harmless.
+        cutoff = now - max(lease * 5, dt.timedelta(seconds=300))
         forgotten = s.scalars(
             select(Media).where(
                 Media.status == MediaStatus.QUEUED,
-                Media.enqueued_at < now - max(lease * 5, dt.timedelta(seconds=300)),
+                Media.enqueued_at < cutoff,
+                # A worker that found it at its key's cap marks it seen (runner.claim).
+                or_(Media.heartbeat_at.is_(None), Media.heartbeat_at < cutoff),
             )
         ).all()
         for media in forgotten:

@@ -73,9 +73,9 @@ def claim(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -
                 )
             )
             if (running or 0) >= cap:
-                # Still wanted: mark it freshly queued, so the reaper does not add a second
-                # task for a row that is only waiting its turn.
-                media.enqueued_at = now
+                # Seen waiting: the reaper adds no second task for a row that only waits
+                # its turn (enqueued_at stays: it orders the queue).
+                media.heartbeat_at = now
                 deferred = True
         if deferred:
             claimed = False
