@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import queue
+import sys
 import threading
 from collections.abc import Iterable
 from fractions import Fraction
@@ -27,7 +28,7 @@ from kinora.engines.base import Frame
 
 AUDIO_RATE = 48_000
 ENCODER_NICENESS = 10
-"""Niceness of the encoder thread (measured in bench/bench_text.py: renders streamed into
+"""Niceness added to the encoder thread (measured in bench/bench_text.py: renders streamed into
 the encoder finish 5-10 % sooner on two cores than at equal priority)."""
 
 
@@ -99,20 +100,21 @@ class Mp4Writer:
             raise ValueError(f"frame shape {frame.shape} != {(self.height, self.width, 3)}")
         if self._error is not None:
             raise self._error
-        if self.width % 2 == 0 and self.height % 2 == 0:
-            # OpenCV's BT.601 limited-range I420 matches swscale's and costs a tenth as much.
-            yuv = np.asarray(
-                cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2YUV_I420), np.uint8
-            )
-            vf = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        else:
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        vf.pts = self.frames_written
+        index = self.frames_written
         self.frames_written += 1
         if self._queue is not None:
-            self._queue.put(vf)
+            # A copy: engines may reuse their arrays; the conversion runs on the encoder thread.
+            self._queue.put((index, np.array(frame, dtype=np.uint8, copy=True)))
         else:
-            self._encode(vf)
+            self._encode(self._video_frame(index, frame))
+
+    def _video_frame(self, index: int, frame: Frame) -> Any:
+        if self.width % 2 == 0 and self.height % 2 == 0:
+            vf = av.VideoFrame.from_ndarray(rgb_to_i420(frame), format="yuv420p")
+        else:
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf.pts = index
+        return vf
 
     def _encode(self, vf: Any) -> None:
         for packet in self._video.encode(vf):
@@ -122,17 +124,19 @@ class Mp4Writer:
         assert self._queue is not None
         # Behind the renderer: the engine's thread is the critical path, and x264's own
         # threads (started from this one on the first frame) inherit this niceness.
-        if hasattr(os, "setpriority"):
+        if sys.platform == "linux":
             with contextlib.suppress(OSError):
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICENESS)
+                tid = threading.get_native_id()
+                nice = os.getpriority(os.PRIO_PROCESS, tid) + ENCODER_NICENESS
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, nice))
         while True:
-            vf = self._queue.get()
-            if vf is None:
+            item = self._queue.get()
+            if item is None:
                 return
             if self._error is not None:
                 continue  # drain, so writers never block on a dead encoder
             try:
-                self._encode(vf)
+                self._encode(self._video_frame(*item))
             except BaseException as exc:
                 self._error = exc
 
@@ -187,6 +191,29 @@ class Mp4Writer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_CHROMA = np.array(
+    [[-0.148, -0.291, 0.439, 128.0], [0.439, -0.368, -0.071, 128.0]], dtype=np.float32
+)
+"""BT.601 limited-range U and V from RGB, as swscale computes them for yuv420p."""
+
+
+def rgb_to_i420(frame: Frame) -> npt.NDArray[np.uint8]:
+    """RGB to planar YUV 4:2:0 (BT.601, limited range), as swscale makes it at half the cost.
+
+    OpenCV's own RGB->I420 takes each 2x2 block's chroma from one pixel, which fringes thin
+    coloured detail (sparkles, 1-px lines); chroma here averages the block, as swscale does.
+    """
+    h, w = frame.shape[:2]
+    rgb = np.ascontiguousarray(frame)
+    out = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), np.uint8)
+    small = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    uv = cv2.transform(small, _CHROMA)
+    q = (h // 2) * (w // 2)
+    out[h:].reshape(-1)[:q] = uv[..., 0].reshape(-1)
+    out[h:].reshape(-1)[q:] = uv[..., 1].reshape(-1)
+    return out
 
 
 def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Frame]:
