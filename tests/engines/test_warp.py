@@ -21,9 +21,10 @@ def photo(photos: dict[str, Frame]) -> Frame:
     return np.asarray(big, np.uint8)
 
 
-@pytest.mark.parametrize("h", [MILD, STRONG, np.eye(3)], ids=["mild", "strong", "identity"])
+@pytest.mark.parametrize("h", [MILD, np.eye(3)], ids=["mild", "identity"])
 @pytest.mark.parametrize("border", [cv2.BORDER_CONSTANT, cv2.BORDER_REPLICATE])
 def test_matches_opencv_to_rounding(photo: Frame, h: np.ndarray, border: int) -> None:
+    assert perspective_map(h, (1280, 720)) is not None  # the grid path, not OpenCV's own
     ours = warp_perspective(photo, h, (1280, 720), border=border)
     ref = cv2.warpPerspective(photo, h, (1280, 720), flags=cv2.INTER_LINEAR, borderMode=border)
     diff = np.abs(ours.astype(np.int16) - ref.astype(np.int16))

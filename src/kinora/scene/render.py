@@ -762,8 +762,9 @@ class SceneRenderer:
         if np.any(src[2] <= 1e-9):
             return y0, y1
         sx = src[0] / src[2]
-        c0 = int(min(bw - 1, max(0, math.floor(sx.min()) - 2)))
-        c1 = int(min(bw - 1, max(0, math.ceil(sx.max()) + 2)))
+        u0, u1 = math.floor(sx.min()) - 3, math.ceil(sx.max()) + 3
+        # Columns past the image's sides repeat its edge columns (replicated border).
+        c0, c1 = int(min(bw - 1, max(0, u0))), int(min(bw - 1, max(0, u1)))
         top = int(band.col_top[c0 : c1 + 1].min())
         bottom = int(band.col_bottom[c0 : c1 + 1].max())
         if bottom <= top:
@@ -773,9 +774,7 @@ class SceneRenderer:
         r1 = 1e6 if bottom == bh else bottom + 1.0
         if r0 < -1e5 and r1 > 1e5:
             return y0, y1
-        box = np.array(
-            [[c0 - 1.0, c1 + 2.0, c0 - 1.0, c1 + 2.0], [r0, r0, r1, r1], [1, 1, 1, 1]], np.float64
-        )
+        box = np.array([[u0, u1, u0, u1], [r0, r0, r1, r1], [1, 1, 1, 1]], np.float64)
         dst = hb @ box
         if np.any(dst[2] <= 1e-9):
             return y0, y1
