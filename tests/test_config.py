@@ -42,3 +42,17 @@ def test_processes_starting_together_share_one_key(tmp_path: Path) -> None:
     keys = {p.communicate(timeout=60)[0].strip() for p in procs}
     assert len(keys) == 1 and keys != {""}
     assert (tmp_path / "secret_key").read_text().strip() in keys
+
+
+def test_key_without_hard_links_fake_filesystem(tmp_path: Path, monkeypatch) -> None:
+    """Some mounts (FUSE, SMB) refuse hard links; the filesystem is faked here."""
+    import os
+
+    def no_links(*args: object) -> None:
+        raise PermissionError("hard links not supported")
+
+    monkeypatch.setattr(os, "link", no_links)
+    key = build_settings(data_dir=tmp_path, secret_key="").signing_key()
+    assert len(key) > 20
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert build_settings(data_dir=tmp_path, secret_key="").signing_key() == key

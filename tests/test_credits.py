@@ -72,7 +72,7 @@ def test_failed_generation_is_refunded(api: Api) -> None:
         ]
     r = api.client.post(f"/media/{media_id}/process", headers=api.headers())
     assert r.status_code == 200
-    assert api.credits() == 98
+    # (No balance check here: the failing render can refund before the next request.)
     done = api.wait(media_id)
     assert done["processing_status"] == "fail"
     assert done["error"]

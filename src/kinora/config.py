@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -155,16 +156,29 @@ class Settings(BaseSettings):
             # Owner-only, and first writer wins: processes starting together (API and
             # workers) must all sign with the same key, so a later one never overwrites.
             self.data_dir.mkdir(parents=True, exist_ok=True)
+            secret = secrets.token_urlsafe(32)
             fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".secret_key.")
             try:
                 with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_urlsafe(32))
+                    f.write(secret)
                 os.chmod(tmp, 0o600)
-                with contextlib.suppress(FileExistsError):
+                try:
                     os.link(tmp, path)
+                except FileExistsError:
+                    pass
+                except OSError:  # no hard links here (some FUSE/SMB mounts): exclusive create
+                    with contextlib.suppress(FileExistsError):
+                        fd2 = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                        with os.fdopen(fd2, "w") as f:
+                            f.write(secret)
             finally:
                 os.unlink(tmp)
-        return path.read_text().strip().encode()
+        for _ in range(50):  # a writer without hard links may still be writing
+            key = path.read_text().strip()
+            if key:
+                return key.encode()
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty")
 
 
 def build_settings(**overrides: Any) -> Settings:
