@@ -578,15 +578,18 @@ class SceneRenderer:
             cx, cy = self.canvas_xy(u, v)
             size = (rng.uniform(0.05, 0.09) if not big else rng.uniform(0.08, 0.16)) * self.h
             size /= max(0.6, layer.depth / 20) if not big else 1.0
+            xs = []
             for _ in range(6):
                 ox = rng.uniform(-2.2, 2.2) * size
                 oy = rng.uniform(-0.5, 0.3) * size
                 r = rng.uniform(0.6, 1.1) * size
                 cv2.circle(mask, (int(cx + ox), int(cy + oy)), int(r), 1.0, -1, cv2.LINE_AA)
+                xs.append(cx + ox)
+            # A flat base under the puffs only (a wider one stuck out as a bare slab).
             cv2.rectangle(
                 mask,
-                (int(cx - 2.2 * size), int(cy)),
-                (int(cx + 2.2 * size), int(cy + 0.6 * size)),
+                (int(min(xs)), int(cy)),
+                (int(max(xs)), int(cy + 0.6 * size)),
                 1.0,
                 -1,
             )
