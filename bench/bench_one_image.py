@@ -1,9 +1,11 @@
 """Benchmark of the one-image engine (kinora-parallax), side by side with its yardsticks.
 
-  (a) engine frames for a 5 s 1280x720 clip vs encoding the same frames with PyAV (libx264,
-      preset veryfast, crf 20, as Mp4Writer does): target render <= 2x encode;
-  (b) engine render + encode vs ffmpeg's zoompan making a 5 s 1280x720 zoom (same encoder
-      settings): target faster;
+  (a) engine frames for a 5 s 1280x720 clip, in the encoder's I420 as the pipeline takes them,
+      vs encoding the same frames with PyAV (libx264, preset veryfast, crf 20, as Mp4Writer
+      does): target render <= 2x encode;
+  (b) engine render + encode, through the pipeline's own ``render_all``, vs ffmpeg's zoompan
+      making a 5 s 1280x720 zoom with the same encoder settings: target faster. For context,
+      both again without encoding (engine frames alone; zoompan into ffmpeg's null muxer);
   (c) peak memory (max RSS) of a 10 s 1920x1080 render + encode in a fresh subprocess:
       target < 1.5 GB.
 
@@ -36,14 +38,13 @@ def load(path: Path) -> np.ndarray:
 
 
 def _stream(engine: object, image: np.ndarray, config: object, out: Path) -> float:
-    """Render and encode as the pipeline does (frames streamed into the writer)."""
+    """Render and encode through the pipeline (frames streamed into the writer, thumbnail)."""
     from kinora.engines.base import EngineInputs
-    from kinora.render.encode import Mp4Writer
+    from kinora.render.pipeline import RenderJob, render_all
 
+    job = RenderJob(inputs=EngineInputs(images=[image]), configs=[config], aspect_ratio="16:9")
     t0 = time.perf_counter()
-    with Mp4Writer(out, width=1280, height=720, fps=24) as w:
-        for f in engine.frames(EngineInputs(images=[image]), config):  # type: ignore[attr-defined]
-            w.write(f)
+    render_all(engine=engine, job=job, out_dir=out)  # type: ignore[arg-type]
     return time.perf_counter() - t0
 
 
@@ -57,27 +58,29 @@ def bench_render_vs_encode(
     image = load(image_path)
     config = RenderConfig(width=1280, height=720, fps=24, duration=5.0, camera=camera, seed=1)
     # End to end once, with a fresh engine: segmentation included.
-    total_s = _stream(ParallaxEngine(MODELS), image, config, tmp / "first.mp4")
+    total_s = _stream(ParallaxEngine(MODELS), image, config, tmp / "first")
     engine = ParallaxEngine(MODELS)
     t0 = time.perf_counter()
     engine.segmentation(image)
     seg_s = time.perf_counter() - t0
-    render, encode, streamed, zoompan = [], [], [], []
+    render, encode, streamed, zoompan, zoompan_alone = [], [], [], [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        frames = list(engine.frames(EngineInputs(images=[image]), config))
+        frames = list(engine.frames_i420(EngineInputs(images=[image]), config))
         render.append(time.perf_counter() - t0)  # segmentation cached: planning + frames
         t0 = time.perf_counter()
         with Mp4Writer(tmp / "encode_only.mp4", width=1280, height=720, fps=24) as w:
             for f in frames:
-                w.write(f)
+                w.write_i420(f)
         encode.append(time.perf_counter() - t0)
         del frames
         # (b): the engine streaming into the encoder, then zoompan, interleaved.
-        streamed.append(_stream(engine, image, config, tmp / "engine.mp4"))
+        streamed.append(_stream(engine, image, config, tmp / "engine"))
         zp = bench_zoompan(image_path, tmp)
-        if zp is not None:
+        zp_alone = bench_zoompan(image_path, tmp, encode=False)
+        if zp is not None and zp_alone is not None:
             zoompan.append(zp)
+            zoompan_alone.append(zp_alone)
     return {
         "frames": float(config.total_frames),
         "segment_s": seg_s,
@@ -85,43 +88,30 @@ def bench_render_vs_encode(
         "encode_s": statistics.median(encode),
         "stream_s": statistics.median(streamed),
         "zoompan_s": statistics.median(zoompan) if zoompan else float("nan"),
+        "zoompan_alone_s": statistics.median(zoompan_alone) if zoompan else float("nan"),
         "total_s": total_s,
         "faster_runs": float(sum(s < z for s, z in zip(streamed, zoompan, strict=False))),
     }
 
 
-def bench_zoompan(image_path: Path, tmp: Path) -> float | None:
-    """ffmpeg CLI defaults for libx264 threading (frame threads), as Mp4Writer sets them."""
+def bench_zoompan(image_path: Path, tmp: Path, *, encode: bool = True) -> float | None:
+    """ffmpeg CLI defaults for libx264 threading (frame threads), as Mp4Writer sets them; with
+    ``encode=False`` the frames go to ffmpeg's null muxer (the filter's own cost)."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return None
     vf = (
         "scale=2560:-2,zoompan=z='min(zoom+0.0015,1.5)':d=120"
-        ":x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':s=1280x720:fps=24"
+        ":x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':s=1280x720:fps=24,format=yuv420p"
     )
-    cmd = [
-        ffmpeg,
-        "-v",
-        "error",
-        "-y",
-        "-i",
-        str(image_path),
-        "-vf",
-        vf,
-        "-frames:v",
-        "120",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "veryfast",
-        "-crf",
-        "20",
-        "-pix_fmt",
-        "yuv420p",
-        str(tmp / "zoompan.mp4"),
-    ]
+    output = (
+        ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", str(tmp / "zoompan.mp4")]
+        if encode
+        else ["-f", "null", "-"]
+    )
+    cmd = [ffmpeg, "-v", "error", "-y", "-i", str(image_path), "-vf", vf, "-frames:v", "120"]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True)
+    subprocess.run([*cmd, *output], check=True)
     return time.perf_counter() - t0
 
 
@@ -134,8 +124,8 @@ def _memory_child(image_path: str, camera: str, out: str) -> None:
     config = RenderConfig(width=1920, height=1080, fps=24, duration=10.0, camera=camera, seed=2)
     t0 = time.perf_counter()
     with Mp4Writer(out, width=1920, height=1080, fps=24) as w:
-        for f in ParallaxEngine(MODELS).frames(EngineInputs(images=[image]), config):
-            w.write(f)
+        for f in ParallaxEngine(MODELS).frames_i420(EngineInputs(images=[image]), config):
+            w.write_i420(f)
     elapsed = time.perf_counter() - t0
     # VmHWM is this process's own peak; ru_maxrss after fork+exec can report the parent's.
     rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -174,7 +164,7 @@ def main() -> None:
     rows = [
         ("segmentation (once per image)", f"{r['segment_s']:.2f} s", ""),
         (
-            f"(a) engine frames, {n} x 1280x720",
+            f"(a) engine frames (I420), {n} x 1280x720",
             f"{r['render_s']:.2f} s",
             f"{1000 * r['render_s'] / n:.1f} ms/frame (median of {k})",
         ),
@@ -192,6 +182,11 @@ def main() -> None:
             "(b) ffmpeg zoompan 5 s 1280x720 + encode",
             f"{zp:.2f} s",
             f"engine/zoompan {r['stream_s'] / zp:.2f} (target < 1)",
+        ),
+        (
+            "(b) without encoding: engine frames / zoompan alone",
+            f"{r['render_s']:.2f} / {r['zoompan_alone_s']:.2f} s",
+            f"ratio {r['render_s'] / r['zoompan_alone_s']:.2f}",
         ),
         ("(b) first render end to end (segmentation included)", f"{r['total_s']:.2f} s", ""),
         (

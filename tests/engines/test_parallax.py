@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -194,3 +195,74 @@ def test_border_check_catches_smears_and_black_edges(photos: dict[str, Frame]) -
     assert any("smeared" in p for p in border_defects(smeared))
     black = cv2.warpAffine(frame, np.float32([[1, 0, 5], [0, 1, 0]]), (256, 144))
     assert any("black" in p for p in border_defects(black))
+
+
+@pytest.mark.parametrize("warp", ["grid", "opencv"])
+def test_yuv_render_matches_an_rgb_composite(
+    isnet_engine: ParallaxEngine,
+    photos: dict[str, Frame],
+    warp: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine composes in the encoder's 4:2:0 (premultiplied Y, half-size chroma through
+    its own homography); a float RGB composite of the same layers, converted, must agree,
+    through the grids and through OpenCV's warps (used for moves too curved for a grid)."""
+    from kinora.engines import parallax
+    from kinora.engines.parallax import _homographies, _Renderer
+    from kinora.render.colour import i420_planes, rgb_to_i420
+
+    if warp == "opencv":
+        monkeypatch.setattr(parallax, "perspective_grid", lambda *a, **k: None)
+
+    config = RenderConfig(width=640, height=360, camera="Orbit left", motion_range=8, seed=4)
+    plan = isnet_engine.plan(photos["chelsea.png"], config)
+    assert len(plan.layout.layers) == 2
+    renderer = _Renderer(plan, 640, 360)
+    back, front = plan.layout.layers
+    assert front.alpha is not None
+    alpha = front.alpha.astype(np.float32) / 255.0
+    premultiplied = front.rgb.astype(np.float32) * alpha[..., None]
+    for t in (0.0, 0.6, 1.0):
+        hb, hf = _homographies(plan, plan.move, t)
+        size, flags = (640, 360), cv2.INTER_LINEAR
+        bg = cv2.warpPerspective(
+            back.rgb.astype(np.float32), hb, size, flags=flags, borderMode=cv2.BORDER_REPLICATE
+        )
+        fg = cv2.warpPerspective(premultiplied, hf, size, flags=flags)
+        a = cv2.warpPerspective(alpha, hf, size, flags=flags)[..., None]
+        expected = rgb_to_i420(np.clip(np.rint(fg + bg * (1.0 - a)), 0, 255).astype(np.uint8))
+        ours = renderer.render_i420(t)
+        for mine, theirs in zip(i420_planes(ours), i420_planes(expected), strict=True):
+            diff = np.abs(mine.astype(np.int16) - theirs.astype(np.int16))
+            assert diff.mean() < 0.6, t
+            assert np.percentile(diff, 99.9) <= 4, t
+
+
+def test_pipeline_encodes_yuv_frames_unless_an_overlay_draws_rgb(
+    isnet_engine: ParallaxEngine,
+    photos: dict[str, Frame],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kinora.render.encode import probe
+    from kinora.render.pipeline import RenderJob, render_all
+
+    calls: list[str] = []
+    real_frames, real_i420 = isnet_engine.frames, isnet_engine.frames_i420
+    monkeypatch.setattr(isnet_engine, "frames", lambda *a: calls.append("rgb") or real_frames(*a))
+    monkeypatch.setattr(
+        isnet_engine, "frames_i420", lambda *a: calls.append("i420") or real_i420(*a)
+    )
+    inputs = EngineInputs(images=[photos["coffee.png"]])
+    plain = RenderConfig(width=320, height=180, fps=12, duration=1.0, camera="Pan left")
+    snowy = RenderConfig(**{**plain.to_dict(), "options": {"particles": "snow"}})
+    for config, expected in ((plain, ["i420"]), (snowy, ["rgb"])):
+        calls.clear()
+        out = render_all(
+            engine=isnet_engine,
+            job=RenderJob(inputs=inputs, configs=[config], aspect_ratio="16:9"),
+            out_dir=tmp_path / expected[0],
+        )
+        assert calls == expected
+        video = out.videos[0]
+        assert probe(video.path)["frames"] == 12 and video.thumbnail.stat().st_size > 1000

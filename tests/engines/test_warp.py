@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kinora.engines.base import Frame
-from kinora.render.warp import perspective_map, warp_perspective
+from kinora.render.warp import perspective_grid, perspective_map, warp_perspective
 
 MILD = np.array([[1.03, 0.02, -25.0], [0.01, 1.02, -18.0], [2e-5, -1e-5, 1.0]])
 """About as curved as the camera paths get (an orbit's end)."""
@@ -49,3 +49,34 @@ def test_grid_is_used_for_camera_moves_and_refused_when_too_curved() -> None:
     assert perspective_map(STRONG, (1280, 720)) is None
     behind = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-0.002, 0.0, 1.0]])
     assert perspective_map(behind, (1280, 720)) is None
+
+
+def _exact_map(h: np.ndarray, width: int, height: int) -> np.ndarray:
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    hinv = np.linalg.inv(h)
+    w = hinv[2, 0] * xs + hinv[2, 1] * ys + hinv[2, 2]
+    return np.dstack(
+        [
+            (hinv[0, 0] * xs + hinv[0, 1] * ys + hinv[0, 2]) / w,
+            (hinv[1, 0] * xs + hinv[1, 1] * ys + hinv[1, 2]) / w,
+        ]
+    )
+
+
+def test_half_size_grid_is_the_chroma_planes_own_map() -> None:
+    grid = perspective_grid(MILD, (1280, 720))
+    assert grid is not None
+    half = grid.halved()
+    # Chroma sample j sits at full-size 2j + 0.5, in the output and in the source.
+    s = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]])
+    exact = _exact_map(np.linalg.inv(s) @ MILD @ s, 640, 360)
+    assert half.size == (640, 360)
+    assert np.abs(half.map() - exact).max() < 0.01
+
+
+def test_a_window_map_is_that_part_of_the_whole_map() -> None:
+    grid = perspective_grid(MILD, (1280, 720))
+    assert grid is not None
+    whole = grid.map()
+    for x, y, w, h in [(0, 0, 32, 32), (400, 250, 300, 200), (1250, 700, 30, 20)]:
+        assert np.abs(grid.window_map(x, y, w, h) - whole[y : y + h, x : x + w]).max() < 1e-3

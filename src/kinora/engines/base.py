@@ -115,6 +115,11 @@ class MotionEngine(ABC):
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         """Yield exactly ``config.total_frames`` frames of ``config.height`` x ``config.width``."""
 
+    def frames_i420(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame] | None:
+        """The same frames in the encoder's own I420 (``kinora.render.colour``), for engines
+        that render in YUV natively; None (the default) has the encoder convert RGB frames."""
+        return None
+
 
 class FakeEngine(MotionEngine):
     """A flat-colour engine for tests of the code around engines (queue, API, encoding)."""

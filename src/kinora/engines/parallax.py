@@ -33,8 +33,9 @@ from kinora.engines.base import (
     RenderConfig,
 )
 from kinora.render import camera as cam
+from kinora.render.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
 from kinora.render.fit import cover_crop_box, cover_fit, subject_center
-from kinora.render.warp import warp_perspective
+from kinora.render.warp import perspective_grid, warp_perspective
 from kinora.segment import Segmentation, isnet_path, segment
 
 F64 = npt.NDArray[np.float64]
@@ -306,6 +307,12 @@ class ParallaxEngine(MotionEngine):
         return Plan(canvas, layout, fitted, k_src, k_dst, tuple(times), seg.method, zc)
 
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return (i420_to_rgb(f) for f in self._render(inputs, config))
+
+    def frames_i420(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return self._render(inputs, config)
+
+    def _render(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         if not inputs.images:
             raise ValueError("the parallax engine needs one image")
         image = np.ascontiguousarray(inputs.images[0][..., :3], dtype=np.uint8)
@@ -313,49 +320,133 @@ class ParallaxEngine(MotionEngine):
         renderer = _Renderer(plan, config.width, config.height)
         n = len(plan.times)
         for i in range(config.total_frames):
-            yield renderer.render(plan.times[i % n])
+            yield renderer.render_i420(plan.times[i % n])
+
+
+_HALF = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]])
+"""Half-size plane pixel to full-size pixel (chroma sample j sits at 2j + 0.5)."""
+
+
+def _chroma_homography(h: F64) -> F64:
+    return np.asarray(np.linalg.inv(_HALF) @ h @ _HALF, np.float64)
+
+
+def _even_pad(image: Frame) -> Frame:
+    h, w = image.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return image
+    return np.asarray(cv2.copyMakeBorder(image, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE), np.uint8)
+
+
+@dataclass(frozen=True)
+class _Front:
+    """A front layer ready to warp: premultiplied YUV planes of its box (even-aligned, at
+    ``x0, y0`` on the canvas)."""
+
+    x0: int
+    y0: int
+    y_alpha: Frame
+    """``[Y*a, a, 0]``: one 3-channel warp costs less than two 1-channel ones."""
+    chroma: Frame
+    """Half size ``[U*a, V*a, a]``."""
+
+    @classmethod
+    def of(cls, layer: Layer) -> _Front:
+        assert layer.alpha is not None
+        ch, cw = layer.alpha.shape
+        bx0, by0, bx1, by1 = layer.bbox
+        x0, y0 = bx0 - bx0 % 2, by0 - by0 % 2
+        x1, y1 = bx1 + bx1 % 2, by1 + by1 % 2
+        rgb = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
+        alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        vx1, vy1 = min(x1, cw), min(y1, ch)
+        rgb[: vy1 - y0, : vx1 - x0] = layer.rgb[y0:vy1, x0:vx1]
+        alpha[: vy1 - y0, : vx1 - x0] = layer.alpha[y0:vy1, x0:vx1]
+        yp, a, chroma = premultiplied_yuv_planes(rgb, alpha)
+        y_alpha = np.asarray(cv2.merge((yp, a, np.zeros_like(a))), np.uint8)
+        return cls(x0, y0, y_alpha, chroma)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.y_alpha.shape[1], self.y_alpha.shape[0]
 
 
 class _Renderer:
-    """Per-frame work only: one warp per layer, the front layers within their bounding boxes.
-
-    Front layers are kept as premultiplied RGBA, so colour and coverage move in one warp and
-    compositing is ``front + back * (1 - alpha)`` in 8-bit arithmetic.
+    """Per-frame work only, straight to the encoder's I420: the back layer warped as a Y plane
+    and a half-size ``[U, V, 0]`` plane, each front layer warped within the window its box
+    covers and blended as ``front + back * (1 - alpha)`` in 8-bit arithmetic.
     """
 
     def __init__(self, plan: Plan, width: int, height: int) -> None:
         self.plan, self.width, self.height = plan, width, height
-        self.fronts: list[tuple[Layer, Frame]] = []
-        for layer in plan.layout.layers[1:]:
-            x0, y0, x1, y1 = layer.bbox
-            assert layer.alpha is not None
-            alpha = layer.alpha[y0:y1, x0:x1]
-            rgb = layer.rgb[y0:y1, x0:x1].astype(np.uint16)
-            premultiplied = (rgb * alpha[..., None].astype(np.uint16) + 127) // 255
-            rgba = np.dstack([premultiplied.astype(np.uint8), alpha.astype(np.uint8)])
-            self.fronts.append((layer, np.ascontiguousarray(rgba)))
+        self.back_y, self.back_chroma = yuv_planes(_even_pad(plan.layout.layers[0].rgb))
+        self.fronts = [_Front.of(layer) for layer in plan.layout.layers[1:]]
 
     def render(self, t: float) -> Frame:
+        """An RGB frame (tests, overlays, stills; the pipeline encodes :meth:`render_i420`)."""
+        return i420_to_rgb(self.render_i420(t))
+
+    def render_i420(self, t: float) -> Frame:
         plan, w, h = self.plan, self.width, self.height
         hs = _homographies(plan, plan.move, t)
-        out = warp_perspective(
-            plan.layout.layers[0].rgb, hs[0], (w, h), border=cv2.BORDER_REPLICATE
-        )
-        for (layer, rgba), hm in zip(self.fronts, hs[1:], strict=True):
-            bx0, by0, bx1, by1 = layer.bbox
-            box = np.array([[bx0, by0, 1], [bx1, by0, 1], [bx0, by1, 1], [bx1, by1, 1]], float).T
-            p = hm @ box
-            if np.any(p[2] <= 1e-9):
-                continue
-            xs, ys = p[0] / p[2], p[1] / p[2]
-            x0, y0 = max(0, math.floor(xs.min()) - 1), max(0, math.floor(ys.min()) - 1)
-            x1, y1 = min(w, math.ceil(xs.max()) + 2), min(h, math.ceil(ys.max()) + 2)
-            if x1 <= x0 or y1 <= y0:
-                continue
-            offset = np.array([[1.0, 0.0, bx0], [0.0, 1.0, by0], [0.0, 0.0, 1.0]])
-            fg = warp_perspective(rgba, hm @ offset, (x1 - x0, y1 - y0), origin=(x0, y0))
-            clear = cv2.bitwise_not(cv2.extractChannel(fg, 3))
-            roi = out[y0:y1, x0:x1]
-            back = cv2.multiply(roi, cv2.merge((clear, clear, clear)), scale=1.0 / 255.0)
-            cv2.add(cv2.cvtColor(fg, cv2.COLOR_RGBA2RGB), back, dst=roi)
+        out = np.empty((h * 3 // 2, w), np.uint8)
+        y, u, v = i420_planes(out)
+        chroma = np.empty((h // 2, w // 2, 3), np.uint8)
+        self._warp(self.back_y, self.back_chroma, hs[0], (0, 0), (w, h), y, chroma)
+        for front, hm in zip(self.fronts, hs[1:], strict=True):
+            self._blend(front, hm, y, chroma)
+        cv2.mixChannels([chroma], [u, v], [0, 0, 1, 1])
         return out
+
+    @staticmethod
+    def _warp(
+        src: Frame,
+        src_chroma: Frame,
+        h: F64,
+        origin: tuple[int, int],
+        size: tuple[int, int],
+        y: Frame | None,
+        chroma: Frame | None,
+    ) -> tuple[Frame, Frame]:
+        """Warp a full-size plane and its half-size chroma plane for the ``size`` window at
+        ``origin`` (even) of the frame, into ``y`` and ``chroma`` when given (back layer)."""
+        grid = perspective_grid(h, size, origin=origin)
+        border = cv2.BORDER_REPLICATE if y is not None else cv2.BORDER_CONSTANT
+        (x0, y0), (w, hh) = origin, size
+        full = warp_perspective(src, h, size, origin=origin, grid=grid, dst=y, border=border)
+        half = warp_perspective(
+            src_chroma,
+            _chroma_homography(h),
+            (w // 2, hh // 2),
+            origin=(x0 // 2, y0 // 2),
+            grid=grid.halved() if grid is not None else None,
+            dst=chroma,
+            border=border,
+        )
+        return full, half
+
+    def _blend(self, front: _Front, hm: F64, y: Frame, chroma: Frame) -> None:
+        w, h = self.width, self.height
+        fw, fh = front.size
+        hf = hm @ np.array([[1.0, 0.0, front.x0], [0.0, 1.0, front.y0], [0.0, 0.0, 1.0]])
+        box = np.array([[0, 0, 1], [fw, 0, 1], [0, fh, 1], [fw, fh, 1]], float).T
+        p = hf @ box
+        if np.any(p[2] <= 1e-9):
+            return
+        xs, ys = p[0] / p[2], p[1] / p[2]
+        x0, y0 = max(0, math.floor(xs.min()) - 2), max(0, math.floor(ys.min()) - 2)
+        x1, y1 = min(w, math.ceil(xs.max()) + 3), min(h, math.ceil(ys.max()) + 3)
+        x0, y0, x1, y1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
+        if x1 <= x0 or y1 <= y0:
+            return
+        ya, fc = self._warp(
+            front.y_alpha, front.chroma, hf, (x0, y0), (x1 - x0, y1 - y0), None, None
+        )
+        roi = y[y0:y1, x0:x1]
+        clear = cv2.bitwise_not(cv2.extractChannel(ya, 1))
+        back = cv2.multiply(roi, clear, scale=1.0 / 255.0)
+        cv2.add(cv2.extractChannel(ya, 0), back, dst=roi)
+        croi = chroma[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+        clear_c = cv2.bitwise_not(cv2.extractChannel(fc, 2))
+        back_c = cv2.multiply(croi, cv2.merge((clear_c, clear_c, clear_c)), scale=1.0 / 255.0)
+        cv2.add(fc, back_c, dst=croi)

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from kinora.engines.base import Frame
+from kinora.render.colour import rgb_to_i420
 
 AUDIO_RATE = 48_000
 ENCODER_NICENESS = 10
@@ -33,7 +34,7 @@ the encoder finish 5-10 % sooner on two cores than at equal priority)."""
 
 
 class Mp4Writer:
-    """Writes RGB frames (and optionally a mono/stereo float track) to an H.264 MP4.
+    """Writes RGB or I420 frames (and optionally a mono/stereo float track) to an H.264 MP4.
 
     Encoding runs on a background thread fed by a short queue, so an engine renders frame
     n+1 while x264 encodes frame n (both release the GIL); that thread runs at a lower
@@ -108,8 +109,25 @@ class Mp4Writer:
         else:
             self._encode(self._video_frame(index, frame))
 
+    def write_i420(self, frame: Frame) -> None:
+        """Write a frame already in the encoder's I420 (see ``render.colour``): no conversion."""
+        if frame.shape != (self.height * 3 // 2, self.width) or self.height % 2 or self.width % 2:
+            raise ValueError(
+                f"I420 frame shape {frame.shape} != {(self.height * 3 // 2, self.width)}"
+            )
+        if self._error is not None:
+            raise self._error
+        index = self.frames_written
+        self.frames_written += 1
+        if self._queue is not None:
+            self._queue.put((index, np.array(frame, dtype=np.uint8, copy=True)))
+        else:
+            self._encode(self._video_frame(index, frame))
+
     def _video_frame(self, index: int, frame: Frame) -> Any:
-        if self.width % 2 == 0 and self.height % 2 == 0:
+        if frame.ndim == 2:
+            vf = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+        elif self.width % 2 == 0 and self.height % 2 == 0:
             vf = av.VideoFrame.from_ndarray(rgb_to_i420(frame), format="yuv420p")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
@@ -191,29 +209,6 @@ class Mp4Writer:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-_CHROMA = np.array(
-    [[-0.148, -0.291, 0.439, 128.0], [0.439, -0.368, -0.071, 128.0]], dtype=np.float32
-)
-"""BT.601 limited-range U and V from RGB, as swscale computes them for yuv420p."""
-
-
-def rgb_to_i420(frame: Frame) -> npt.NDArray[np.uint8]:
-    """RGB to planar YUV 4:2:0 (BT.601, limited range), as swscale makes it at half the cost.
-
-    OpenCV's own RGB->I420 takes each 2x2 block's chroma from one pixel, which fringes thin
-    coloured detail (sparkles, 1-px lines); chroma here averages the block, as swscale does.
-    """
-    h, w = frame.shape[:2]
-    rgb = np.ascontiguousarray(frame)
-    out = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420), np.uint8)
-    small = cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    uv = cv2.transform(small, _CHROMA)
-    q = (h // 2) * (w // 2)
-    out[h:].reshape(-1)[:q] = uv[..., 0].reshape(-1)
-    out[h:].reshape(-1)[q:] = uv[..., 1].reshape(-1)
-    return out
 
 
 def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Frame]:

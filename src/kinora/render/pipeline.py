@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig
 from kinora.errors import CancelledError
+from kinora.render.colour import i420_to_rgb
 from kinora.render.encode import Mp4Writer, write_thumbnail
 from kinora.render.fit import cover_fit, nearest_aspect_ratio, output_size
 from kinora.render.steer import ParticleOverlay, camera_from_prompt, particles_from_prompt
@@ -165,13 +166,18 @@ def _render_each(
             path, width=config.width, height=config.height, fps=config.fps, audio=audio
         ) as writer:
 
-            def emit(frame: Frame, thumb: Path = thumb, writer: Mp4Writer = writer) -> None:
+            def emit(
+                frame: Frame, i420: bool = False, thumb: Path = thumb, writer: Mp4Writer = writer
+            ) -> None:
                 nonlocal done, written
                 if cancelled is not None and cancelled():
                     raise CancelledError("the generation was cancelled")
-                writer.write(frame)
+                if i420:
+                    writer.write_i420(frame)
+                else:
+                    writer.write(frame)
                 if written == len(lead_in):
-                    write_thumbnail(frame, thumb)
+                    write_thumbnail(i420_to_rgb(frame) if i420 else frame, thumb)
                 written += 1
                 done += 1
                 if on_progress is not None:
@@ -181,9 +187,16 @@ def _render_each(
                 emit(frame)
             produced = 0
             overlay = _overlay(config)
-            for frame in engine.frames(job.inputs, config):
-                emit(overlay.apply(frame, produced) if overlay else frame)
-                produced += 1
+            # Straight to the encoder's format when the engine renders it (overlays draw RGB).
+            native = None if overlay else engine.frames_i420(job.inputs, config)
+            if native is not None:
+                for frame in native:
+                    emit(frame, True)
+                    produced += 1
+            else:
+                for frame in engine.frames(job.inputs, config):
+                    emit(overlay.apply(frame, produced) if overlay else frame)
+                    produced += 1
             if produced != config.total_frames:
                 raise RuntimeError(
                     f"engine {engine.info.name} yielded {produced} frames, "
