@@ -197,16 +197,20 @@ def test_border_check_catches_smears_and_black_edges(photos: dict[str, Frame]) -
     assert any("black" in p for p in border_defects(black))
 
 
-@pytest.mark.parametrize("warp", ["grid", "opencv"])
+@pytest.mark.parametrize(
+    ("name", "warp"), [("chelsea.png", "grid"), ("rocket.jpg", "grid"), ("chelsea.png", "opencv")]
+)
 def test_yuv_render_matches_an_rgb_composite(
     isnet_engine: ParallaxEngine,
     photos: dict[str, Frame],
+    name: str,
     warp: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The engine composes in the encoder's 4:2:0 (premultiplied Y, half-size chroma through
-    its own homography); a float RGB composite of the same layers, converted, must agree,
-    through the grids and through OpenCV's warps (used for moves too curved for a grid)."""
+    its own homography; the subject only over strips of its box); a float RGB composite of the
+    same layers, converted, must agree, through the grids and through OpenCV's warps (used for
+    moves too curved for a grid)."""
     from kinora.engines import parallax
     from kinora.engines.parallax import _homographies, _Renderer
     from kinora.render.colour import i420_planes, rgb_to_i420
@@ -215,7 +219,7 @@ def test_yuv_render_matches_an_rgb_composite(
         monkeypatch.setattr(parallax, "perspective_grid", lambda *a, **k: None)
 
     config = RenderConfig(width=640, height=360, camera="Orbit left", motion_range=8, seed=4)
-    plan = isnet_engine.plan(photos["chelsea.png"], config)
+    plan = isnet_engine.plan(photos[name], config)
     assert len(plan.layout.layers) == 2
     renderer = _Renderer(plan, 640, 360)
     back, front = plan.layout.layers
@@ -232,10 +236,14 @@ def test_yuv_render_matches_an_rgb_composite(
         a = cv2.warpPerspective(alpha, hf, size, flags=flags)[..., None]
         expected = rgb_to_i420(np.clip(np.rint(fg + bg * (1.0 - a)), 0, 255).astype(np.uint8))
         ours = renderer.render_i420(t)
-        for mine, theirs in zip(i420_planes(ours), i420_planes(expected), strict=True):
+        # Luma to rounding. Chroma warped at half size is a little softer on detailed colour
+        # (here a tower's lattice) than chroma averaged after a full-size composite.
+        limits = [(0.3, 4), (1.0, 12), (1.0, 12)]
+        planes = zip(i420_planes(ours), i420_planes(expected), limits, strict=True)
+        for mine, theirs, (mean, top) in planes:
             diff = np.abs(mine.astype(np.int16) - theirs.astype(np.int16))
-            assert diff.mean() < 0.6, t
-            assert np.percentile(diff, 99.9) <= 4, t
+            assert diff.mean() < mean, t
+            assert np.percentile(diff, 99.9) <= top, t
 
 
 def test_pipeline_encodes_yuv_frames_unless_an_overlay_draws_rgb(
@@ -266,3 +274,25 @@ def test_pipeline_encodes_yuv_frames_unless_an_overlay_draws_rgb(
         assert calls == expected
         video = out.videos[0]
         assert probe(video.path)["frames"] == 12 and video.thumbnail.stat().st_size > 1000
+
+
+def test_front_layer_strips_hold_every_seen_cell_in_few_rectangles() -> None:
+    """The subject is warped only over strips of its window; upright parts joined along the
+    bottom (towers on a launch pad) must leave most of the clear box out, and nothing seen."""
+    from kinora.engines.parallax import _strips
+
+    seen = np.zeros((45, 80), bool)
+    for c0 in (2, 20, 40, 60):
+        seen[5:45, c0 : c0 + 6] = True  # four towers
+    seen[40:45, :] = True  # the pad joining them
+    seen[10, 75] = True  # a speck
+    rects = _strips(seen, 16)
+    covered = np.zeros_like(seen)
+    for r0, c0, r1, c1 in rects:
+        covered[r0:r1, c0:c1] = True
+    assert not (seen & ~covered).any()
+    assert covered.sum() < 0.6 * seen.shape[0] * seen.shape[1]
+    assert len(rects) <= 8
+    assert _strips(np.zeros((4, 4), bool), 16) == []
+    full = np.ones((6, 9), bool)
+    assert _strips(full, 16) == [(0, 0, 6, 9)]

@@ -4,9 +4,10 @@ Once per image: segment the subject (ISNet, or the classical fallback), crop to 
 aspect around the subject, build a canvas a little larger than the crop (real picture around it,
 for the camera to see), and split it into planes at cue-estimated depths with the background
 filled under the subject. Once per render: resolve the camera path and seed into a move and
-find the least zoom-in along the move that keeps every border out of view. Per frame: one
-perspective warp per layer (exact homographies, see ``render.warp``) and a premultiplied blend
-of the subject's region.
+find the least zoom-in along the move that keeps every border out of view. Per frame, straight
+in the encoder's YUV 4:2:0 (``render.colour``): one perspective warp per layer and plane
+(exact homographies, see ``render.warp``), the subject only over the parts of its box that can
+show it, and a premultiplied 8-bit blend. ``frames`` converts to RGB for callers that draw.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from kinora.engines.base import (
 from kinora.render import camera as cam
 from kinora.render.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
 from kinora.render.fit import cover_crop_box, cover_fit, subject_center
-from kinora.render.warp import perspective_grid, warp_perspective
+from kinora.render.warp import Grid, perspective_grid, remap, warp_perspective
 from kinora.segment import Segmentation, isnet_path, segment
 
 F64 = npt.NDArray[np.float64]
@@ -323,6 +324,10 @@ class ParallaxEngine(MotionEngine):
             yield renderer.render_i420(plan.times[i % n])
 
 
+CELL = 16
+"""Side of the source blocks whose coverage is summarised, to skip what a layer leaves clear."""
+STRIP_OVERHEAD_PX = 20_000
+"""What one more strip costs in calls, in pixels' worth of warping and blending."""
 _HALF = np.array([[2.0, 0.0, 0.5], [0.0, 2.0, 0.5], [0.0, 0.0, 1.0]])
 """Half-size plane pixel to full-size pixel (chroma sample j sits at 2j + 0.5)."""
 
@@ -349,6 +354,8 @@ class _Front:
     """``[Y*a, a, 0]``: one 3-channel warp costs less than two 1-channel ones."""
     chroma: Frame
     """Half size ``[U*a, V*a, a]``."""
+    covered: npt.NDArray[np.int32]
+    """Summed-area table of the CELL-sized blocks with any coverage."""
 
     @classmethod
     def of(cls, layer: Layer) -> _Front:
@@ -364,7 +371,29 @@ class _Front:
         alpha[: vy1 - y0, : vx1 - x0] = layer.alpha[y0:vy1, x0:vx1]
         yp, a, chroma = premultiplied_yuv_planes(rgb, alpha)
         y_alpha = np.asarray(cv2.merge((yp, a, np.zeros_like(a))), np.uint8)
-        return cls(x0, y0, y_alpha, chroma)
+        ny, nx = -(-a.shape[0] // CELL), -(-a.shape[1] // CELL)
+        blocks = np.zeros((ny * CELL, nx * CELL), np.uint8)
+        blocks[: a.shape[0], : a.shape[1]] = a
+        seen = blocks.reshape(ny, CELL, nx, CELL).max(axis=(1, 3)) > 0
+        covered = np.zeros((ny + 1, nx + 1), np.int32)
+        covered[1:, 1:] = seen.astype(np.int32).cumsum(0).cumsum(1)
+        return cls(x0, y0, y_alpha, chroma, covered)
+
+    def seen(self, grid: Grid) -> npt.NDArray[np.bool_]:
+        """Which cells of ``grid`` (made for this layer's box) can show any of its coverage:
+        each cell sees only its corners' source box, plus the bilinear taps around it."""
+        boxes = grid.cell_boxes()
+        ny, nx = self.covered.shape[0] - 1, self.covered.shape[1] - 1
+        ix0 = np.floor((boxes[..., 0] - 2.0) / CELL).astype(np.int64)
+        iy0 = np.floor((boxes[..., 1] - 2.0) / CELL).astype(np.int64)
+        ix1 = np.floor((boxes[..., 2] + 2.0) / CELL).astype(np.int64)
+        iy1 = np.floor((boxes[..., 3] + 2.0) / CELL).astype(np.int64)
+        outside = (ix1 < 0) | (iy1 < 0) | (ix0 >= nx) | (iy0 >= ny)
+        ix0, ix1 = np.clip(ix0, 0, nx - 1), np.clip(ix1, 0, nx - 1) + 1
+        iy0, iy1 = np.clip(iy0, 0, ny - 1), np.clip(iy1, 0, ny - 1) + 1
+        t = self.covered
+        count = t[iy1, ix1] - t[iy0, ix1] - t[iy1, ix0] + t[iy0, ix0]
+        return np.asarray((count > 0) & ~outside)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -439,14 +468,125 @@ class _Renderer:
         x0, y0, x1, y1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
         if x1 <= x0 or y1 <= y0:
             return
-        ya, fc = self._warp(
-            front.y_alpha, front.chroma, hf, (x0, y0), (x1 - x0, y1 - y0), None, None
+        size = (x1 - x0, y1 - y0)
+        grid = perspective_grid(hf, size, origin=(x0, y0))
+        if grid is None:
+            ya, fc = self._warp(front.y_alpha, front.chroma, hf, (x0, y0), size, None, None)
+            _over(ya, fc, y, chroma, x0, y0)
+            return
+        half = grid.halved()
+        for sx, sy, sw, sh in _pixel_rects(_strips(front.seen(grid), grid.step), grid):
+            m = grid.window_map(sx, sy, sw, sh)
+            mc = half.window_map(sx // 2, sy // 2, sw // 2, sh // 2)
+            ya = remap(front.y_alpha, m, border=cv2.BORDER_CONSTANT)
+            fc = remap(front.chroma, mc, border=cv2.BORDER_CONSTANT)
+            _over(ya, fc, y, chroma, x0 + sx, y0 + sy)
+
+
+def _over(ya: Frame, fc: Frame, y: Frame, chroma: Frame, x0: int, y0: int) -> None:
+    """Blend a warped ``[Y*a, a, 0]`` and half-size ``[U*a, V*a, a]`` over the frame at
+    ``x0, y0`` (even): ``front + back * (1 - alpha)``."""
+    bh, bw = ya.shape[:2]
+    roi = y[y0 : y0 + bh, x0 : x0 + bw]
+    clear = cv2.bitwise_not(cv2.extractChannel(ya, 1))
+    back = cv2.multiply(roi, clear, scale=1.0 / 255.0)
+    cv2.add(cv2.extractChannel(ya, 0), back, dst=roi)
+    croi = chroma[y0 // 2 : (y0 + bh) // 2, x0 // 2 : (x0 + bw) // 2]
+    clear_c = cv2.bitwise_not(cv2.extractChannel(fc, 2))
+    back_c = cv2.multiply(croi, cv2.merge((clear_c, clear_c, clear_c)), scale=1.0 / 255.0)
+    cv2.add(fc, back_c, dst=croi)
+
+
+def _runs(flags: npt.NDArray[np.bool_], bridge: int = 2) -> list[tuple[int, int]]:
+    """[start, end) runs of True, bridging gaps of up to ``bridge``."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(np.int8), [0]))))
+    runs: list[tuple[int, int]] = []
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if runs and a - runs[-1][1] <= bridge:
+            runs[-1] = (runs[-1][0], b)
+        else:
+            runs.append((a, b))
+    return runs
+
+
+def _strips(
+    seen: npt.NDArray[np.bool_], step: int, depth: int = 5
+) -> list[tuple[int, int, int, int]]:
+    """Few rectangles (row0, col0, row1, col1) of cells holding every seen cell, by cutting
+    along empty columns or rows (whichever leaves less box) and again inside each part, while
+    that saves more than the calls cost (a subject of several upright parts, like towers,
+    leaves most of its box clear)."""
+    overhead = STRIP_OVERHEAD_PX / (step * step)
+
+    def cost(rects: list[tuple[int, int, int, int]]) -> float:
+        return sum((r1 - r0) * (c1 - c0) + overhead for r0, c0, r1, c1 in rects)
+
+    return min(_cut(seen, 0, 0, depth, overhead), _bands(seen), key=cost)
+
+
+def _bands(seen: npt.NDArray[np.bool_], rows: int = 4) -> list[tuple[int, int, int, int]]:
+    """Runs of seen columns in bands of a few rows, stacked where they nearly line up (for
+    parts joined along one side, which cutting cannot separate)."""
+    rects: list[list[int]] = []
+    previous: list[list[int]] = []
+    for r0 in range(0, seen.shape[0], rows):
+        r1 = min(seen.shape[0], r0 + rows)
+        current = []
+        for a, b in _runs(np.asarray(seen[r0:r1].any(axis=0)), bridge=2):
+            match = next((r for r in previous if abs(r[1] - a) <= 2 and abs(r[3] - b) <= 2), None)
+            if match is not None:
+                match[1], match[3], match[2] = min(match[1], a), max(match[3], b), r1
+                current.append(match)
+            else:
+                rect = [r0, a, r1, b]
+                rects.append(rect)
+                current.append(rect)
+        previous = current
+    return [(r[0], r[1], r[2], r[3]) for r in rects]
+
+
+def _cut(
+    seen: npt.NDArray[np.bool_], r0: int, c0: int, depth: int, overhead: float
+) -> list[tuple[int, int, int, int]]:
+    rows, cols = np.flatnonzero(seen.any(axis=1)), np.flatnonzero(seen.any(axis=0))
+    if rows.size == 0:
+        return []
+    seen = seen[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    r0, c0 = r0 + int(rows[0]), c0 + int(cols[0])
+    whole = [(r0, c0, r0 + seen.shape[0], c0 + seen.shape[1])]
+    if depth == 0:
+        return whole
+    best_area, best_axis, best_runs = float(seen.size), -1, []
+    for axis in (0, 1):
+        runs = _runs(np.asarray(seen.any(axis=axis)), bridge=1)
+        if len(runs) < 2:
+            continue
+        parts = [seen[:, a:b] if axis == 0 else seen[a:b] for a, b in runs]
+        area = sum(
+            float(np.count_nonzero(part.any(axis=1 - axis)) * (b - a))
+            for part, (a, b) in zip(parts, runs, strict=True)
         )
-        roi = y[y0:y1, x0:x1]
-        clear = cv2.bitwise_not(cv2.extractChannel(ya, 1))
-        back = cv2.multiply(roi, clear, scale=1.0 / 255.0)
-        cv2.add(cv2.extractChannel(ya, 0), back, dst=roi)
-        croi = chroma[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
-        clear_c = cv2.bitwise_not(cv2.extractChannel(fc, 2))
-        back_c = cv2.multiply(croi, cv2.merge((clear_c, clear_c, clear_c)), scale=1.0 / 255.0)
-        cv2.add(fc, back_c, dst=croi)
+        if area + overhead * (len(runs) - 1) < best_area:
+            best_area, best_axis, best_runs = area + overhead * (len(runs) - 1), axis, runs
+    if best_axis < 0:
+        return whole
+    out: list[tuple[int, int, int, int]] = []
+    for a, b in best_runs:
+        if best_axis == 0:
+            out += _cut(seen[:, a:b], r0, c0 + a, depth - 1, overhead)
+        else:
+            out += _cut(seen[a:b], r0 + a, c0, depth - 1, overhead)
+    return out
+
+
+def _pixel_rects(
+    rects: list[tuple[int, int, int, int]], grid: Grid
+) -> Iterator[tuple[int, int, int, int]]:
+    """Cell rectangles as (x, y, width, height) in the grid's window (even, clipped)."""
+    s, half = grid.step, grid.step // 2
+    width, height = grid.size
+    for r0, c0, r1, c1 in rects:
+        x0, y0 = max(0, c0 * s - half), max(0, r0 * s - half)
+        x1, y1 = min(width, c1 * s - half), min(height, r1 * s - half)
+        if x1 > x0 and y1 > y0:
+            yield x0, y0, x1 - x0, y1 - y0

@@ -81,6 +81,15 @@ class Grid:
             nodes=(self.nodes - 0.5) * 0.5, step=self.step // 2, size=(width // 2, height // 2)
         )
 
+    def cell_boxes(self) -> npt.NDArray[np.float32]:
+        """(rows - 1, cols - 1, 4) source boxes (x0, y0, x1, y1) holding every pixel of each
+        cell, the window pixels ``[j * step - step // 2, (j + 1) * step - step // 2)`` across
+        (likewise down) between nodes ``j`` and ``j + 1``: a homography maps a rectangle to the
+        quadrilateral of its corners' images."""
+        n = self.nodes
+        corners = np.stack([n[:-1, :-1], n[:-1, 1:], n[1:, :-1], n[1:, 1:]])
+        return np.concatenate([corners.min(axis=0), corners.max(axis=0)], axis=-1)
+
 
 def perspective_grid(
     h: F64,
