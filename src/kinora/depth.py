@@ -4,9 +4,10 @@ No monocular depth model ships in a registry here, so depth comes from cues: the
 (near), height in the picture (lower is nearer, as on a ground plane) and sharpness (defocused
 areas are far), smoothed edge-aware with a guided filter, then fitted by a plane per layer. A
 plane maps to any camera by an exact homography, so layers never stretch or tear; the
-background is filled under the subject (inpainting at low resolution) so revealed areas never
-show holes, and the subject keeps its original pixels up to just past the filled region so the
-rest view reproduces the input exactly.
+background is filled under the subject (smooth colour by inpainting, fine texture mirrored in
+from around it) so revealed areas never show holes or smears, and the subject keeps its
+original pixels up to just past the filled region so the rest view reproduces the input
+exactly.
 """
 
 from __future__ import annotations
@@ -142,8 +143,8 @@ def _sides(binary: npt.NDArray[np.uint8]) -> frozenset[str]:
     return frozenset(found)
 
 
-def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
-    """Fill ``hole`` from its surroundings: TELEA at ~256 px, upsampled and blended in."""
+def _smooth_fill(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
+    """The hole's colours from its surroundings: TELEA at ~256 px, upsampled (no texture)."""
     h, w = hole.shape
     scale = min(1.0, 256 / max(h, w))
     sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
@@ -156,10 +157,79 @@ def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
     blurred = cv2.GaussianBlur(filled, (0, 0), 2.0)
     k = np.clip(dist / 6.0, 0.0, 1.0)[..., None]
     filled = (filled * (1 - k) + blurred * k).astype(np.uint8)
-    up = cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC)
+    return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC), np.uint8)
+
+
+def _mirror_fill(rgb: Frame, hole: npt.NDArray[np.uint8]) -> tuple[Frame, npt.NDArray[np.uint8]]:
+    """Each hole pixel takes the known pixel mirrored across its nearest edge of the hole
+    (``2b - p``): texture, not colour. Also says where that worked (255); where the mirror
+    lands in the hole or off the picture, the edge pixel stands in and lends no texture."""
+    h, w = hole.shape
+    _, labels = cv2.distanceTransformWithLabels(
+        hole, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    zy, zx = np.nonzero(hole == 0)  # labelled 1.. in this (row-major) order
+    ys, xs = np.nonzero(hole)
+    nearest = labels[ys, xs] - 1
+    by, bx = zy[nearest], zx[nearest]
+    sy, sx = 2 * by - ys, 2 * bx - xs
+    ok = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
+    ok[ok] = hole[sy[ok], sx[ok]] == 0
+    sy, sx = np.where(ok, sy, by), np.where(ok, sx, bx)
     out = rgb.copy()
-    out[hole > 0] = up[hole > 0]
+    out[ys, xs] = rgb[sy, sx]
+    valid = np.full((h, w), 255, np.uint8)
+    valid[ys[~ok], xs[~ok]] = 0
+    return out, valid
+
+
+def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
+    """Fill ``hole`` plausibly for revealing: the smooth fill's colours plus the fine texture
+    of the surroundings mirrored in (wood grain, fabric, foliage), kept only where the mirrored
+    source has about the fill's colour, so a different object nearby lends no detail."""
+    if not hole.any():
+        return rgb.copy()
+    ys, xs = np.nonzero(hole)
+    m = 24  # blur support around the hole
+    y0, y1 = max(0, int(ys.min()) - m), min(hole.shape[0], int(ys.max()) + m + 1)
+    x0, x1 = max(0, int(xs.min()) - m), min(hole.shape[1], int(xs.max()) + m + 1)
+    smooth = np.ascontiguousarray(_smooth_fill(rgb, hole)[y0:y1, x0:x1])
+    mirrored_full, valid_full = _mirror_fill(rgb, hole)
+    mirrored = np.ascontiguousarray(mirrored_full[y0:y1, x0:x1])
+    valid = np.ascontiguousarray(valid_full[y0:y1, x0:x1])
+    low = cv2.GaussianBlur(mirrored, (0, 0), 3.0)
+    detail = cv2.subtract(mirrored, low, dtype=cv2.CV_16S)
+    # Colour agreement of the mirrored source and the fill, at a quarter size (it is smooth).
+    bh, bw = smooth.shape[:2]
+    qw, qh = max(1, bw // 4), max(1, bh // 4)
+    far = cv2.absdiff(
+        cv2.resize(low, (qw, qh), interpolation=cv2.INTER_AREA),
+        cv2.resize(smooth, (qw, qh), interpolation=cv2.INTER_AREA),
+    )
+    far = cv2.GaussianBlur(far, (0, 0), 1.0).astype(np.float32).mean(axis=2)
+    keep = np.clip(1.5 - far / 16.0, 0.0, 1.0)
+    keep = cv2.resize(keep, (bw, bh), interpolation=cv2.INTER_LINEAR)
+    keep *= cv2.GaussianBlur(valid, (0, 0), 2.0).astype(np.float32) / 255.0
+    keep = keep[..., None]
+    filled = np.clip(smooth + detail * keep + 0.5, 0, 255).astype(np.uint8)
+    out = rgb.copy()
+    box = out[y0:y1, x0:x1]
+    inside = hole[y0:y1, x0:x1] > 0
+    box[inside] = filled[inside]
     return out
+
+
+def _without_islands(hole: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The hole with the small specks of background it encloses (gaps in a lattice, between
+    fingers) added: they hold the subject's fringes, not background to fill from."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (hole == 0).astype(np.uint8), connectivity=4
+    )
+    small = stats[:, cv2.CC_STAT_AREA] < 0.005 * hole.size
+    small[0] = False  # label 0 is the hole itself
+    if count <= 1 or not small.any():
+        return hole
+    return np.asarray(np.where(small[labels], 1, hole), np.uint8)
 
 
 def build_layout(canvas: Frame, mask: F32) -> Layout:
@@ -190,7 +260,7 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
     # Hole radius ~3 px at 720p: ISNet edges sit within a pixel or two of the true edge.
     r_hole = max(2, round(0.004 * min(ch, cw)))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 1, 2 * r_hole + 1))
-    hole = np.asarray(cv2.dilate(binary, disk), np.uint8)
+    hole = _without_islands(np.asarray(cv2.dilate(binary, disk), np.uint8))
     background = _inpaint(canvas, hole)
     # Alpha is 1 over the whole filled hole (so the rest view is the input, pixel for pixel),
     # then ramps off over ~2 px: only a thin ring of real background travels with the subject.
