@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
+import threading
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from kinora.accounts import create_key
+from kinora.api.app import create_app
+from kinora.config import Settings
 from kinora.render.encode import probe
-from tests.conftest import Api
+from tests.conftest import FAST, MODELS_DIR, Api
 
 
 def finished(api: Api, **fields: str) -> dict:
@@ -119,3 +127,54 @@ def test_renditions_snap_to_a_few_sizes(api: Api, tmp_path) -> None:
     media_dir = api.runtime.settings.media_dir
     renditions = [p for p in media_dir.rglob("renditions/*.mp4")]
     assert len(renditions) == 2
+
+
+def test_a_worker_makes_renditions_not_the_request(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Transcoding is seconds of CPU: the request queues it for a worker and waits."""
+    from kinora.api import downloads
+
+    threads: list[str] = []
+    real = downloads.transcode_mp4
+
+    def spy(*args: Any, **kwargs: Any) -> None:
+        threads.append(threading.current_thread().name)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(downloads, "transcode_mp4", spy)
+    media = finished(api, duration="10")  # 10 s cannot fit in 10 kB: a rendition that fails
+    url = f"/media/{media['id']}/download"
+    answers = [api.client.get(url, params={"width": 128}, headers=api.headers()) for _ in "ab"]
+    assert [r.status_code for r in answers] == [200, 200]
+    assert threads and all(name.startswith("Worker-") for name in threads), threads
+    assert len(threads) == 1  # made once, then served from storage
+    impossible = api.client.get(url, params={"file_size": 0.01}, headers=api.headers())
+    assert impossible.status_code == 400 and "cannot fit" in impossible.json()["detail"]
+    assert api.client.get(url, params={"file_size": 0.01}, headers=api.headers()).status_code == 400
+    assert len(threads) == 2  # the failure is remembered, not retried per request
+
+
+def test_without_a_worker_a_rendition_is_not_ready_then_made_once_one_runs(
+    tmp_path: Path,
+) -> None:
+    """No worker in time: 503 NOT_READY with Retry-After, nothing made in the API; the queued
+    job is made by the next worker that starts."""
+    settings = Settings(data_dir=tmp_path / "data", **{**FAST, "models_dir": MODELS_DIR})
+    with TestClient(create_app(settings, workers=1)) as client:
+        key = create_key(client.app.state.runtime, name="t", initial_credits=10).key  # type: ignore[attr-defined]
+        api = Api(client=client, settings=settings, key=key, customer_id="")
+        media = finished(api)
+    url = f"/media/{media['id']}/download"
+    headers = {"X-Api-Key": key}
+    impatient = settings.model_copy(update={"rendition_wait_seconds": 0.3})
+    with TestClient(create_app(impatient, workers=0)) as client:
+        r = client.get(url, params={"width": 128}, headers=headers)
+        assert r.status_code == 503, r.text
+        assert r.json()["message"] == "NOT_READY" and r.headers["retry-after"] == "5"
+        assert not list(settings.media_dir.rglob("renditions/*"))
+    with TestClient(create_app(settings, workers=1)) as client:
+        r = client.get(url, params={"width": 128}, headers=headers)
+        assert r.status_code == 200
+        (tmp_path / "w.mp4").write_bytes(r.content)
+        assert probe(tmp_path / "w.mp4")["width"] == 128

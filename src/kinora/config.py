@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="stream",
         description="S3 downloads: stream (through the API) or redirect (presigned SigV4 URLs).",
     )
+    rendition_wait_seconds: float = Field(
+        default=120.0,
+        description="How long a download waits for a worker to make a rendition (width, "
+        "file_size, GIF) before answering 503 NOT_READY with Retry-After.",
+    )
     max_concurrent_per_key: int = Field(
         default=0, description="Renders one key may have running at once (0: no cap)."
     )

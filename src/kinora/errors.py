@@ -6,6 +6,7 @@ KinoraError
 │   └── MediaNotFoundError (404)         MEDIA_NOT_FOUND
 ├── BadRequestError (400, ValueError)    BAD_REQUEST
 ├── InsufficientCreditError (402)        INSUFFICIENT_CREDIT
+├── NotReadyError (503)                  a derived file is still being made (Retry-After)
 ├── InputError (422, ValueError)         field-level validation, FastAPI's shape
 │   └── FetchError (422)                 a URL could not be fetched or is not allowed
 └── RenderError (RuntimeError)           a generation failed in the worker (recorded, refunded)
@@ -66,6 +67,13 @@ class PayloadTooLargeError(KinoraError, ValueError):
     status_code = 413
 
 
+class NotReadyError(KinoraError):
+    """Something a worker is making (a download rendition) did not arrive in time; retry."""
+
+    code = "NOT_READY"
+    status_code = 503
+
+
 class InputError(KinoraError, ValueError):
     """A request field is invalid; reported as FastAPI's ``{"detail": [...]}`` with its name."""
 
@@ -97,6 +105,7 @@ class CancelledError(RenderError):
 
 ERROR_CODES: tuple[type[KinoraError], ...] = (
     AuthError,
+    NotReadyError,
     NotFoundError,
     MediaNotFoundError,
     BadRequestError,

@@ -1,15 +1,21 @@
-"""What GET /media/{id}/download serves: the video, renditions, GIF, thumbnail or sources."""
+"""What GET /media/{id}/download serves: the video, renditions, GIF, thumbnail or sources.
+
+Renditions (another width or size cap, GIFs) are made once, by a worker: the request queues
+the job and waits for the file, so API processes never spend seconds of CPU transcoding, and
+parallel requests for one rendition share it. A rendition that cannot be made (a size cap too
+small) leaves a note beside its key, and every later request gets that 400 at once.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kinora.db.models import Media, MediaStatus
-from kinora.errors import BadRequestError
+from kinora.errors import BadRequestError, NotReadyError
 from kinora.render.encode import transcode_mp4, write_gif
 from kinora.storage import Storage
 
@@ -40,18 +46,76 @@ class Download:
         return self.storage.local_path(self.key)
 
 
-def _cached(runtime: Runtime, key: str, make: Callable[[Path], None]) -> str:
-    """The key of a derived file, made and stored on first use."""
+FAILED = ".failed"
+"""Suffix of the note left beside a rendition's key when it cannot be made."""
+
+
+def make_rendition(
+    runtime: Runtime,
+    *,
+    source_key: str,
+    key: str,
+    kind: str,
+    width: int | None,
+    file_size: float | None,
+) -> None:
+    """Make and store one rendition (a worker task; see ``jobs.tasks``)."""
     storage = runtime.storage
-    if not storage.exists(key):
-        tmp = runtime.settings.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
+    if storage.exists(key) or storage.exists(key + FAILED):
+        return
+    source = storage.local_path(source_key)
+    tmp = runtime.settings.data_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
+    try:
         try:
-            make(out)
-            storage.put_file(key, out)
-        finally:
-            out.unlink(missing_ok=True)
+            if kind == "gif":
+                write_gif(source, out, width=width or 480)
+            else:
+                transcode_mp4(source, out, width=width, max_megabytes=file_size)
+        except ValueError as exc:  # the caller asked for the impossible: say so, for good
+            storage.put_bytes(key + FAILED, str(exc).encode())
+            return
+        storage.put_file(key, out)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def _rendition(
+    runtime: Runtime,
+    key: str,
+    *,
+    source_key: str,
+    kind: str,
+    width: int | None,
+    file_size: float | None,
+) -> str:
+    """The key of a rendition, queued for a worker on first use and waited for."""
+    from kinora.jobs.tasks import enqueue_rendition
+
+    storage = runtime.storage
+
+    def ready() -> bool:
+        if storage.exists(key):
+            return True
+        if storage.exists(key + FAILED):
+            raise BadRequestError(storage.get_bytes(key + FAILED).decode())
+        return False
+
+    if ready():
+        return key
+    enqueue_rendition(
+        runtime, source_key=source_key, key=key, kind=kind, width=width, file_size=file_size
+    )
+    deadline = time.monotonic() + runtime.settings.rendition_wait_seconds
+    pause = 0.05
+    while not ready():
+        if time.monotonic() >= deadline:
+            raise NotReadyError(
+                "the rendition is still being made; retry shortly", headers={"Retry-After": "5"}
+            )
+        time.sleep(pause)
+        pause = min(0.5, pause * 1.5)
     return key
 
 
@@ -97,13 +161,15 @@ def resolve_download(
     stem = f"{media.id}_{index}"
     if object_type == "thumbnail_jpg":
         return Download(item["thumbnail_key"], "image/jpeg", f"{stem}.jpg", store)
-    source = store.local_path(key)
     if object_type == "bullet_video_gif":
         gif_width = min(width or 480, 960)
-        gif = _cached(
+        gif = _rendition(
             runtime,
             f"{base}/renditions/video_{index}_w{gif_width}.gif",
-            lambda out: write_gif(source, out, width=gif_width),
+            source_key=key,
+            kind="gif",
+            width=gif_width,
+            file_size=None,
         )
         return Download(gif, "image/gif", f"{stem}.gif", store)
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
@@ -111,7 +177,7 @@ def resolve_download(
         return original
     if width is not None and width >= int(item["width"]) and file_size is None:
         return original
-    if file_size is not None and width is None and source.stat().st_size <= file_size * 2**20:
+    if file_size is not None and width is None and _size(item, store) <= file_size * 2**20:
         return original
     # Each distinct rendition costs a transcode and its storage: requests snap down to a few
     # standard widths and size caps, so a caller cannot make an unbounded number of them.
@@ -122,12 +188,20 @@ def resolve_download(
             raise BadRequestError(f"file_size must be at least {RENDITION_MEGABYTES[0]} MB")
         file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     tag = f"w{width or 0}_s{file_size or 0:g}"
-    try:
-        rendition = _cached(
-            runtime,
-            f"{base}/renditions/video_{index}_{tag}.mp4",
-            lambda out: transcode_mp4(source, out, width=width, max_megabytes=file_size),
-        )
-    except ValueError as exc:  # the size target cannot be met: the caller asked for too little
-        raise BadRequestError(str(exc)) from None
+    rendition = _rendition(
+        runtime,
+        f"{base}/renditions/video_{index}_{tag}.mp4",
+        source_key=key,
+        kind="mp4",
+        width=width,
+        file_size=file_size,
+    )
     return Download(rendition, "video/mp4", f"{stem}.mp4", store)
+
+
+def _size(item: dict[str, object], store: Storage) -> float:
+    """The stored video's bytes (from the media's result when it says, else from the file)."""
+    size = item.get("file_size")
+    if isinstance(size, int | float) and size > 0:
+        return float(size)
+    return float(store.local_path(str(item["key"])).stat().st_size)

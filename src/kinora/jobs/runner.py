@@ -466,6 +466,7 @@ def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dic
                 "width": rendered.config.width,
                 "height": rendered.config.height,
                 "duration": round(rendered.seconds, 3),
+                "file_size": rendered.path.stat().st_size,
             }
         )
     return results

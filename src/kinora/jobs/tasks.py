@@ -49,7 +49,19 @@ def register(huey: Huey) -> dict[str, Any]:
 
         deliver(current(), webhook_id=webhook_id, url=url, payload=payload, attempt=attempt)
 
-    tasks = {"render_media": render_media, "deliver_webhook": deliver_webhook}
+    @huey.task(name="make_rendition", priority=90)  # type: ignore[untyped-decorator]
+    def make_rendition(
+        source_key: str, key: str, kind: str, width: int | None, file_size: float | None
+    ) -> None:
+        from kinora.api.downloads import make_rendition as make
+
+        make(current(), source_key=source_key, key=key, kind=kind, width=width, file_size=file_size)
+
+    tasks = {
+        "render_media": render_media,
+        "deliver_webhook": deliver_webhook,
+        "make_rendition": make_rendition,
+    }
     _registered[id(huey)] = tasks
     return tasks
 
@@ -64,6 +76,26 @@ def enqueue_render(
     """Queue a render; higher priority runs first (short clips get a higher one)."""
     task = register(runtime.huey)["render_media"]
     runtime.huey.enqueue(task.s(media_id, generation, priority=priority, delay=delay or None))
+
+
+def enqueue_rendition(
+    runtime: Runtime,
+    *,
+    source_key: str,
+    key: str,
+    kind: str,
+    width: int | None,
+    file_size: float | None,
+) -> None:
+    """Queue a download rendition ahead of renders: somebody is waiting for it."""
+    task = register(runtime.huey)["make_rendition"]
+    runtime.huey.enqueue(
+        task.s(source_key, key, kind, width, file_size, priority=RENDITION_PRIORITY)
+    )
+
+
+RENDITION_PRIORITY = 200
+"""Above any render's (at most 100)."""
 
 
 def render_priority(params: dict[str, Any]) -> int:

@@ -326,9 +326,10 @@ def download(
             raise NotFoundError() from None
         if object_type == "source" and media.customer_id != customer.id:
             raise NotFoundError()  # the inputs are the owner's alone, even of public media
-        found = resolve_download(
-            runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
-        )
+    # Outside the session: a rendition may take a worker a while.
+    found = resolve_download(
+        runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
+    )
     if runtime.settings.download_mode == "redirect":
         url = runtime.storage.presigned_url(found.key, ttl_seconds=300)
         if url:
