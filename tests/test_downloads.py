@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -129,17 +129,16 @@ def test_renditions_snap_to_a_few_sizes(api: Api, tmp_path) -> None:
     assert len(renditions) == 2
 
 
-def test_a_worker_makes_renditions_not_the_request(
+def test_renditions_are_made_once_and_impossible_ones_remembered(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Transcoding is seconds of CPU: the request queues it for a worker and waits."""
     from kinora.api import downloads
 
-    threads: list[str] = []
+    calls: list[float | None] = []
     real = downloads.transcode_mp4
 
     def spy(*args: Any, **kwargs: Any) -> None:
-        threads.append(threading.current_thread().name)
+        calls.append(kwargs.get("max_megabytes"))
         real(*args, **kwargs)
 
     monkeypatch.setattr(downloads, "transcode_mp4", spy)
@@ -147,19 +146,16 @@ def test_a_worker_makes_renditions_not_the_request(
     url = f"/media/{media['id']}/download"
     answers = [api.client.get(url, params={"width": 128}, headers=api.headers()) for _ in "ab"]
     assert [r.status_code for r in answers] == [200, 200]
-    assert threads and all(name.startswith("Worker-") for name in threads), threads
-    assert len(threads) == 1  # made once, then served from storage
-    impossible = api.client.get(url, params={"file_size": 0.01}, headers=api.headers())
-    assert impossible.status_code == 400 and "cannot fit" in impossible.json()["detail"]
-    assert api.client.get(url, params={"file_size": 0.01}, headers=api.headers()).status_code == 400
-    assert len(threads) == 2  # the failure is remembered, not retried per request
+    assert calls == [None]  # made once, then served from storage
+    for _ in "ab":
+        impossible = api.client.get(url, params={"file_size": 0.01}, headers=api.headers())
+        assert impossible.status_code == 400 and "cannot fit" in impossible.json()["detail"]
+    assert calls == [None, 0.01]  # the failure is remembered, not retried per request
 
 
-def test_without_a_worker_a_rendition_is_not_ready_then_made_once_one_runs(
-    tmp_path: Path,
-) -> None:
-    """No worker in time: 503 NOT_READY with Retry-After, nothing made in the API; the queued
-    job is made by the next worker that starts."""
+def test_an_api_without_workers_queues_renditions_for_them(tmp_path: Path) -> None:
+    """Scaled out, the API transcodes nothing: no worker in time is 503 NOT_READY with
+    Retry-After; the queued job is made by the next worker that starts."""
     settings = Settings(data_dir=tmp_path / "data", **{**FAST, "models_dir": MODELS_DIR})
     with TestClient(create_app(settings, workers=1)) as client:
         key = create_key(client.app.state.runtime, name="t", initial_credits=10).key  # type: ignore[attr-defined]
@@ -173,8 +169,13 @@ def test_without_a_worker_a_rendition_is_not_ready_then_made_once_one_runs(
         assert r.status_code == 503, r.text
         assert r.json()["message"] == "NOT_READY" and r.headers["retry-after"] == "5"
         assert not list(settings.media_dir.rglob("renditions/*"))
-    with TestClient(create_app(settings, workers=1)) as client:
+    with TestClient(create_app(settings, workers=1)):
+        deadline = time.monotonic() + 60
+        while not list(settings.media_dir.rglob("renditions/*.mp4")):
+            assert time.monotonic() < deadline, "the queued rendition was not made"
+            time.sleep(0.1)
+    (made,) = settings.media_dir.rglob("renditions/*.mp4")
+    assert probe(made)["width"] == 128
+    with TestClient(create_app(impatient, workers=0)) as client:
         r = client.get(url, params={"width": 128}, headers=headers)
-        assert r.status_code == 200
-        (tmp_path / "w.mp4").write_bytes(r.content)
-        assert probe(tmp_path / "w.mp4")["width"] == 128
+        assert r.status_code == 200 and r.content == made.read_bytes()

@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     )
     rendition_wait_seconds: float = Field(
         default=120.0,
-        description="How long a download waits for a worker to make a rendition (width, "
-        "file_size, GIF) before answering 503 NOT_READY with Retry-After.",
+        description="An API without embedded workers: how long a download waits for a worker "
+        "to make a rendition (width, file_size, GIF) before answering 503 NOT_READY.",
     )
     max_concurrent_per_key: int = Field(
         default=0, description="Renders one key may have running at once (0: no cap)."

@@ -19,6 +19,9 @@ class Runtime:
     storage: Storage
     signer: UrlSigner
     huey: Huey
+    hosts_workers: bool = False
+    """This process runs workers too (``kinora serve`` with embedded workers): its API may do
+    CPU work itself instead of queueing it behind renders."""
 
     def link(self, key: str) -> str:
         """A key-free link to a stored file: presigned by the store, or signed by us."""

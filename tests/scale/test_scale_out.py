@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 
+from kinora.render.encode import probe
 from tests.conftest import (
     KINORA,
     LiveServer,
@@ -180,6 +181,13 @@ def test_postgres_queue_and_presigned_downloads(
         download = httpx.get(f"{api.base_url}/media/{ids[0]}/download", headers=h)
         assert download.status_code == 307
         assert httpx.get(download.headers["location"]).content[4:8] == b"ftyp"
+        # A rendition: the API (no workers of its own) has the worker make it, on S3.
+        small = httpx.get(
+            f"{api.base_url}/media/{ids[0]}/download", params={"width": 96}, headers=h, timeout=60
+        )
+        assert small.status_code == 307 and "renditions" in small.headers["location"]
+        (tmp_path / "small.mp4").write_bytes(httpx.get(small.headers["location"]).content)
+        assert probe(tmp_path / "small.mp4")["width"] == 96
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)

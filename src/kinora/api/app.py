@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     settings = settings or get_settings()
     runtime = build_runtime(settings)
     n_workers = settings.workers if workers is None else workers
+    runtime.hosts_workers = n_workers > 0
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

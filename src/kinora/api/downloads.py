@@ -1,9 +1,11 @@
 """What GET /media/{id}/download serves: the video, renditions, GIF, thumbnail or sources.
 
-Renditions (another width or size cap, GIFs) are made once, by a worker: the request queues
-the job and waits for the file, so API processes never spend seconds of CPU transcoding, and
-parallel requests for one rendition share it. A rendition that cannot be made (a size cap too
-small) leaves a note beside its key, and every later request gets that 400 at once.
+Renditions (another width or size cap, GIFs) are made once and kept. An API process without
+workers of its own (the scaled-out layout) never spends seconds of CPU transcoding: it queues
+the job ahead of renders and waits for the file, and parallel requests share it. A process
+that hosts workers (one machine) makes it in the request: queued, it would wait behind the
+render its worker is busy with, on the same CPU. A rendition that cannot be made (a size cap
+too small) leaves a note beside its key, and every later request gets that 400 at once.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def _rendition(
     width: int | None,
     file_size: float | None,
 ) -> str:
-    """The key of a rendition, queued for a worker on first use and waited for."""
+    """The key of a rendition, made on first use (here, or by a worker while we wait)."""
     from kinora.jobs.tasks import enqueue_rendition
 
     storage = runtime.storage
@@ -103,6 +105,12 @@ def _rendition(
         return False
 
     if ready():
+        return key
+    if runtime.hosts_workers:
+        make_rendition(
+            runtime, source_key=source_key, key=key, kind=kind, width=width, file_size=file_size
+        )
+        ready()
         return key
     enqueue_rendition(
         runtime, source_key=source_key, key=key, kind=kind, width=width, file_size=file_size
