@@ -4,7 +4,7 @@ No monocular depth model ships in a registry here, so depth comes from cues: the
 (near), height in the picture (lower is nearer, as on a ground plane) and sharpness (defocused
 areas are far), smoothed edge-aware with a guided filter, then fitted by a plane per layer. A
 plane maps to any camera by an exact homography, so layers never stretch or tear; the
-background is filled under the subject (smooth colour by inpainting, fine texture mirrored in
+background is filled under the subject (smooth colour by inpainting, fine texture quilted in
 from around it) so revealed areas never show holes or smears, and the subject keeps its
 original pixels up to just past the filled region so the rest view reproduces the input
 exactly.
@@ -160,62 +160,84 @@ def _smooth_fill(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
     return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC), np.uint8)
 
 
-def _mirror_fill(rgb: Frame, hole: npt.NDArray[np.uint8]) -> tuple[Frame, npt.NDArray[np.uint8]]:
-    """Each hole pixel takes the known pixel mirrored across its nearest edge of the hole
-    (``2b - p``): texture, not colour. Also says where that worked (255); where the mirror
-    lands in the hole or off the picture, the edge pixel stands in and lends no texture."""
+QUILT_TILE = 32
+"""Side of the squares the hole's texture is copied in (with QUILT_TILE // 2 of overlap)."""
+QUILT_MAX_COLOUR = 60.0
+"""Largest difference (sum over R, G, B) of a source's mean colour from the fill's."""
+_DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1))
+
+
+def _quilt_detail(
+    rgb: Frame, hole: npt.NDArray[np.uint8], smooth: Frame
+) -> npt.NDArray[np.float32]:
+    """Fine detail (picture minus its blur) for the hole, copied square by square from nearby
+    known picture: each square takes the nearest fully known place, along eight directions,
+    whose colour is closest to the fill's there; squares overlap and blend with smooth ramps,
+    so copies meet without seams and keep their grain's direction (no mirroring)."""
     h, w = hole.shape
-    _, labels = cv2.distanceTransformWithLabels(
-        hole, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    zy, zx = np.nonzero(hole == 0)  # labelled 1.. in this (row-major) order
+    t = QUILT_TILE
+    m = t // 2  # overlap on each side
+    size = t + 2 * m
+    blur = cv2.GaussianBlur(rgb, (0, 0), 3.0)
+    detail = cv2.subtract(rgb, blur, dtype=cv2.CV_16S).astype(np.float32)
+    holes = np.zeros((h + 1, w + 1), np.int64)
+    holes[1:, 1:] = hole.astype(np.int64).cumsum(0).cumsum(1)
+    mean_rgb = cv2.blur(rgb.astype(np.float32), (size, size))
+    mean_fill = cv2.blur(smooth.astype(np.float32), (size, size))
+    ramp = np.sin(np.linspace(0.0, np.pi, size + 2)[1:-1]) ** 2
+    weight = (ramp[:, None] * ramp[None, :]).astype(np.float32)
+    acc = np.zeros((h, w, 3), np.float32)
+    total = np.zeros((h, w), np.float32)
     ys, xs = np.nonzero(hole)
-    nearest = labels[ys, xs] - 1
-    by, bx = zy[nearest], zx[nearest]
-    sy, sx = 2 * by - ys, 2 * bx - xs
-    ok = (sy >= 0) & (sy < h) & (sx >= 0) & (sx < w)
-    ok[ok] = hole[sy[ok], sx[ok]] == 0
-    sy, sx = np.where(ok, sy, by), np.where(ok, sx, bx)
-    out = rgb.copy()
-    out[ys, xs] = rgb[sy, sx]
-    valid = np.full((h, w), 255, np.uint8)
-    valid[ys[~ok], xs[~ok]] = 0
-    return out, valid
+    for ty in range(int(ys.min()) // t * t, int(ys.max()) + 1, t):
+        for tx in range(int(xs.min()) // t * t, int(xs.max()) + 1, t):
+            if not hole[ty : ty + t, tx : tx + t].any():
+                continue
+            y0, x0 = ty - m, tx - m  # the square with its overlap
+            cy, cx = min(h - 1, ty + t // 2), min(w - 1, tx + t // 2)
+            want = mean_fill[cy, cx]
+            best: tuple[float, int, int] | None = None
+            for dx, dy in _DIRECTIONS:
+                for k in range(1, 12):
+                    sy, sx = y0 + dy * k * t, x0 + dx * k * t
+                    if sy < 0 or sx < 0 or sy + size > h or sx + size > w:
+                        break
+                    inside = holes[sy + size, sx + size] - holes[sy, sx + size]
+                    inside -= holes[sy + size, sx] - holes[sy, sx]
+                    if inside:
+                        continue
+                    cost = float(np.abs(mean_rgb[sy + size // 2, sx + size // 2] - want).sum())
+                    if cost > QUILT_MAX_COLOUR:
+                        break  # another thing, not more of what is behind the subject
+                    cost += 2.0 * k
+                    if best is None or cost < best[0]:
+                        best = (cost, sy - y0, sx - x0)
+                    break  # the nearest known place along this direction
+            if best is None:
+                continue
+            _, oy, ox = best
+            # Clip the square to the picture; its source moves with it (and stays inside).
+            a0, b0 = max(0, y0), max(0, x0)
+            a1, b1 = min(h, y0 + size), min(w, x0 + size)
+            wgt = weight[a0 - y0 : a1 - y0, b0 - x0 : b1 - x0]
+            acc[a0:a1, b0:b1] += detail[a0 + oy : a1 + oy, b0 + ox : b1 + ox] * wgt[..., None]
+            total[a0:a1, b0:b1] += wgt
+    covered = total > 1e-3
+    acc[covered] /= total[covered][:, None]
+    return acc
 
 
 def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
-    """Fill ``hole`` plausibly for revealing: the smooth fill's colours plus the fine texture
-    of the surroundings mirrored in (wood grain, fabric, foliage), kept only where the mirrored
-    source has about the fill's colour, so a different object nearby lends no detail."""
+    """Fill ``hole`` plausibly for revealing: the smooth fill's colours plus fine texture
+    quilted in from nearby known picture (wood grain, fabric, foliage) whose colour is about
+    the fill's, so a different object nearby lends no detail."""
     if not hole.any():
         return rgb.copy()
-    ys, xs = np.nonzero(hole)
-    m = 24  # blur support around the hole
-    y0, y1 = max(0, int(ys.min()) - m), min(hole.shape[0], int(ys.max()) + m + 1)
-    x0, x1 = max(0, int(xs.min()) - m), min(hole.shape[1], int(xs.max()) + m + 1)
-    smooth = np.ascontiguousarray(_smooth_fill(rgb, hole)[y0:y1, x0:x1])
-    mirrored_full, valid_full = _mirror_fill(rgb, hole)
-    mirrored = np.ascontiguousarray(mirrored_full[y0:y1, x0:x1])
-    valid = np.ascontiguousarray(valid_full[y0:y1, x0:x1])
-    low = cv2.GaussianBlur(mirrored, (0, 0), 3.0)
-    detail = cv2.subtract(mirrored, low, dtype=cv2.CV_16S)
-    # Colour agreement of the mirrored source and the fill, at a quarter size (it is smooth).
-    bh, bw = smooth.shape[:2]
-    qw, qh = max(1, bw // 4), max(1, bh // 4)
-    far = cv2.absdiff(
-        cv2.resize(low, (qw, qh), interpolation=cv2.INTER_AREA),
-        cv2.resize(smooth, (qw, qh), interpolation=cv2.INTER_AREA),
-    )
-    far = cv2.GaussianBlur(far, (0, 0), 1.0).astype(np.float32).mean(axis=2)
-    keep = np.clip(1.5 - far / 16.0, 0.0, 1.0)
-    keep = cv2.resize(keep, (bw, bh), interpolation=cv2.INTER_LINEAR)
-    keep *= cv2.GaussianBlur(valid, (0, 0), 2.0).astype(np.float32) / 255.0
-    keep = keep[..., None]
-    filled = np.clip(smooth + detail * keep + 0.5, 0, 255).astype(np.uint8)
+    smooth = _smooth_fill(rgb, hole)
+    detail = _quilt_detail(rgb, hole, smooth)
+    filled = np.clip(smooth.astype(np.float32) + detail + 0.5, 0, 255).astype(np.uint8)
     out = rgb.copy()
-    box = out[y0:y1, x0:x1]
-    inside = hole[y0:y1, x0:x1] > 0
-    box[inside] = filled[inside]
+    out[hole > 0] = filled[hole > 0]
     return out
 
 
