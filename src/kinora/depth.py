@@ -13,6 +13,7 @@ exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -182,46 +183,57 @@ def _quilt_detail(
     detail = cv2.subtract(rgb, blur, dtype=cv2.CV_16S).astype(np.float32)
     holes = np.zeros((h + 1, w + 1), np.int64)
     holes[1:, 1:] = hole.astype(np.int64).cumsum(0).cumsum(1)
-    mean_rgb = cv2.blur(rgb.astype(np.float32), (size, size))
-    mean_fill = cv2.blur(smooth.astype(np.float32), (size, size))
+    sums_rgb = np.asarray(cv2.integral(rgb), np.int64)
+    sums_fill = np.asarray(cv2.integral(smooth), np.int64)
+
+    def mean(sums: npt.NDArray[np.int64], y: npt.NDArray[Any], x: npt.NDArray[Any]) -> Any:
+        """Mean colour of the size x size squares at (y, x) (moved inside the picture)."""
+        y, x = np.clip(y, 0, h - size), np.clip(x, 0, w - size)
+        box = sums[y + size, x + size] - sums[y, x + size] - sums[y + size, x] + sums[y, x]
+        return box / float(size * size)
+
     ramp = np.sin(np.linspace(0.0, np.pi, size + 2)[1:-1]) ** 2
     weight = (ramp[:, None] * ramp[None, :]).astype(np.float32)
     acc = np.zeros((h, w, 3), np.float32)
     total = np.zeros((h, w), np.float32)
-    ys, xs = np.nonzero(hole)
-    for ty in range(int(ys.min()) // t * t, int(ys.max()) + 1, t):
-        for tx in range(int(xs.min()) // t * t, int(xs.max()) + 1, t):
-            if not hole[ty : ty + t, tx : tx + t].any():
-                continue
-            y0, x0 = ty - m, tx - m  # the square with its overlap
-            cy, cx = min(h - 1, ty + t // 2), min(w - 1, tx + t // 2)
-            want = mean_fill[cy, cx]
-            best: tuple[float, int, int] | None = None
-            for dx, dy in _DIRECTIONS:
-                for k in range(1, 12):
-                    sy, sx = y0 + dy * k * t, x0 + dx * k * t
-                    if sy < 0 or sx < 0 or sy + size > h or sx + size > w:
-                        break
-                    inside = holes[sy + size, sx + size] - holes[sy, sx + size]
-                    inside -= holes[sy + size, sx] - holes[sy, sx]
-                    if inside:
-                        continue
-                    cost = float(np.abs(mean_rgb[sy + size // 2, sx + size // 2] - want).sum())
-                    if cost > QUILT_MAX_COLOUR:
-                        break  # another thing, not more of what is behind the subject
-                    cost += 2.0 * k
-                    if best is None or cost < best[0]:
-                        best = (cost, sy - y0, sx - x0)
-                    break  # the nearest known place along this direction
-            if best is None:
-                continue
-            _, oy, ox = best
-            # Clip the square to the picture; its source moves with it (and stays inside).
-            a0, b0 = max(0, y0), max(0, x0)
-            a1, b1 = min(h, y0 + size), min(w, x0 + size)
-            wgt = weight[a0 - y0 : a1 - y0, b0 - x0 : b1 - x0]
-            acc[a0:a1, b0:b1] += detail[a0 + oy : a1 + oy, b0 + ox : b1 + ox] * wgt[..., None]
-            total[a0:a1, b0:b1] += wgt
+    # The squares that hold hole pixels.
+    ny, nx = -(-h // t), -(-w // t)
+    padded = np.zeros((ny * t, nx * t), bool)
+    padded[:h, :w] = hole > 0
+    rows, cols = np.nonzero(padded.reshape(ny, t, nx, t).any(axis=(1, 3)))
+    ty, tx = rows * t, cols * t
+    y0, x0 = ty - m, tx - m  # each square with its overlap
+    want = mean(sums_fill, y0, x0)
+    n = len(ty)
+    best_cost = np.full(n, np.inf)
+    best_oy = np.zeros(n, np.int64)
+    best_ox = np.zeros(n, np.int64)
+    for dx, dy in _DIRECTIONS:
+        searching = np.ones(n, bool)  # only the nearest known square along a direction counts
+        for k in range(1, 12):
+            sy, sx = y0 + dy * k * t, x0 + dx * k * t
+            inside = (sy >= 0) & (sx >= 0) & (sy + size <= h) & (sx + size <= w)
+            searching &= inside
+            if not searching.any():
+                break
+            cy, cx = np.clip(sy, 0, h - size), np.clip(sx, 0, w - size)
+            count = holes[cy + size, cx + size] - holes[cy, cx + size]
+            count -= holes[cy + size, cx] - holes[cy, cx]
+            found = searching & (count == 0)
+            colour = np.abs(mean(sums_rgb, cy, cx) - want).sum(axis=1)
+            cost = colour + 2.0 * k
+            better = found & (colour <= QUILT_MAX_COLOUR) & (cost < best_cost)
+            best_cost[better] = cost[better]
+            best_oy[better], best_ox[better] = dy * k * t, dx * k * t
+            searching &= ~found
+    for i in np.flatnonzero(np.isfinite(best_cost)).tolist():
+        oy, ox = int(best_oy[i]), int(best_ox[i])
+        # Clip the square to the picture; its source moves with it (and stays inside).
+        a0, b0 = max(0, int(y0[i])), max(0, int(x0[i]))
+        a1, b1 = min(h, int(y0[i]) + size), min(w, int(x0[i]) + size)
+        wgt = weight[a0 - y0[i] : a1 - y0[i], b0 - x0[i] : b1 - x0[i]]
+        acc[a0:a1, b0:b1] += detail[a0 + oy : a1 + oy, b0 + ox : b1 + ox] * wgt[..., None]
+        total[a0:a1, b0:b1] += wgt
     covered = total > 1e-3
     acc[covered] /= total[covered][:, None]
     return acc
