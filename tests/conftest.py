@@ -32,6 +32,7 @@ FAST = {
     "output_long_side": 256,
     "job_lease_seconds": 2.0,
     "reaper_interval_seconds": 0.5,
+    "warm_up": False,  # 2 s of CPU per app; tests/audio/test_warm_up.py checks it
 }
 
 
@@ -154,6 +155,7 @@ def kinora_env(data_dir: Path, **extra: str) -> dict[str, str]:
             "KINORA_OUTPUT_LONG_SIDE": str(FAST["output_long_side"]),
             "KINORA_JOB_LEASE_SECONDS": str(FAST["job_lease_seconds"]),
             "KINORA_REAPER_INTERVAL_SECONDS": str(FAST["reaper_interval_seconds"]),
+            "KINORA_WARM_UP": "false",
             **extra,
         }
     )

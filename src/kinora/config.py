@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         default="stream",
         description="S3 downloads: stream (through the API) or redirect (presigned SigV4 URLs).",
     )
+    warm_up: bool = Field(
+        default=True,
+        description="Workers load the music SoundFont in the background when they start, so "
+        "the first generation with music does not wait ~2 s for it.",
+    )
     rendition_wait_seconds: float = Field(
         default=120.0,
         description="An API without embedded workers: how long a download waits for a worker "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from huey.consumer import Consumer
@@ -42,10 +43,30 @@ class WorkerHost:
     def start(self) -> None:
         self.consumer.start()
         self.reaper.start()
+        warm_up_in_background(self.runtime)
 
     def stop(self) -> None:
         self.reaper.stop()
         self.consumer.stop(graceful=True)
+
+
+def warm_up_in_background(runtime: Runtime) -> threading.Thread | None:
+    """Load what the first generation with sound would otherwise wait for (settings.warm_up),
+    on a thread of its own: jobs start at once, and a failure only costs the head start."""
+    if not runtime.settings.warm_up:
+        return None
+
+    def run() -> None:
+        try:
+            from kinora.audio import warm_up
+
+            warm_up()
+        except Exception:  # the first render with music loads it (and reports) instead
+            log.warning("warm-up failed; the first generation with music loads it", exc_info=True)
+
+    thread = threading.Thread(target=run, name="kinora-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_worker(runtime: Runtime, *, workers: int) -> None:
@@ -66,6 +87,7 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
     )
     reaper = Reaper(runtime, threads=workers)
     reaper.start()
+    warm_up_in_background(runtime)
     try:
         consumer.run()
     finally:
