@@ -315,3 +315,14 @@ def test_revealed_background_has_the_texture_of_its_surroundings(
     ratio = float(detail[inner].mean() / detail[ring].mean())
     # A smooth fill alone gave 0.04 (coffee) and 0.17 (astronaut); quilted, 0.6-0.95.
     assert 0.4 < ratio < 1.5, ratio
+
+
+def test_variants_share_the_scene_and_render_as_a_fresh_engine_would(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    image = photos["coffee.png"]
+    first = isnet_engine.scene(image, 256, 144)
+    assert isnet_engine.scene(image, 256, 144) is first  # kept: no second layout per variant
+    warm = render(isnet_engine, image, camera="Orbit left", seed=7)
+    cold = render(ParallaxEngine(MODELS_DIR), image, camera="Orbit left", seed=7)
+    assert all(np.array_equal(a, b) for a, b in zip(warm, cold, strict=True))

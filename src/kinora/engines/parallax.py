@@ -252,6 +252,7 @@ class ParallaxEngine(MotionEngine):
     def __init__(self, models_dir: Path | None = None) -> None:
         self.models_dir = Path(models_dir) if models_dir is not None else None
         self._segments: OrderedDict[str, Segmentation] = OrderedDict()
+        self._scenes: OrderedDict[tuple[str, int, int], tuple[Canvas, Layout, str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def service_version(self) -> str:
@@ -272,13 +273,28 @@ class ParallaxEngine(MotionEngine):
                 self._segments.popitem(last=False)
         return seg
 
-    def plan(self, image: Frame, config: RenderConfig) -> Plan:
-        """Segmentation, canvas, layers and the fitted camera move for one render."""
-        width, height = config.width, config.height
+    def scene(self, image: Frame, width: int, height: int) -> tuple[Canvas, Layout, str]:
+        """Canvas, layers and segmenter for an image at one output size: the same for every
+        seed and camera, so the last two are kept (a request's variants share them)."""
+        key = (_image_key(image), width, height)
+        with self._lock:
+            if key in self._scenes:
+                self._scenes.move_to_end(key)
+                return self._scenes[key]
         seg = self.segmentation(image)
         center = subject_center(seg.mask)
         canvas = fit_canvas(image, seg.mask, width=width, height=height, center=center)
-        layout = build_layout(canvas.rgb, canvas.mask)
+        found = (canvas, build_layout(canvas.rgb, canvas.mask), seg.method)
+        with self._lock:
+            self._scenes[key] = found
+            while len(self._scenes) > 2:
+                self._scenes.popitem(last=False)
+        return found
+
+    def plan(self, image: Frame, config: RenderConfig) -> Plan:
+        """Segmentation, canvas, layers and the fitted camera move for one render."""
+        width, height = config.width, config.height
+        canvas, layout, method = self.scene(image, width, height)
         focal = 1.0 * max(width, height)
         k_src = cam.intrinsics(focal, canvas.left + (width - 1) / 2, canvas.top + (height - 1) / 2)
         k_dst = cam.intrinsics(focal, (width - 1) / 2, (height - 1) / 2)
@@ -303,9 +319,9 @@ class ParallaxEngine(MotionEngine):
             float(np.clip(px - canvas.left, 0.2 * width, 0.8 * width)),
             float(np.clip(py - canvas.top, 0.2 * height, 0.8 * height)),
         )
-        plan = Plan(canvas, layout, move, k_src, k_dst, tuple(times), seg.method, zc)
+        plan = Plan(canvas, layout, move, k_src, k_dst, tuple(times), method, zc)
         fitted = _fit_move(plan, width, height)
-        return Plan(canvas, layout, fitted, k_src, k_dst, tuple(times), seg.method, zc)
+        return Plan(canvas, layout, fitted, k_src, k_dst, tuple(times), method, zc)
 
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         return (i420_to_rgb(f) for f in self._render(inputs, config))
