@@ -298,10 +298,12 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
     background = _inpaint(canvas, hole)
     # Alpha is 1 over the whole filled hole (so the rest view is the input, pixel for pixel),
     # then ramps off over ~2 px: only a thin ring of real background travels with the subject.
+    # Faint matte beyond it (wisps, a lattice half taken) stays in the background alone:
+    # in both layers it would show twice once they move apart.
     ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 3, 2 * r_hole + 3))
     core = cv2.dilate(binary, ring).astype(np.float32)
     alpha_f = cv2.GaussianBlur(core, (5, 5), 0.8)
-    alpha_f = np.where(hole > 0, 1.0, np.maximum(alpha_f, mask))
+    alpha_f = np.where(hole > 0, 1.0, alpha_f)
     alpha = np.clip(alpha_f * 255.0 + 0.5, 0, 255).astype(np.uint8)
     ys, xs = np.nonzero(alpha)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
