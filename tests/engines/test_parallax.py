@@ -71,9 +71,16 @@ def test_crop_is_centred_on_the_subject(
     plan = isnet_engine.plan(image, RenderConfig(width=size[0], height=size[1]))
     mask = isnet_engine.segmentation(image).mask > 0.5
 
-    # Centred on the subject, favouring its top (faces): the centroid and the top are in view.
-    ys, xs = np.nonzero(mask)
+    from kinora.faces import find_faces
+
     x, y, w, h = plan.canvas.crop_box
+    faces = [f for f in find_faces(image) if mask[f[1] + f[3] // 2, f[0] + f[2] // 2]]
+    if faces:  # a person (the astronaut): framed on the whole face, with headroom
+        fx, fy, fw, fh = faces[0]
+        assert x <= fx and fx + fw <= x + w and y <= fy and fy + fh <= y + h
+        return
+    # Centred on the subject, favouring its top: the centroid and the top are in view.
+    ys, xs = np.nonzero(mask)
     assert x <= xs.mean() < x + w and y <= ys.mean() < y + h
     if ys.max() - ys.min() < h:
         assert y <= ys.min()
@@ -329,3 +336,28 @@ def test_variants_share_the_scene_and_render_as_a_fresh_engine_would(
     warm = render(isnet_engine, image, camera="Orbit left", seed=7)
     cold = render(ParallaxEngine(MODELS_DIR), image, camera="Orbit left", seed=7)
     assert all(np.array_equal(a, b) for a, b in zip(warm, cold, strict=True))
+
+
+@pytest.mark.parametrize("camera", ["Pan left", "Orbit right", "Zoom out", "Crane down", "Aerial"])
+def test_strong_moves_keep_a_persons_face_in_view(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], camera: str
+) -> None:
+    """Moves turn and zoom about a face found on the subject, so pushing in keeps it in the
+    picture (about the subject's centre it cut the astronaut's face at the eyes)."""
+    from kinora.engines.parallax import _homographies
+    from kinora.faces import find_faces
+
+    image = photos["astronaut.png"]
+    ((fx, fy, fw, fh),) = find_faces(image)[:1]
+    config = RenderConfig(width=640, height=360, camera=camera, motion_range=10, seed=3)
+    plan = isnet_engine.plan(image, config)
+    x0, y0, bw, _ = plan.canvas.crop_box
+    s = 640 / bw
+    # The face's eyes (upper middle of its box) on the canvas, then in every frame.
+    eyes = np.array(
+        [(fx + fw / 2 - x0) * s + plan.canvas.left, (fy + 0.4 * fh - y0) * s + plan.canvas.top, 1]
+    )
+    for t in plan.times:
+        p = _homographies(plan, plan.move, t)[1] @ eyes
+        x, y = p[0] / p[2], p[1] / p[2]
+        assert 0.05 * 640 < x < 0.95 * 640 and 0.04 * 360 < y < 0.96 * 360, (camera, t, x, y)

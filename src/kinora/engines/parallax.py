@@ -12,6 +12,7 @@ show it, and a premultiplied 8-bit blend. ``frames`` converts to RGB for callers
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import threading
@@ -33,6 +34,7 @@ from kinora.engines.base import (
     MotionEngine,
     RenderConfig,
 )
+from kinora.faces import find_faces
 from kinora.render import camera as cam
 from kinora.render.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
 from kinora.render.fit import cover_crop_box, cover_fit, subject_center
@@ -227,6 +229,15 @@ def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
     return cam.with_amplitude(move, 0.0)
 
 
+def _face_on_subject(image: Frame, mask: npt.NDArray[np.float32]) -> tuple[float, float] | None:
+    """The centre (image pixels) of the largest face that is part of the subject."""
+    for fx, fy, fw, fh in find_faces(image):
+        cx, cy = fx + fw / 2.0, fy + fh / 2.0
+        if mask[min(int(cy), mask.shape[0] - 1), min(int(cx), mask.shape[1] - 1)] >= 0.5:
+            return (cx, cy)  # (a face on a poster behind the subject is not what to follow)
+    return None
+
+
 def _image_key(image: Frame) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(str(image.shape).encode())
@@ -282,9 +293,26 @@ class ParallaxEngine(MotionEngine):
                 self._scenes.move_to_end(key)
                 return self._scenes[key]
         seg = self.segmentation(image)
-        center = subject_center(seg.mask)
+        face = _face_on_subject(image, seg.mask)
+        if face is None:
+            center = subject_center(seg.mask)
+        else:
+            # Frame the face with headroom: its centre at 40 % of the crop's height.
+            ih, iw = image.shape[:2]
+            _, _, _, crop_h = cover_crop_box(iw, ih, width, height)
+            center = ((face[0] + 0.5) / iw, (face[1] + 0.1 * crop_h + 0.5) / ih)
         canvas = fit_canvas(image, seg.mask, width=width, height=height, center=center)
-        found = (canvas, build_layout(canvas.rgb, canvas.mask), seg.method)
+        layout = build_layout(canvas.rgb, canvas.mask)
+        if face is not None and layout.has_subject:
+            # Moves turn and zoom about the face: it stays in view when the camera pushes in.
+            x0, y0, bw, _ = canvas.crop_box
+            scale = width / bw  # image x is canvas (x + 0.5 - x0) * scale + left - 0.5
+            pivot = (
+                (face[0] + 0.5 - x0) * scale + canvas.left - 0.5,
+                (face[1] + 0.5 - y0) * scale + canvas.top - 0.5,
+            )
+            layout = dataclasses.replace(layout, pivot_px=pivot)
+        found = (canvas, layout, seg.method)
         with self._lock:
             self._scenes[key] = found
             while len(self._scenes) > 2:
