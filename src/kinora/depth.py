@@ -226,17 +226,21 @@ def _quilt_detail(
             best_cost[better] = cost[better]
             best_oy[better], best_ox[better] = dy * k * t, dx * k * t
             searching &= ~found
-    for i in np.flatnonzero(np.isfinite(best_cost)).tolist():
+    chosen = np.flatnonzero(np.isfinite(best_cost))
+    # Texture contrast goes with brightness: a bright source lends a dark fill less of it.
+    source = mean(sums_rgb, y0[chosen] + best_oy[chosen], x0[chosen] + best_ox[chosen])
+    gains = np.clip(want[chosen].sum(axis=1) / np.maximum(source.sum(axis=1), 1.0), 0.5, 1.5)
+    for i, gain in zip(chosen.tolist(), gains.tolist(), strict=True):
         oy, ox = int(best_oy[i]), int(best_ox[i])
         # Clip the square to the picture; its source moves with it (and stays inside).
         a0, b0 = max(0, int(y0[i])), max(0, int(x0[i]))
         a1, b1 = min(h, int(y0[i]) + size), min(w, int(x0[i]) + size)
-        wgt = weight[a0 - y0[i] : a1 - y0[i], b0 - x0[i] : b1 - x0[i]]
+        wgt = weight[a0 - y0[i] : a1 - y0[i], b0 - x0[i] : b1 - x0[i]] * np.float32(gain)
         acc[a0:a1, b0:b1] += detail[a0 + oy : a1 + oy, b0 + ox : b1 + ox] * wgt[..., None]
-        total[a0:a1, b0:b1] += wgt
-    covered = total > 1e-3
-    acc[covered] /= total[covered][:, None]
-    return acc
+        total[a0:a1, b0:b1] += wgt / np.float32(gain)
+    # Overlapping ramps sum to 1 inside the quilt; at its edge (a square whose neighbours found
+    # nothing) they fall to 0, so the texture fades out instead of ending in a hard edge.
+    return np.asarray(acc / np.maximum(total, 1.0)[..., None], np.float32)
 
 
 def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
