@@ -99,15 +99,7 @@ class Mp4Writer:
     def write(self, frame: Frame) -> None:
         if frame.shape != (self.height, self.width, 3):
             raise ValueError(f"frame shape {frame.shape} != {(self.height, self.width, 3)}")
-        if self._error is not None:
-            raise self._error
-        index = self.frames_written
-        self.frames_written += 1
-        if self._queue is not None:
-            # A copy: engines may reuse their arrays; the conversion runs on the encoder thread.
-            self._queue.put((index, np.array(frame, dtype=np.uint8, copy=True)))
-        else:
-            self._encode(self._video_frame(index, frame))
+        self._submit(frame)
 
     def write_i420(self, frame: Frame) -> None:
         """Write a frame already in the encoder's I420 (see ``render.colour``): no conversion."""
@@ -115,11 +107,15 @@ class Mp4Writer:
             raise ValueError(
                 f"I420 frame shape {frame.shape} != {(self.height * 3 // 2, self.width)}"
             )
+        self._submit(frame)
+
+    def _submit(self, frame: Frame) -> None:
         if self._error is not None:
             raise self._error
         index = self.frames_written
         self.frames_written += 1
         if self._queue is not None:
+            # A copy: engines may reuse their arrays; any conversion runs on the encoder thread.
             self._queue.put((index, np.array(frame, dtype=np.uint8, copy=True)))
         else:
             self._encode(self._video_frame(index, frame))
