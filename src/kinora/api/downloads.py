@@ -52,29 +52,34 @@ FAILED = ".failed"
 """Suffix of the note left beside a rendition's key when it cannot be made."""
 
 
-def make_rendition(
-    runtime: Runtime,
-    *,
-    source_key: str,
-    key: str,
-    kind: str,
-    width: int | None,
-    file_size: float | None,
-) -> None:
-    """Make and store one rendition (a worker task; see ``jobs.tasks``)."""
-    storage = runtime.storage
+@dataclass(frozen=True)
+class Rendition:
+    """One derived file: made from ``source_key``, stored at ``key`` (plain data: it travels
+    through the queue)."""
+
+    source_key: str
+    key: str
+    kind: str
+    """"mp4" or "gif"."""
+    width: int | None
+    file_size: float | None
+
+
+def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
+    """Make and store one rendition (in a request, or as a worker task; see ``jobs.tasks``)."""
+    storage, key = runtime.storage, rendition.key
     if storage.exists(key) or storage.exists(key + FAILED):
         return
-    source = storage.local_path(source_key)
+    source = storage.local_path(rendition.source_key)
     tmp = runtime.settings.data_dir / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
     try:
         try:
-            if kind == "gif":
-                write_gif(source, out, width=width or 480)
+            if rendition.kind == "gif":
+                write_gif(source, out, width=rendition.width or 480)
             else:
-                transcode_mp4(source, out, width=width, max_megabytes=file_size)
+                transcode_mp4(source, out, width=rendition.width, max_megabytes=rendition.file_size)
         except ValueError as exc:  # the caller asked for the impossible: say so, for good
             storage.put_bytes(key + FAILED, str(exc).encode())
             return
@@ -83,19 +88,11 @@ def make_rendition(
         out.unlink(missing_ok=True)
 
 
-def _rendition(
-    runtime: Runtime,
-    key: str,
-    *,
-    source_key: str,
-    kind: str,
-    width: int | None,
-    file_size: float | None,
-) -> str:
+def _rendition(runtime: Runtime, rendition: Rendition) -> str:
     """The key of a rendition, made on first use (here, or by a worker while we wait)."""
     from kinora.jobs.tasks import enqueue_rendition
 
-    storage = runtime.storage
+    storage, key = runtime.storage, rendition.key
 
     def ready() -> bool:
         if storage.exists(key):
@@ -107,14 +104,10 @@ def _rendition(
     if ready():
         return key
     if runtime.hosts_workers:
-        make_rendition(
-            runtime, source_key=source_key, key=key, kind=kind, width=width, file_size=file_size
-        )
+        make_rendition(runtime, rendition)
         ready()
         return key
-    enqueue_rendition(
-        runtime, source_key=source_key, key=key, kind=kind, width=width, file_size=file_size
-    )
+    enqueue_rendition(runtime, rendition)
     deadline = time.monotonic() + runtime.settings.rendition_wait_seconds
     pause = 0.05
     while not ready():
@@ -171,14 +164,8 @@ def resolve_download(
         return Download(item["thumbnail_key"], "image/jpeg", f"{stem}.jpg", store)
     if object_type == "bullet_video_gif":
         gif_width = min(width or 480, 960)
-        gif = _rendition(
-            runtime,
-            f"{base}/renditions/video_{index}_w{gif_width}.gif",
-            source_key=key,
-            kind="gif",
-            width=gif_width,
-            file_size=None,
-        )
+        gif_key = f"{base}/renditions/video_{index}_w{gif_width}.gif"
+        gif = _rendition(runtime, Rendition(key, gif_key, "gif", gif_width, None))
         return Download(gif, "image/gif", f"{stem}.gif", store)
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
     if width is None and file_size is None:
@@ -196,14 +183,8 @@ def resolve_download(
             raise BadRequestError(f"file_size must be at least {RENDITION_MEGABYTES[0]} MB")
         file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     tag = f"w{width or 0}_s{file_size or 0:g}"
-    rendition = _rendition(
-        runtime,
-        f"{base}/renditions/video_{index}_{tag}.mp4",
-        source_key=key,
-        kind="mp4",
-        width=width,
-        file_size=file_size,
-    )
+    mp4_key = f"{base}/renditions/video_{index}_{tag}.mp4"
+    rendition = _rendition(runtime, Rendition(key, mp4_key, "mp4", width, file_size))
     return Download(rendition, "video/mp4", f"{stem}.mp4", store)
 
 

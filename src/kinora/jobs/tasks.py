@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from huey import Huey
 
 if TYPE_CHECKING:
+    from kinora.api.downloads import Rendition
     from kinora.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -49,13 +51,12 @@ def register(huey: Huey) -> dict[str, Any]:
 
         deliver(current(), webhook_id=webhook_id, url=url, payload=payload, attempt=attempt)
 
-    @huey.task(name="make_rendition", priority=90)  # type: ignore[untyped-decorator]
-    def make_rendition(
-        source_key: str, key: str, kind: str, width: int | None, file_size: float | None
-    ) -> None:
+    @huey.task(name="make_rendition")  # type: ignore[untyped-decorator]
+    def make_rendition(rendition: dict[str, Any]) -> None:
+        from kinora.api.downloads import Rendition
         from kinora.api.downloads import make_rendition as make
 
-        make(current(), source_key=source_key, key=key, kind=kind, width=width, file_size=file_size)
+        make(current(), Rendition(**rendition))
 
     tasks = {
         "render_media": render_media,
@@ -78,20 +79,10 @@ def enqueue_render(
     runtime.huey.enqueue(task.s(media_id, generation, priority=priority, delay=delay or None))
 
 
-def enqueue_rendition(
-    runtime: Runtime,
-    *,
-    source_key: str,
-    key: str,
-    kind: str,
-    width: int | None,
-    file_size: float | None,
-) -> None:
+def enqueue_rendition(runtime: Runtime, rendition: Rendition) -> None:
     """Queue a download rendition ahead of renders: somebody is waiting for it."""
     task = register(runtime.huey)["make_rendition"]
-    runtime.huey.enqueue(
-        task.s(source_key, key, kind, width, file_size, priority=RENDITION_PRIORITY)
-    )
+    runtime.huey.enqueue(task.s(dataclasses.asdict(rendition), priority=RENDITION_PRIORITY))
 
 
 RENDITION_PRIORITY = 200
