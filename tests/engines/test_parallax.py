@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -205,7 +206,15 @@ def test_border_check_catches_smears_and_black_edges(photos: dict[str, Frame]) -
 
 
 @pytest.mark.parametrize(
-    ("name", "warp"), [("chelsea.png", "grid"), ("rocket.jpg", "grid"), ("chelsea.png", "opencv")]
+    ("name", "warp"),
+    [
+        ("chelsea.png", "kernels"),
+        ("rocket.jpg", "kernels"),
+        ("rocket.jpg", "kernels, front by opencv"),
+        ("chelsea.png", "grid"),
+        ("rocket.jpg", "grid"),
+        ("chelsea.png", "opencv"),
+    ],
 )
 def test_yuv_render_matches_an_rgb_composite(
     isnet_engine: ParallaxEngine,
@@ -216,14 +225,27 @@ def test_yuv_render_matches_an_rgb_composite(
 ) -> None:
     """The engine composes in the encoder's 4:2:0 (premultiplied Y, half-size chroma through
     its own homography; the subject only over strips of its box); a float RGB composite of the
-    same layers, converted, must agree, through the grids and through OpenCV's warps (used for
-    moves too curved for a grid)."""
+    same layers, converted, must agree: through the compiled kernels, through the grids and
+    OpenCV's remap (without the kernels), and through OpenCV's warps (moves too curved for a
+    grid), also for the subject alone."""
     from kinora.engines import parallax
     from kinora.engines.parallax import _homographies, _Renderer
+    from kinora.render import kernels
     from kinora.render.colour import i420_planes, rgb_to_i420
 
+    if warp.startswith("kernels"):
+        assert kernels.available()
+    else:
+        monkeypatch.setattr(kernels, "_enabled", False)
     if warp == "opencv":
         monkeypatch.setattr(parallax, "perspective_grid", lambda *a, **k: None)
+    if warp == "kernels, front by opencv":
+        exact = parallax.perspective_grid
+
+        def back_only(h: np.ndarray, size: tuple[int, int], **kw: Any) -> Any:
+            return None if "origin" in kw else exact(h, size, **kw)  # the subject's windows
+
+        monkeypatch.setattr(parallax, "perspective_grid", back_only)
 
     config = RenderConfig(width=640, height=360, camera="Orbit left", motion_range=8, seed=4)
     plan = isnet_engine.plan(photos[name], config)

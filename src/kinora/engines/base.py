@@ -106,6 +106,10 @@ class MotionEngine(ABC):
     """Base class of every engine, built-in or plugged in through the ``kinora.engines`` group."""
 
     info: ClassVar[EngineInfo]
+    encoder_niceness: ClassVar[int] = 10
+    """Niceness added to the encoder's threads while this engine's frames stream into them:
+    behind the renderer for engines slower than the encoder (their render is the critical
+    path), 0 for engines that render faster than x264 encodes (then x264 is)."""
 
     def service_version(self) -> str:
         """The version reported in the media object; may say which components were available."""

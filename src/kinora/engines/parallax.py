@@ -36,6 +36,7 @@ from kinora.engines.base import (
 )
 from kinora.faces import find_faces
 from kinora.render import camera as cam
+from kinora.render import kernels
 from kinora.render.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
 from kinora.render.fit import cover_crop_box, cover_fit, subject_center
 from kinora.render.warp import Grid, perspective_grid, remap, warp_perspective
@@ -260,10 +261,15 @@ class ParallaxEngine(MotionEngine):
         ),
     )
 
+    # With the compiled kernels this engine renders a frame in well under x264's time for it
+    # (bench/bench_one_image.py), so x264 is the critical path: no niceness.
+    encoder_niceness = 0
+
     def __init__(self, models_dir: Path | None = None) -> None:
         self.models_dir = Path(models_dir) if models_dir is not None else None
         self._segments: OrderedDict[str, Segmentation] = OrderedDict()
         self._scenes: OrderedDict[tuple[str, int, int], tuple[Canvas, Layout, str]] = OrderedDict()
+        self._prepared: dict[tuple[str, int, int], _Layers] = {}
         self._lock = threading.Lock()
 
     def service_version(self) -> str:
@@ -319,6 +325,18 @@ class ParallaxEngine(MotionEngine):
                 self._scenes.popitem(last=False)
         return found
 
+    def _layers(self, layout: Layout) -> _Layers:
+        """The layout's render planes, kept with the scene (variants share them)."""
+        with self._lock:
+            for key, scene in self._scenes.items():
+                if scene[1] is layout:
+                    if key not in self._prepared:
+                        self._prepared[key] = _Layers.of(layout)
+                    for stale in set(self._prepared) - set(self._scenes):
+                        del self._prepared[stale]
+                    return self._prepared[key]
+        return _Layers.of(layout)
+
     def plan(self, image: Frame, config: RenderConfig) -> Plan:
         """Segmentation, canvas, layers and the fitted camera move for one render."""
         width, height = config.width, config.height
@@ -362,7 +380,7 @@ class ParallaxEngine(MotionEngine):
             raise ValueError("the parallax engine needs one image")
         image = np.ascontiguousarray(inputs.images[0][..., :3], dtype=np.uint8)
         plan = self.plan(image, config)
-        renderer = _Renderer(plan, config.width, config.height)
+        renderer = _Renderer(plan, config.width, config.height, self._layers(plan.layout))
         n = len(plan.times)
         for i in range(config.total_frames):
             yield renderer.render_i420(plan.times[i % n])
@@ -388,6 +406,18 @@ def _even_pad(image: Frame) -> Frame:
 
 
 @dataclass(frozen=True)
+class _FrontPlanes:
+    """A front layer for the compiled kernels: ``[Y*a, a]``, half-size ``[U*a, V*a]`` and
+    ``a``, zero-padded, with their block coverage."""
+
+    y_alpha: kernels.Plane
+    uv: kernels.Plane
+    alpha_half: kernels.Plane
+    coverage: kernels.Coverage
+    coverage_half: kernels.Coverage
+
+
+@dataclass(frozen=True)
 class _Front:
     """A front layer ready to warp: premultiplied YUV planes of its box (even-aligned, at
     ``x0, y0`` on the canvas)."""
@@ -400,6 +430,8 @@ class _Front:
     """Half size ``[U*a, V*a, a]``."""
     covered: npt.NDArray[np.int32]
     """Summed-area table of the CELL-sized blocks with any coverage."""
+    planes: _FrontPlanes | None
+    """The same planes as the compiled kernels read them (None without the kernels)."""
 
     @classmethod
     def of(cls, layer: Layer) -> _Front:
@@ -421,7 +453,17 @@ class _Front:
         seen = blocks.reshape(ny, CELL, nx, CELL).max(axis=(1, 3)) > 0
         covered = np.zeros((ny + 1, nx + 1), np.int32)
         covered[1:, 1:] = seen.astype(np.int32).cumsum(0).cumsum(1)
-        return cls(x0, y0, y_alpha, chroma, covered)
+        planes = None
+        if kernels.available():
+            coverage = kernels.Coverage(covered, float(CELL))
+            planes = _FrontPlanes(
+                y_alpha=kernels.Plane.of(np.asarray(cv2.merge((yp, a)), np.uint8), border="zero"),
+                uv=kernels.Plane.of(np.ascontiguousarray(chroma[..., :2]), border="zero"),
+                alpha_half=kernels.Plane.of(np.ascontiguousarray(chroma[..., 2]), border="zero"),
+                coverage=coverage,
+                coverage_half=coverage.halved(),
+            )
+        return cls(x0, y0, y_alpha, chroma, covered, planes)
 
     def seen(self, grid: Grid) -> npt.NDArray[np.bool_]:
         """Which cells of ``grid`` (made for this layer's box) can show any of its coverage:
@@ -444,16 +486,45 @@ class _Front:
         return self.y_alpha.shape[1], self.y_alpha.shape[0]
 
 
+@dataclass(frozen=True)
+class _Layers:
+    """A layout's planes as the renderer warps them: the same for every seed and camera."""
+
+    back_y: Frame
+    back_chroma: Frame
+    """Half size ``[U, V, 0]``."""
+    fronts: list[_Front]
+    fast: tuple[kernels.Plane, kernels.Plane] | None
+    """The back layer's Y and ``[U, V]`` for the compiled kernels (None without them)."""
+
+    @classmethod
+    def of(cls, layout: Layout) -> _Layers:
+        back_y, back_chroma = yuv_planes(_even_pad(layout.layers[0].rgb))
+        fronts = [_Front.of(layer) for layer in layout.layers[1:]]
+        fast = None
+        if kernels.available():
+            fast = (
+                kernels.Plane.of(back_y, border="replicate"),
+                kernels.Plane.of(np.ascontiguousarray(back_chroma[..., :2]), border="replicate"),
+            )
+        return cls(back_y, back_chroma, fronts, fast)
+
+
 class _Renderer:
     """Per-frame work only, straight to the encoder's I420: the back layer warped as a Y plane
     and a half-size ``[U, V, 0]`` plane, each front layer warped within the window its box
     covers and blended as ``front + back * (1 - alpha)`` in 8-bit arithmetic.
     """
 
-    def __init__(self, plan: Plan, width: int, height: int) -> None:
+    def __init__(self, plan: Plan, width: int, height: int, layers: _Layers | None = None) -> None:
         self.plan, self.width, self.height = plan, width, height
-        self.back_y, self.back_chroma = yuv_planes(_even_pad(plan.layout.layers[0].rgb))
-        self.fronts = [_Front.of(layer) for layer in plan.layout.layers[1:]]
+        layers = layers or _Layers.of(plan.layout)
+        self.back_y, self.back_chroma, self.fronts = (
+            layers.back_y,
+            layers.back_chroma,
+            layers.fronts,
+        )
+        self.fast = layers.fast if kernels.available() and width <= kernels.MAX_WIDTH else None
 
     def render(self, t: float) -> Frame:
         """An RGB frame (tests, overlays, stills; the pipeline encodes :meth:`render_i420`)."""
@@ -464,6 +535,15 @@ class _Renderer:
         hs = _homographies(plan, plan.move, t)
         out = np.empty((h * 3 // 2, w), np.uint8)
         y, u, v = i420_planes(out)
+        if self.fast is not None:
+            grid = perspective_grid(hs[0], (w, h))
+            if grid is not None:
+                back_y, back_uv = self.fast
+                kernels.warp([back_y], grid, (0, 0, w, h), [y])
+                kernels.warp([back_uv], grid.halved(), (0, 0, w // 2, h // 2), [u, v])
+                for front, hm in zip(self.fronts, hs[1:], strict=True):
+                    self._over(front, hm, y, u, v)
+                return out
         chroma = np.empty((h // 2, w // 2, 3), np.uint8)
         self._warp(self.back_y, self.back_chroma, hs[0], (0, 0), (w, h), y, chroma)
         for front, hm in zip(self.fronts, hs[1:], strict=True):
@@ -498,20 +578,54 @@ class _Renderer:
         )
         return full, half
 
-    def _blend(self, front: _Front, hm: F64, y: Frame, chroma: Frame) -> None:
+    def _window(self, front: _Front, hm: F64) -> tuple[F64, int, int, int, int] | None:
+        """The front's homography from its box, and the even window of the frame its box
+        covers (None when it covers nothing or lies behind the camera)."""
         w, h = self.width, self.height
         fw, fh = front.size
         hf = hm @ np.array([[1.0, 0.0, front.x0], [0.0, 1.0, front.y0], [0.0, 0.0, 1.0]])
         box = np.array([[0, 0, 1], [fw, 0, 1], [0, fh, 1], [fw, fh, 1]], float).T
         p = hf @ box
         if np.any(p[2] <= 1e-9):
-            return
+            return None
         xs, ys = p[0] / p[2], p[1] / p[2]
         x0, y0 = max(0, math.floor(xs.min()) - 2), max(0, math.floor(ys.min()) - 2)
         x1, y1 = min(w, math.ceil(xs.max()) + 3), min(h, math.ceil(ys.max()) + 3)
         x0, y0, x1, y1 = x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
         if x1 <= x0 or y1 <= y0:
+            return None
+        return hf, x0, y0, x1, y1
+
+    def _over(self, front: _Front, hm: F64, y: Frame, u: Frame, v: Frame) -> None:
+        """The front over the frame with the compiled kernels (cells without coverage are
+        skipped inside them); OpenCV where a grid cannot be exact."""
+        found = self._window(front, hm)
+        if found is None:
             return
+        hf, x0, y0, x1, y1 = found
+        grid = perspective_grid(hf, (x1 - x0, y1 - y0), origin=(x0, y0))
+        planes = front.planes
+        if grid is None or planes is None:
+            chroma = np.asarray(cv2.merge((u, v, np.zeros_like(u))), np.uint8)
+            self._blend(front, hm, y, chroma)
+            cv2.mixChannels([chroma], [u, v], [0, 0, 1, 1])
+            return
+        win = (0, 0, x1 - x0, y1 - y0)
+        kernels.over([planes.y_alpha], grid, planes.coverage, win, [y[y0:y1, x0:x1]])
+        hx0, hy0, hx1, hy1 = x0 // 2, y0 // 2, x1 // 2, y1 // 2
+        kernels.over(
+            [planes.uv, planes.alpha_half],
+            grid.halved(),
+            planes.coverage_half,
+            (0, 0, hx1 - hx0, hy1 - hy0),
+            [u[hy0:hy1, hx0:hx1], v[hy0:hy1, hx0:hx1]],
+        )
+
+    def _blend(self, front: _Front, hm: F64, y: Frame, chroma: Frame) -> None:
+        found = self._window(front, hm)
+        if found is None:
+            return
+        hf, x0, y0, x1, y1 = found
         size = (x1 - x0, y1 - y0)
         grid = perspective_grid(hf, size, origin=(x0, y0))
         if grid is None:

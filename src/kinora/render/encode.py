@@ -29,8 +29,9 @@ from kinora.render.colour import rgb_to_i420
 
 AUDIO_RATE = 48_000
 ENCODER_NICENESS = 10
-"""Niceness added to the encoder thread (measured in bench/bench_text.py: renders streamed into
-the encoder finish 5-10 % sooner on two cores than at equal priority)."""
+"""Default niceness added to the encoder thread (measured in bench/bench_text.py: renders slower
+than the encoder, streamed into it, finish 5-10 % sooner on two cores than at equal priority;
+engines faster than the encoder ask for 0, see ``MotionEngine.encoder_niceness``)."""
 
 
 class Mp4Writer:
@@ -55,6 +56,7 @@ class Mp4Writer:
         audio: npt.NDArray[np.float32] | None = None,
         audio_rate: int = AUDIO_RATE,
         threaded: bool = True,
+        niceness: int = ENCODER_NICENESS,
     ) -> None:
         self.path = Path(path)
         self.width, self.height, self.fps = width, height, fps
@@ -91,6 +93,7 @@ class Mp4Writer:
         self._queue: queue.Queue[Any] | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._niceness = niceness
         if threaded:
             self._queue = queue.Queue(maxsize=6)
             self._thread = threading.Thread(target=self._encode_loop, daemon=True)
@@ -121,10 +124,11 @@ class Mp4Writer:
             self._encode(self._video_frame(index, frame))
 
     def _video_frame(self, index: int, frame: Frame) -> Any:
+        # The writer owns these arrays (copies or conversions): the frame can borrow them.
         if frame.ndim == 2:
-            vf = av.VideoFrame.from_ndarray(frame, format="yuv420p")
+            vf = av.VideoFrame.from_numpy_buffer(frame, format="yuv420p")
         elif self.width % 2 == 0 and self.height % 2 == 0:
-            vf = av.VideoFrame.from_ndarray(rgb_to_i420(frame), format="yuv420p")
+            vf = av.VideoFrame.from_numpy_buffer(rgb_to_i420(frame), format="yuv420p")
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         vf.pts = index
@@ -138,10 +142,10 @@ class Mp4Writer:
         assert self._queue is not None
         # Behind the renderer: the engine's thread is the critical path, and x264's own
         # threads (started from this one on the first frame) inherit this niceness.
-        if sys.platform == "linux":
+        if sys.platform == "linux" and self._niceness:
             with contextlib.suppress(OSError):
                 tid = threading.get_native_id()
-                nice = os.getpriority(os.PRIO_PROCESS, tid) + ENCODER_NICENESS
+                nice = os.getpriority(os.PRIO_PROCESS, tid) + self._niceness
                 os.setpriority(os.PRIO_PROCESS, tid, min(19, nice))
         while True:
             item = self._queue.get()

@@ -162,12 +162,21 @@ def _render_each(
         written = 0
         n_frames = config.total_frames + len(lead_in) + len(lead_out)
         audio = job.soundtrack(n_frames / config.fps) if job.soundtrack is not None else None
+        cover: list[Frame] = []
         with Mp4Writer(
-            path, width=config.width, height=config.height, fps=config.fps, audio=audio
+            path,
+            width=config.width,
+            height=config.height,
+            fps=config.fps,
+            audio=audio,
+            niceness=engine.encoder_niceness,
         ) as writer:
 
             def emit(
-                frame: Frame, i420: bool = False, thumb: Path = thumb, writer: Mp4Writer = writer
+                frame: Frame,
+                i420: bool = False,
+                writer: Mp4Writer = writer,
+                cover: list[Frame] = cover,
             ) -> None:
                 nonlocal done, written
                 if cancelled is not None and cancelled():
@@ -177,7 +186,7 @@ def _render_each(
                 else:
                     writer.write(frame)
                 if written == len(lead_in):
-                    write_thumbnail(i420_to_rgb(frame) if i420 else frame, thumb)
+                    cover.append(i420_to_rgb(frame) if i420 else frame.copy())
                 written += 1
                 done += 1
                 if on_progress is not None:
@@ -204,6 +213,8 @@ def _render_each(
                 )
             for frame in lead_out:
                 emit(frame)
+            # While the encoder drains its last frames (when x264 leaves a core idle).
+            write_thumbnail(cover[0], thumb)
         outcome.videos.append(
             RenderedVideo(
                 path=path,

@@ -27,10 +27,10 @@ Map = npt.NDArray[np.float32]
 
 
 def _exact(hinv: F64, xs: npt.NDArray[Any], ys: npt.NDArray[Any]) -> tuple[F64, F64, F64]:
-    x, y = np.meshgrid(xs, ys)
-    w = hinv[2, 0] * x + hinv[2, 1] * y + hinv[2, 2]
-    u = hinv[0, 0] * x + hinv[0, 1] * y + hinv[0, 2]
-    v = hinv[1, 0] * x + hinv[1, 1] * y + hinv[1, 2]
+    x, y = xs[None, :], ys[:, None]
+    w = (hinv[2, 0] * x + hinv[2, 2]) + hinv[2, 1] * y
+    u = (hinv[0, 0] * x + hinv[0, 2]) + hinv[0, 1] * y
+    v = (hinv[1, 0] * x + hinv[1, 2]) + hinv[1, 1] * y
     return u, v, w
 
 
