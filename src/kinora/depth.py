@@ -161,6 +161,36 @@ def _smooth_fill(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
     return np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC), np.uint8)
 
 
+SEAM_FADE_PX = 4.0
+"""How far into the hole the fill is shifted toward the colours just outside its edge."""
+SEAM_MAX_SHIFT = 12.0
+"""Largest shift (8-bit levels per channel): shading is matched, other objects' colours are
+not pulled into the fill (they would show as blurred blobs)."""
+
+
+def _seam_matched(rgb: Frame, hole: npt.NDArray[np.uint8], fill: Frame) -> F32:
+    """The fill shifted, near the hole's edge, to the colours just outside it. The smooth fill
+    comes from a small copy of the picture, so along the edge it steps away from the picture's
+    own shading; once the subject moves off, that step reads as its outline on the wall."""
+    f = fill.astype(np.float32)
+    step = np.ones((3, 3), np.uint8)
+    edge = ((hole > 0) & (cv2.erode(hole, step) == 0)).astype(np.float32)
+    outside = ((cv2.dilate(hole, step, iterations=2) > 0) & (hole == 0)).astype(np.float32)
+    if not edge.any() or not outside.any():
+        return f
+    near = cv2.GaussianBlur(outside, (0, 0), 1.5)
+    colour = cv2.GaussianBlur(rgb.astype(np.float32) * outside[..., None], (0, 0), 1.5)
+    colour /= np.maximum(near, 1e-3)[..., None]
+    edge *= near > 0.05
+    mismatch = (colour - f) * edge[..., None]
+    spread = cv2.GaussianBlur(edge, (0, 0), SEAM_FADE_PX)
+    offset = cv2.GaussianBlur(mismatch, (0, 0), SEAM_FADE_PX) / np.maximum(spread, 1e-3)[..., None]
+    offset = np.clip(offset, -SEAM_MAX_SHIFT, SEAM_MAX_SHIFT)
+    depth = cv2.distanceTransform(hole, cv2.DIST_L2, 3)
+    fade = np.exp(-np.maximum(depth - 1.0, 0.0) / SEAM_FADE_PX) * (spread > 1e-3)
+    return np.asarray(f + offset * fade[..., None], np.float32)
+
+
 QUILT_TILE = 32
 """Side of the squares the hole's texture is copied in (with QUILT_TILE // 2 of overlap)."""
 QUILT_MAX_COLOUR = 60.0
@@ -251,7 +281,7 @@ def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
         return rgb.copy()
     smooth = _smooth_fill(rgb, hole)
     detail = _quilt_detail(rgb, hole, smooth)
-    filled = np.clip(smooth.astype(np.float32) + detail + 0.5, 0, 255).astype(np.uint8)
+    filled = np.clip(_seam_matched(rgb, hole, smooth) + detail + 0.5, 0, 255).astype(np.uint8)
     out = rgb.copy()
     out[hole > 0] = filled[hole > 0]
     return out
@@ -268,6 +298,47 @@ def _without_islands(hole: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     if count <= 1 or not small.any():
         return hole
     return np.asarray(np.where(small[labels], 1, hole), np.uint8)
+
+
+RIM_MIN_CONTRAST = 4.0
+"""Levels (8-bit luma) by which a pixel just outside the subject must differ from the
+background a little further out to count as the subject's rim."""
+RIM_NOISE_FACTOR = 2.5
+"""...and by how many times that background's own fine texture (its high-pass spread)."""
+
+
+def _with_rim(rgb: Frame, hole: npt.NDArray[np.uint8], reach: int) -> npt.NDArray[np.uint8]:
+    """The hole grown over the subject's rim: pixels within ``reach`` of it, connected to it,
+    that stand out from the background a little further out (a dark edge of hair, a soft
+    shadow line) by more than that background's own texture. Left in the background layer a
+    rim traces the subject's outline on the wall once the layers move apart; in the hole it
+    travels with the subject (whose alpha is 1 there, so the rest view is still the input)."""
+
+    def disk(r: int) -> npt.NDArray[np.uint8]:
+        return np.asarray(cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+
+    inner = cv2.dilate(hole, disk(reach))
+    near = (inner > 0) & (hole == 0)
+    if not near.any():
+        return hole
+    # The background a little further out: its mean colour and fine-texture spread, spread
+    # over the rim by normalised blurs.
+    ref = ((cv2.dilate(hole, disk(reach + 8)) > 0) & (inner == 0)).astype(np.float32)
+    box = (2 * reach + 9, 2 * reach + 9)  # box means: as good here as Gaussians, far cheaper
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    weight = cv2.blur(ref, box)
+    norm = np.maximum(weight, 1e-3)
+    mean = cv2.blur(luma * ref, box) / norm
+    fine = luma - cv2.GaussianBlur(luma, (0, 0), 1.5)
+    spread = np.sqrt(np.maximum(cv2.blur(fine * fine * ref, box) / norm, 0.0))
+    contrast = np.abs(luma - mean)
+    limit = np.maximum(RIM_MIN_CONTRAST, RIM_NOISE_FACTOR * spread)
+    rim = near & (contrast > limit) & (weight > 0.02)
+    grown = hole.copy()
+    step = np.ones((3, 3), np.uint8)
+    for _ in range(reach):
+        grown = np.where(rim, cv2.dilate(grown, step), grown).astype(np.uint8)
+    return grown
 
 
 def build_layout(canvas: Frame, mask: F32) -> Layout:
@@ -299,13 +370,14 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
     r_hole = max(2, round(0.004 * min(ch, cw)))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 1, 2 * r_hole + 1))
     hole = _without_islands(np.asarray(cv2.dilate(binary, disk), np.uint8))
+    hole = _with_rim(canvas, hole, r_hole + 1)
     background = _inpaint(canvas, hole)
     # Alpha is 1 over the whole filled hole (so the rest view is the input, pixel for pixel),
     # then ramps off over ~2 px: only a thin ring of real background travels with the subject.
     # Faint matte beyond it (wisps, a lattice half taken) stays in the background alone:
     # in both layers it would show twice once they move apart.
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 3, 2 * r_hole + 3))
-    core = cv2.dilate(binary, ring).astype(np.float32)
+    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    core = cv2.dilate(hole, ring).astype(np.float32)
     alpha_f = cv2.GaussianBlur(core, (5, 5), 0.8)
     alpha_f = np.where(hole > 0, 1.0, alpha_f)
     alpha = np.clip(alpha_f * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -383,3 +383,22 @@ def test_strong_moves_keep_a_persons_face_in_view(
         p = _homographies(plan, plan.move, t)[1] @ eyes
         x, y = p[0] / p[2], p[1] / p[2]
         assert 0.05 * 640 < x < 0.95 * 640 and 0.04 * 360 < y < 0.96 * 360, (camera, t, x, y)
+
+
+# Smooth walls behind the subject, where an outline shows most. Before the rim was taken and
+# the fill matched to the edge: 4.2 (astronaut: her hair's dark edge) and 8.1 (chelsea).
+@pytest.mark.parametrize(("name", "limit"), [("astronaut.png", 3.2), ("chelsea.png", 5.0)])
+def test_background_keeps_no_outline_of_the_subject(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame], name: str, limit: float
+) -> None:
+    """Once the subject moves off, the background where it stood must not trace its outline:
+    no rim of its edge left outside the filled hole, no step from the fill to the picture."""
+    plan = isnet_engine.plan(photos[name], RenderConfig(width=1280, height=720))
+    back, front = plan.layout.layers
+    assert front.alpha is not None
+    outside = cv2.distanceTransform((front.alpha < 255).astype(np.uint8), cv2.DIST_L2, 5)
+    grey = cv2.cvtColor(back.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 2.0))
+    edge = float(detail[(outside > 0) & (outside <= 2)].mean())
+    further = float(detail[(outside > 8) & (outside <= 14)].mean())
+    assert edge / further < limit, edge / further
