@@ -5,6 +5,7 @@ versions named in docs/engines-plugins.md) so the adapters' real HTTP code runs 
 ``mode`` scripts the job: ``success``, ``fail`` (the job fails with the provider's message),
 ``hang`` (never finishes), ``flaky`` (503, then 429 with Retry-After, then success; one poll
 answers 500), ``reject`` (the submit is refused with 422) and ``down`` (every call 503).
+Each also takes its API's cancel and records the job in ``cancelled``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class StandIn:
         self.polls: dict[str, int] = {}
         self.submits = 0
         self.poll_errors = 0
+        self.cancelled: list[str] = []
         self.video = fake_video(width=64, height=36, frames=10, fps=10)
         stand_in = self
 
@@ -66,7 +68,8 @@ class StandIn:
                     answer = Answer(503, {"detail": "Service Unavailable"})
                 else:
                     answer = stand_in.answer(call)
-                self._send(answer.status, json.dumps(answer.body).encode(), answer.headers)
+                data = b"" if answer.body is None else json.dumps(answer.body).encode()
+                self._send(answer.status, data, answer.headers)
 
             def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
                 self.send_response(status)
@@ -77,7 +80,7 @@ class StandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -114,6 +117,10 @@ class StandIn:
         if self.mode == "hang" or self.polls[job] <= self.pending_polls:
             return "pending"
         return "failed" if self.mode == "fail" else "done"
+
+    def cancel(self, job: str) -> None:
+        self.cancelled.append(job)
+        self.mode = "hang"  # a cancelled job never finishes
 
     def flaky_poll(self) -> Answer | None:
         if self.mode == "flaky" and self.poll_errors == 0:
@@ -152,6 +159,9 @@ class ReplicateStandIn(StandIn):
         if call.headers.get("authorization") != f"Bearer {KEY}":
             return Answer(401, {"title": "Unauthenticated", "detail": "You did not pass a token"})
         parts = call.path.strip("/").split("/")
+        if call.method == "POST" and parts[:2] == ["v1", "predictions"] and parts[3:] == ["cancel"]:
+            self.cancel(parts[2])
+            return Answer(200, self.prediction(parts[2], "canceled"))
         if call.method == "POST" and (
             (parts[:2] == ["v1", "models"] and parts[-1] == "predictions")
             or call.path == "/v1/predictions"
@@ -191,6 +201,9 @@ class FalStandIn(StandIn):
         if call.headers.get("authorization") != f"Key {KEY}":
             return Answer(401, {"detail": "Invalid key"})
         parts = call.path.strip("/").split("/")
+        if call.method == "PUT" and len(parts) == 5 and parts[2:5:2] == ["requests", "cancel"]:
+            self.cancel(parts[3])
+            return Answer(202, {"status": "CANCELLATION_REQUESTED"})
         if call.method == "POST":
             refused = self.submitted()
             if refused:
@@ -258,6 +271,9 @@ class RunwayStandIn(StandIn):
             if refused:
                 return refused
             return Answer(200, {"id": f"17f20503-6c24-4c16-946b-35dbbce2af2{self.submits}"})
+        if call.method == "DELETE" and call.path.startswith("/v1/tasks/"):
+            self.cancel(call.path.rsplit("/", 1)[1])
+            return Answer(204, None)
         if call.method == "GET" and call.path.startswith("/v1/tasks/"):
             flaky = self.flaky_poll()
             if flaky:
@@ -310,6 +326,9 @@ class LumaStandIn(StandIn):
             if refused:
                 return refused
             return Answer(201, self.generation(f"gen-{self.submits}", "queued"))
+        if call.method == "DELETE" and call.path.startswith(self.path + "/"):
+            self.cancel(call.path.rsplit("/", 1)[1])
+            return Answer(204, None)
         if call.method == "GET" and call.path.startswith(self.path + "/"):
             flaky = self.flaky_poll()
             if flaky:

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from kinora.config import Settings
-from kinora.engines.base import EngineInputs, FakeEngine, InputKind, RenderConfig
+from kinora.engines.base import EngineInputs, FakeEngine, InputKind, RenderConfig, cancellation
 from kinora.engines.providers.base import FakeAdapter, ProviderEngine, data_uri
 from kinora.engines.registry import Target, build, check
-from kinora.errors import RenderError
+from kinora.errors import CancelledError, RenderError
 from tests.plugins.standins import FAIL_MESSAGE, KEY, REJECT_MESSAGE, StandIn
 
 MODELS = {
@@ -141,6 +142,58 @@ def test_a_job_that_never_finishes_times_out(
     assert sum(1 for c in server.calls if c.method == "GET") >= 2
 
 
+CANCELS = {
+    "replicate": ("POST", "/v1/predictions/p1/cancel"),
+    "fal": ("PUT", "/fal-ai/kling-video/requests/req-1/cancel"),
+    "runway": ("DELETE", "/v1/tasks/"),
+    "luma": ("DELETE", "/dream-machine/v1/generations/gen-1"),
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_cancelled_generation_cancels_the_providers_job(
+    provider: str, stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    """A cancel while the provider works stops the wait at the next poll and tells the
+    provider, through each API's own call, instead of letting the job run (and bill) on."""
+    server = stand_in(provider, mode="hang")
+    engine = engine_for(provider, server, make_settings)
+
+    def polled_twice() -> bool:
+        return sum(1 for c in server.calls if c.method == "GET") >= 2
+
+    start = time.monotonic()
+    with cancellation(polled_twice), pytest.raises(CancelledError):
+        render(engine)
+    assert time.monotonic() - start < 10
+    method, path = CANCELS[provider]
+    cancels = [c for c in server.calls if c.method == method and c.path.startswith(path)]
+    assert len(cancels) == 1 and len(server.cancelled) == 1
+    assert server.submits == 1
+
+
+def test_a_cancel_before_the_submit_sends_nothing_and_an_unreachable_cancel_still_cancels(
+    stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    server = stand_in("runway", mode="hang")
+    engine = engine_for("runway", server, make_settings)
+    with cancellation(lambda: True), pytest.raises(CancelledError):
+        render(engine)
+    assert server.calls == []
+    down = stand_in("runway", mode="hang")
+    engine = engine_for("runway", down, make_settings, provider_retries=0)
+
+    def polled_then_down() -> bool:
+        if any(c.method == "GET" for c in down.calls):
+            down.mode = "down"  # the cancel meets an outage
+            return True
+        return False
+
+    with cancellation(polled_then_down), pytest.raises(CancelledError):
+        render(engine)
+    assert [c.method for c in down.calls][-1] == "DELETE" and down.cancelled == []
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_transient_errors_are_retried_with_backoff(
     provider: str,
@@ -248,6 +301,28 @@ def test_loop_repeats_the_pass_and_the_fake_adapter() -> None:
     with pytest.raises(RenderError, match="fake: nope"):
         list(failing.frames(EngineInputs(images=[image()]), config))
     assert InputKind.ONE_IMAGE in Engine.accepts_for("x")
+
+
+def test_the_pipeline_hands_its_cancel_to_a_provider_waiting_on_its_job(tmp_path: Path) -> None:
+    """The worker's cancel reaches a provider engine that has yielded no frame yet."""
+    from kinora.render.pipeline import RenderJob, render_all
+
+    adapter = FakeAdapter(polls=10_000, sleep=lambda s: None)
+
+    class Engine(ProviderEngine):
+        adapter_class = FakeAdapter
+        info = FakeEngine.info
+
+    config = RenderConfig(width=32, height=32, fps=6, duration=1.0)
+    job = RenderJob(inputs=EngineInputs(images=[image()]), configs=[config], aspect_ratio="1:1")
+    with pytest.raises(CancelledError):
+        render_all(
+            engine=Engine(adapter),
+            job=job,
+            out_dir=tmp_path,
+            cancelled=lambda: len(adapter.requests) == 1 and adapter.poll_count("job1") >= 3,
+        )
+    assert adapter.cancelled == ["job1"]
 
 
 def test_images_are_sent_inline_within_the_size_limit() -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -100,6 +102,27 @@ class EngineInfo:
     """Output shapes it can make (any size of these shapes: the output is fitted to it)."""
     max_side: int = 0
     """Longest side it renders natively before fitting to the output (0: any)."""
+
+
+_cancel_check: ContextVar[Callable[[], bool] | None] = ContextVar("kinora_cancel", default=None)
+
+
+@contextmanager
+def cancellation(check: Callable[[], bool] | None) -> Iterator[None]:
+    """While frames are drawn from an engine, :func:`cancel_requested` asks ``check``."""
+    token = _cancel_check.set(check)
+    try:
+        yield
+    finally:
+        _cancel_check.reset(token)
+
+
+def cancel_requested() -> bool:
+    """Whether the render being drawn was cancelled. The pipeline checks between frames; an
+    engine that waits on something outside before its first frame (a hosted provider's job)
+    asks here while it waits, to stop that work too."""
+    check = _cancel_check.get()
+    return bool(check is not None and check())
 
 
 class MotionEngine(ABC):

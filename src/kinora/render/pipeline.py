@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig
+from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig, cancellation
 from kinora.errors import CancelledError
 from kinora.render.colour import i420_to_rgb
 from kinora.render.encode import Mp4Writer, write_thumbnail
@@ -198,14 +198,15 @@ def _render_each(
             overlay = _overlay(config)
             # Straight to the encoder's format when the engine renders it (overlays draw RGB).
             native = None if overlay else engine.frames_i420(job.inputs, config)
-            if native is not None:
-                for frame in native:
-                    emit(frame, True)
-                    produced += 1
-            else:
-                for frame in engine.frames(job.inputs, config):
-                    emit(overlay.apply(frame, produced) if overlay else frame)
-                    produced += 1
+            with cancellation(cancelled):
+                if native is not None:
+                    for frame in native:
+                        emit(frame, True)
+                        produced += 1
+                else:
+                    for frame in engine.frames(job.inputs, config):
+                        emit(overlay.apply(frame, produced) if overlay else frame)
+                        produced += 1
             if produced != config.total_frames:
                 raise RuntimeError(
                     f"engine {engine.info.name} yielded {produced} frames, "

@@ -38,9 +38,10 @@ from kinora.engines.base import (
     InputKind,
     MotionEngine,
     RenderConfig,
+    cancel_requested,
 )
 from kinora.engines.registry import TargetCheck
-from kinora.errors import FetchError, RenderError
+from kinora.errors import CancelledError, FetchError, RenderError
 from kinora.inputs.fetch import fetch, guarded_client
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class Submitted:
     model_version: str = ""
     seed: int | None = None
     """The seed sent, when the provider takes one (a seed it reports wins)."""
+    cancel_url: str = ""
+    """Where the provider takes a cancel, when it says so in its answer."""
 
 
 @dataclass
@@ -201,6 +204,11 @@ class ProviderAdapter(ABC):
     def poll(self, job: Submitted) -> Poll:
         """The job's state now."""
 
+    def cancel(self, job: Submitted) -> None:
+        """Ask the provider to stop the job (when the generation is cancelled). The default
+        does nothing: the job runs out at the provider."""
+        log.info("%s: no cancel in this API; job %s runs out there", self.name, job.job_id)
+
     # -- shared machinery ------------------------------------------------------------------
 
     def call(self, method: str, url: str, *, json: Any = None) -> Any:
@@ -235,6 +243,8 @@ class ProviderAdapter(ABC):
                 retryable=response.status_code == 429 or response.status_code >= 500,
                 retry_after=float(retry_after) if retry_after.isdigit() else None,
             )
+        if response.status_code == 204 or not response.content:
+            return None  # a success with nothing to say (a DELETE)
         try:
             return response.json()
         except ValueError as exc:
@@ -243,8 +253,13 @@ class ProviderAdapter(ABC):
     def generate(self, request: ProviderRequest) -> ProviderResult:
         """Submit, wait (polling) until done or the deadline, and download the video."""
         deadline = time.monotonic() + self.timeout
+        if cancel_requested():
+            raise CancelledError("the generation was cancelled")
         job = self.submit(request)
         while True:
+            if cancel_requested():
+                self._cancel_quietly(job)
+                raise CancelledError("the generation was cancelled")
             state = self.poll(job)
             if state.state == "failed":
                 raise RenderError(f"{self.name}: {state.error or 'the job failed'}")
@@ -266,6 +281,15 @@ class ProviderAdapter(ABC):
             video_url=state.video_url,
             video=self.download(state.video_url),
         )
+
+    def _cancel_quietly(self, job: Submitted) -> None:
+        """Best effort: a provider that cannot be told still lets the cancel finish here."""
+        try:
+            self.cancel(job)
+        except (RenderError, ProviderHTTPError, httpx.HTTPError) as exc:
+            log.warning("%s: could not cancel job %s: %s", self.name, job.job_id, exc)
+        else:
+            log.info("%s: cancelled job %s", self.name, job.job_id)
 
     def download(self, url: str) -> bytes:
         last = ""
@@ -512,6 +536,7 @@ class FakeAdapter(ProviderAdapter):
         super().__init__(**kwargs)
         self.polls, self.fail = polls, fail
         self.requests: list[ProviderRequest] = []
+        self.cancelled: list[str] = []
         self._seen: dict[str, int] = {}
 
     def headers(self) -> dict[str, str]:
@@ -530,6 +555,13 @@ class FakeAdapter(ProviderAdapter):
         if self.fail:
             return Poll("failed", error=self.fail)
         return Poll("succeeded", video_url=f"fake://{job.job_id}.mp4", seed=self.requests[-1].seed)
+
+    def cancel(self, job: Submitted) -> None:
+        self.cancelled.append(job.job_id)
+
+    def poll_count(self, job_id: str) -> int:
+        """How many times the job was polled (tests)."""
+        return self._seen.get(job_id, 0)
 
     def download(self, url: str) -> bytes:
         request = self.requests[-1]

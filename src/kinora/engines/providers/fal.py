@@ -95,6 +95,7 @@ class FalAdapter(ProviderAdapter):
             raise RenderError("fal: the queue answer has no request_id")
         status_url = str(data.get("status_url") or "")
         response_url = str(data.get("response_url") or "")
+        cancel_url = str(data.get("cancel_url") or "")
         return Submitted(
             job_id=request_id,
             poll_url=status_url
@@ -102,7 +103,14 @@ class FalAdapter(ProviderAdapter):
             else self._app_url(request_id) + "/status",
             result_url=response_url if self._same_host(response_url) else self._app_url(request_id),
             seed=inputs.get("seed"),
+            cancel_url=cancel_url
+            if self._same_host(cancel_url)
+            else self._app_url(request_id) + "/cancel",
         )
+
+    def cancel(self, job: Submitted) -> None:
+        # The queue drops a request still waiting and signals a running one to stop.
+        self.call("PUT", job.cancel_url)
 
     def poll(self, job: Submitted) -> Poll:
         data = self.call("GET", job.poll_url)

@@ -63,6 +63,10 @@ class LumaAdapter(ProviderAdapter):
             job_id=gen, poll_url=f"{self.base_url}{PATH}/{gen}", model_version=self.model
         )
 
+    def cancel(self, job: Submitted) -> None:
+        # Luma's API has no cancel: deleting the generation is how a caller drops it.
+        self.call("DELETE", job.poll_url)
+
     def poll(self, job: Submitted) -> Poll:
         data = self.call("GET", job.poll_url)
         state = data.get("state")

@@ -107,6 +107,9 @@ class ReplicateAdapter(ProviderAdapter):
             seed=body["input"].get("seed"),
         )
 
+    def cancel(self, job: Submitted) -> None:
+        self.call("POST", f"{job.poll_url}/cancel")
+
     def poll(self, job: Submitted) -> Poll:
         data = self.call("GET", job.poll_url)
         status = data.get("status")

@@ -87,6 +87,10 @@ class RunwayAdapter(ProviderAdapter):
             seed=body["seed"],
         )
 
+    def cancel(self, job: Submitted) -> None:
+        # Runway cancels a running, pending or throttled task on DELETE (and deletes others).
+        self.call("DELETE", job.poll_url)
+
     def poll(self, job: Submitted) -> Poll:
         data = self.call("GET", job.poll_url)
         status = data.get("status")
