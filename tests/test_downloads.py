@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
@@ -179,3 +181,37 @@ def test_an_api_without_workers_queues_renditions_for_them(tmp_path: Path) -> No
     with TestClient(create_app(impatient, workers=0)) as client:
         r = client.get(url, params={"width": 128}, headers=headers)
         assert r.status_code == 200 and r.content == made.read_bytes()
+
+
+def _limit_threads(tokens: int) -> None:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = tokens
+
+
+def test_downloads_waiting_for_a_worker_hold_no_threads(tmp_path: Path) -> None:
+    """Scaled out, a download waits for a worker's rendition without holding one of the API's
+    threads: more waiting downloads than the API has threads leave it answering at once."""
+    settings = Settings(data_dir=tmp_path / "data", **{**FAST, "models_dir": MODELS_DIR})
+    with TestClient(create_app(settings, workers=1)) as client:
+        key = create_key(client.app.state.runtime, name="t", initial_credits=10).key  # type: ignore[attr-defined]
+        media = finished(Api(client=client, settings=settings, key=key, customer_id=""))
+    url = f"/media/{media['id']}/download"
+    patient = settings.model_copy(update={"rendition_wait_seconds": 3.0})
+    statuses: list[int] = []
+
+    def wait_for(width: int) -> None:
+        r = client.get(url, params={"width": width}, headers={"X-Api-Key": key})
+        statuses.append(r.status_code)
+
+    with TestClient(create_app(patient, workers=0)) as client:
+        client.portal.call(_limit_threads, 2)  # type: ignore[union-attr]
+        waiting = [threading.Thread(target=wait_for, args=(w,)) for w in (128, 160, 192)]
+        for thread in waiting:
+            thread.start()
+        time.sleep(0.8)  # all three are waiting for a worker (there is none)
+        start = time.monotonic()
+        health = client.get("/health")
+        answered_in = time.monotonic() - start
+        for thread in waiting:
+            thread.join()
+    assert health.status_code == 200 and answered_in < 1.0, answered_in
+    assert statuses == [503, 503, 503]

@@ -10,11 +10,14 @@ too small) leaves a note beside its key, and every later request gets that 400 a
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
 
 from kinora.db.models import Media, MediaStatus
 from kinora.errors import BadRequestError, NotReadyError
@@ -88,36 +91,53 @@ def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
         out.unlink(missing_ok=True)
 
 
-def _rendition(runtime: Runtime, rendition: Rendition) -> str:
-    """The key of a rendition, made on first use (here, or by a worker while we wait)."""
+class RenditionPending(Exception):
+    """A rendition was queued for a worker: the download is ready once it is stored."""
+
+    def __init__(self, rendition: Rendition, download: Download) -> None:
+        super().__init__(rendition.key)
+        self.rendition, self.download = rendition, download
+
+
+def rendition_ready(runtime: Runtime, key: str) -> bool:
+    """Whether the rendition at ``key`` is stored; its note's 400 when it cannot be made."""
+    storage = runtime.storage
+    if storage.exists(key):
+        return True
+    if storage.exists(key + FAILED):
+        raise BadRequestError(storage.get_bytes(key + FAILED).decode())
+    return False
+
+
+def _rendition(runtime: Runtime, rendition: Rendition, download: Download) -> Download:
+    """The download of a rendition, made on first use: here when this process hosts the
+    workers, else queued for them (``RenditionPending``: the caller waits, see
+    :func:`wait_for_rendition`)."""
     from kinora.jobs.tasks import enqueue_rendition
 
-    storage, key = runtime.storage, rendition.key
-
-    def ready() -> bool:
-        if storage.exists(key):
-            return True
-        if storage.exists(key + FAILED):
-            raise BadRequestError(storage.get_bytes(key + FAILED).decode())
-        return False
-
-    if ready():
-        return key
+    if rendition_ready(runtime, rendition.key):
+        return download
     if runtime.hosts_workers:
         make_rendition(runtime, rendition)
-        ready()
-        return key
+        rendition_ready(runtime, rendition.key)
+        return download
     enqueue_rendition(runtime, rendition)
+    raise RenditionPending(rendition, download)
+
+
+async def wait_for_rendition(runtime: Runtime, pending: RenditionPending) -> Download:
+    """Wait for a worker to store a queued rendition, holding no thread while waiting (a
+    thread per waiting download would let a few slow renditions starve the whole API)."""
     deadline = time.monotonic() + runtime.settings.rendition_wait_seconds
     pause = 0.05
-    while not ready():
+    while not await run_in_threadpool(rendition_ready, runtime, pending.rendition.key):
         if time.monotonic() >= deadline:
             raise NotReadyError(
                 "the rendition is still being made; retry shortly", headers={"Retry-After": "5"}
             )
-        time.sleep(pause)
+        await asyncio.sleep(pause)
         pause = min(0.5, pause * 1.5)
-    return key
+    return pending.download
 
 
 RENDITION_WIDTHS = (
@@ -165,8 +185,8 @@ def resolve_download(
     if object_type == "bullet_video_gif":
         gif_width = min(width or 480, 960)
         gif_key = f"{base}/renditions/video_{index}_w{gif_width}.gif"
-        gif = _rendition(runtime, Rendition(key, gif_key, "gif", gif_width, None))
-        return Download(gif, "image/gif", f"{stem}.gif", store)
+        gif = Rendition(key, gif_key, "gif", gif_width, None)
+        return _rendition(runtime, gif, Download(gif_key, "image/gif", f"{stem}.gif", store))
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
     if width is None and file_size is None:
         return original
@@ -184,8 +204,8 @@ def resolve_download(
         file_size = _snap_down(file_size, RENDITION_MEGABYTES)
     tag = f"w{width or 0}_s{file_size or 0:g}"
     mp4_key = f"{base}/renditions/video_{index}_{tag}.mp4"
-    rendition = _rendition(runtime, Rendition(key, mp4_key, "mp4", width, file_size))
-    return Download(rendition, "video/mp4", f"{stem}.mp4", store)
+    rendition = Rendition(key, mp4_key, "mp4", width, file_size)
+    return _rendition(runtime, rendition, Download(mp4_key, "video/mp4", f"{stem}.mp4", store))
 
 
 def _size(item: dict[str, object], store: Storage) -> float:

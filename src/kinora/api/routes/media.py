@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from kinora.api.deps import BodyDep, RuntimeDep
-from kinora.api.downloads import CONTENT_TYPES, resolve_download
+from kinora.api.downloads import (
+    CONTENT_TYPES,
+    Download,
+    RenditionPending,
+    resolve_download,
+    wait_for_rendition,
+)
 from kinora.api.idempotency import request_hash, run_once
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
 from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
@@ -307,7 +313,7 @@ router.add_api_route(
         429: ERRORS[429],
     },
 )
-def download(
+async def download(
     media_id: str,
     runtime: RuntimeDep,
     customer: LimitedCustomer,
@@ -319,23 +325,30 @@ def download(
     file_size: Annotated[float | None, Query(gt=0, le=1000)] = None,
     index: Annotated[int, Query(ge=0, le=3)] = 0,
 ) -> FileResponse:
-    with runtime.db.sessions() as s:
-        try:
-            media = service.get_media(s, media_id=media_id, customer=customer)
-        except MediaNotFoundError:
-            raise NotFoundError() from None
-        if object_type == "source" and media.customer_id != customer.id:
-            raise NotFoundError()  # the inputs are the owner's alone, even of public media
-    # Outside the session: a rendition may take a worker a while.
-    found = resolve_download(
-        runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
-    )
+    def find() -> Download:
+        with runtime.db.sessions() as s:
+            try:
+                media = service.get_media(s, media_id=media_id, customer=customer)
+            except MediaNotFoundError:
+                raise NotFoundError() from None
+            if object_type == "source" and media.customer_id != customer.id:
+                raise NotFoundError()  # the inputs are the owner's alone, even of public media
+        return resolve_download(
+            runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
+        )
+
+    # Async, so that waiting for a worker's rendition holds no thread (the work runs in one).
+    try:
+        found = await run_in_threadpool(find)
+    except RenditionPending as pending:
+        found = await wait_for_rendition(runtime, pending)
     if runtime.settings.download_mode == "redirect":
-        url = runtime.storage.presigned_url(found.key, ttl_seconds=300)
+        url = await run_in_threadpool(runtime.storage.presigned_url, found.key, ttl_seconds=300)
         if url:
             return RedirectResponse(url, status_code=307)  # type: ignore[return-value]
+    path = await run_in_threadpool(lambda: found.path)  # may fetch from remote storage
     return FileResponse(
-        found.path,
+        path,
         media_type=found.media_type,
         filename=found.filename,
         content_disposition_type="inline",
