@@ -338,7 +338,10 @@ def _with_rim(rgb: Frame, hole: npt.NDArray[np.uint8], reach: int) -> npt.NDArra
     step = np.ones((3, 3), np.uint8)
     for _ in range(reach):
         grown = np.where(rim, cv2.dilate(grown, step), grown).astype(np.uint8)
-    return grown
+    # Pixel-wise tests leave a ragged edge (spikes, notches) that would show on the subject's
+    # outline once it moves: keep the rim's smooth shape (the hole itself never shrinks).
+    smooth = cv2.medianBlur(grown * np.uint8(255), 5) > 127
+    return np.asarray(np.where(smooth & inner.astype(bool), 1, hole), np.uint8)
 
 
 def build_layout(canvas: Frame, mask: F32) -> Layout:
