@@ -146,3 +146,18 @@ def test_bad_arguments_raise_value_errors(picture: U8) -> None:
     wide = kernels.MAX_WIDTH + 2
     with pytest.raises(ValueError, match="pixels wide"):
         kernels.warp([big], grid, (0, 0, wide, 1), [np.zeros((1, wide), np.uint8)])
+
+
+def test_workers_say_at_start_whether_the_kernels_are_built(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kinora.jobs.worker import report_kernels
+
+    with caplog.at_level("INFO", logger="kinora.jobs.worker"):
+        assert report_kernels()
+    assert "warp kernels: compiled" in caplog.text
+    monkeypatch.setattr(kernels, "_enabled", False)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="kinora.jobs.worker"):
+        assert not report_kernels()
+    assert "use OpenCV" in caplog.text and "make install" in caplog.text

@@ -43,11 +43,28 @@ class WorkerHost:
     def start(self) -> None:
         self.consumer.start()
         self.reaper.start()
+        report_kernels()
         warm_up_in_background(self.runtime)
 
     def stop(self) -> None:
         self.reaper.stop()
         self.consumer.stop(graceful=True)
+
+
+def report_kernels() -> bool:
+    """Say at start whether one-image renders run on the compiled kernels: without them (no
+    C compiler at install) they fall back to OpenCV at about half the speed, silently."""
+    from kinora.render import kernels
+
+    if kernels.available():
+        log.info("warp kernels: compiled (%s)", "AVX2" if kernels.simd() else "plain C")
+        return True
+    log.warning(
+        "warp kernels not built (%s): one-image renders use OpenCV, about half as fast; "
+        "run `make install` on a machine with gcc",
+        kernels.LIBRARY,
+    )
+    return False
 
 
 def warm_up_in_background(runtime: Runtime) -> threading.Thread | None:
@@ -87,6 +104,7 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
     )
     reaper = Reaper(runtime, threads=workers)
     reaper.start()
+    report_kernels()
     warm_up_in_background(runtime)
     try:
         consumer.run()
