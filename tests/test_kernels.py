@@ -161,3 +161,48 @@ def test_workers_say_at_start_whether_the_kernels_are_built(
     with caplog.at_level("INFO", logger="kinora.jobs.worker"):
         assert not report_kernels()
     assert "use OpenCV" in caplog.text and "make install" in caplog.text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_planes_moves_and_windows_match_opencv(seed: int) -> None:
+    """Odd and tiny planes, moves far outside them, windows anywhere in the grid's window,
+    one or two channels, both borders, both samplers: what OpenCV's remap gives."""
+    rng = np.random.default_rng(seed)
+    compared = 0
+    for case in range(40):
+        kernels.force_scalar(bool(case % 2))
+        h, w = (int(v) for v in rng.integers(3, 300, size=2))
+        channels = 1 + case % 3 // 2
+        shape = (h, w) if channels == 1 else (h, w, 2)
+        picture = np.asarray(
+            cv2.GaussianBlur(rng.integers(0, 256, shape).astype(np.uint8), (0, 0), 1.0), np.uint8
+        )
+        scale = float(rng.uniform(0.3, 3.0))
+        angle = float(rng.uniform(-0.5, 0.5))
+        hom = np.array(
+            [
+                [scale * np.cos(angle), -scale * np.sin(angle), rng.uniform(-w, w)],
+                [scale * np.sin(angle), scale * np.cos(angle), rng.uniform(-h, h)],
+                [rng.uniform(-4e-4, 4e-4), rng.uniform(-4e-4, 4e-4), 1.0],
+            ]
+        )
+        gw, gh = (int(v) for v in rng.integers(8, 400, size=2))
+        grid = perspective_grid(hom, (gw, gh))
+        if grid is None:
+            continue
+        x, y = int(rng.integers(0, gw)), int(rng.integers(0, gh))
+        ww, wh = int(rng.integers(1, gw - x + 1)), int(rng.integers(1, gh - y + 1))
+        border, mode = (
+            ("replicate", cv2.BORDER_REPLICATE) if case % 4 < 2 else ("zero", cv2.BORDER_CONSTANT)
+        )
+        outs = [np.full((wh, ww), 7, np.uint8) for _ in range(channels)]
+        kernels.warp([kernels.Plane.of(picture, border=border)], grid, (x, y, ww, wh), outs)
+        theirs = cv2.remap(
+            picture, grid.window_map(x, y, ww, wh), None, cv2.INTER_LINEAR, borderMode=mode
+        ).reshape(wh, ww, channels)
+        for c in range(channels):
+            diff = np.abs(outs[c].astype(np.int16) - theirs[..., c].astype(np.int16))
+            assert diff.max() <= 4, (seed, case)
+            assert np.count_nonzero(diff) <= max(2, 0.003 * diff.size), (seed, case)
+        compared += 1
+    assert compared >= 30
