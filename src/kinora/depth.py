@@ -303,6 +303,8 @@ def _without_islands(hole: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 RIM_MIN_CONTRAST = 4.0
 """Levels (8-bit luma) by which a pixel just outside the subject must differ from the
 background a little further out to count as the subject's rim."""
+RIM_MIN_DEPTH = 8.0
+"""Pixels from the hole's edge to its inside where a rim is looked for (not around thin parts)."""
 RIM_NOISE_FACTOR = 2.5
 """...and by how many times that background's own fine texture (its high-pass spread)."""
 
@@ -319,6 +321,10 @@ def _with_rim(rgb: Frame, hole: npt.NDArray[np.uint8], reach: int) -> npt.NDArra
 
     inner = cv2.dilate(hole, disk(reach))
     near = (inner > 0) & (hole == 0)
+    # Only beside the subject's body: around thin parts (a whisker, a wire) a rim would only
+    # fatten them.
+    deep = (cv2.distanceTransform(hole, cv2.DIST_L2, 3) >= RIM_MIN_DEPTH).astype(np.uint8)
+    near &= cv2.dilate(deep, disk(int(RIM_MIN_DEPTH) + reach + 1)) > 0
     if not near.any():
         return hole
     # The background a little further out: its mean colour and fine-texture spread, spread
