@@ -447,15 +447,9 @@ class _Front:
         alpha[: vy1 - y0, : vx1 - x0] = layer.alpha[y0:vy1, x0:vx1]
         yp, a, chroma = premultiplied_yuv_planes(rgb, alpha)
         y_alpha = np.asarray(cv2.merge((yp, a, np.zeros_like(a))), np.uint8)
-        ny, nx = -(-a.shape[0] // CELL), -(-a.shape[1] // CELL)
-        blocks = np.zeros((ny * CELL, nx * CELL), np.uint8)
-        blocks[: a.shape[0], : a.shape[1]] = a
-        seen = blocks.reshape(ny, CELL, nx, CELL).max(axis=(1, 3)) > 0
-        covered = np.zeros((ny + 1, nx + 1), np.int32)
-        covered[1:, 1:] = seen.astype(np.int32).cumsum(0).cumsum(1)
+        coverage = kernels.Coverage.of(a, CELL)
         planes = None
         if kernels.available():
-            coverage = kernels.Coverage(covered, float(CELL))
             planes = _FrontPlanes(
                 y_alpha=kernels.Plane.of(np.asarray(cv2.merge((yp, a)), np.uint8), border="zero"),
                 uv=kernels.Plane.of(np.ascontiguousarray(chroma[..., :2]), border="zero"),
@@ -463,7 +457,7 @@ class _Front:
                 coverage=coverage,
                 coverage_half=coverage.halved(),
             )
-        return cls(x0, y0, y_alpha, chroma, covered, planes)
+        return cls(x0, y0, y_alpha, chroma, coverage.table, planes)
 
     def seen(self, grid: Grid) -> npt.NDArray[np.bool_]:
         """Which cells of ``grid`` (made for this layer's box) can show any of its coverage:
