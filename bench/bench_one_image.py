@@ -29,9 +29,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kinora.config import default_models_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / ".." / "shared" / "testdata"
-MODELS = ROOT / "data" / "models"
+MODELS = default_models_dir()
 
 
 def load(path: Path) -> np.ndarray:
@@ -41,7 +43,7 @@ def load(path: Path) -> np.ndarray:
 def _stream(engine: object, image: np.ndarray, config: object, out: Path) -> float:
     """Render and encode through the pipeline (frames streamed into the writer, thumbnail)."""
     from kinora.engines.base import EngineInputs
-    from kinora.render.pipeline import RenderJob, render_all
+    from kinora.pipeline.render import RenderJob, render_all
 
     job = RenderJob(inputs=EngineInputs(images=[image]), configs=[config], aspect_ratio="16:9")
     t0 = time.perf_counter()
@@ -53,8 +55,8 @@ def bench_render_vs_encode(
     image_path: Path, camera: str, tmp: Path, repeats: int
 ) -> dict[str, float]:
     from kinora.engines.base import EngineInputs, RenderConfig
-    from kinora.engines.parallax import ParallaxEngine
-    from kinora.render.encode import Mp4Writer
+    from kinora.engines.parallax.engine import ParallaxEngine
+    from kinora.video.encode import Mp4Writer
 
     image = load(image_path)
     config = RenderConfig(width=1280, height=720, fps=24, duration=5.0, camera=camera, seed=1)
@@ -84,7 +86,7 @@ def bench_render_vs_encode(
             zoompan.append(zp)
             zoompan_alone.append(zp_alone)
     # For context: the same stream without the compiled kernels (OpenCV's warps and blends).
-    from kinora.render import kernels
+    from kinora.engines.geometry import kernels
 
     was = kernels.enable(False)
     try:
@@ -129,8 +131,8 @@ def bench_zoompan(image_path: Path, tmp: Path, *, encode: bool = True) -> float 
 
 def _memory_child(image_path: str, camera: str, out: str) -> None:
     from kinora.engines.base import EngineInputs, RenderConfig
-    from kinora.engines.parallax import ParallaxEngine
-    from kinora.render.encode import Mp4Writer
+    from kinora.engines.parallax.engine import ParallaxEngine
+    from kinora.video.encode import Mp4Writer
 
     image = load(Path(image_path))
     config = RenderConfig(width=1920, height=1080, fps=24, duration=10.0, camera=camera, seed=2)

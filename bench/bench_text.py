@@ -17,12 +17,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from kinora.config import default_models_dir
 from kinora.engines.base import EngineInputs, RenderConfig
-from kinora.engines.scene import SceneEngine
-from kinora.render.encode import Mp4Writer
+from kinora.engines.scene.engine import SceneEngine
+from kinora.video.encode import Mp4Writer
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = Path(os.environ.get("KINORA_MODELS_DIR", REPO / "data" / "models"))
+MODELS = Path(os.environ.get("KINORA_MODELS_DIR") or default_models_dir()).resolve()
 PROMPTS = [
     "A cute bunny jumping through a magical forest with sparkling fairy dust",
     "An automobile cruising through the city at night",

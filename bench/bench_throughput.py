@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from kinora.config import default_models_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"
 KINORA = str(Path(sys.executable).with_name("kinora"))
@@ -41,7 +43,7 @@ def run(workers: int, *, clips: int, long_side: int, duration: int) -> float:
     env.update(
         KINORA_DATA_DIR=str(data),
         KINORA_OUTPUT_LONG_SIDE=str(long_side),
-        KINORA_MODELS_DIR=str(ROOT / "data" / "models"),
+        KINORA_MODELS_DIR=str(default_models_dir()),
         KINORA_PUBLIC_URL=base,
     )
     log = (data / "log").open("wb")

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from kinora.engines.morph import midpoint
-from kinora.render.encode import iter_frames
+from kinora.engines.morph.engine import midpoint
+from kinora.video.encode import iter_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT.parent / "shared" / "testdata" / "big_buck_bunny_0_30.webm"
@@ -115,7 +115,8 @@ def write_report(
         "# Two-image interpolation: Big Buck Bunny triplets",
         "",
         f"Frames scaled to {args.width} px wide. Inputs: frames t and t+2k; reference: the true",
-        "frame t+k. Kinora = `kinora.engines.morph.midpoint` (flow at t=0.5, no easing or camera);",
+        "frame t+k. Kinora = `kinora.engines.morph.engine.midpoint` (flow at t=0.5, no easing or",
+        "camera);",
         "crossfade = mean of the two inputs; minterpolate = ffmpeg `minterpolate=fps=2:mi_mode=mci:"
         "mc_mode=aobmc:me_mode=bidir:vsbmc=1` on lossless PNG frames a, b, b at 1 fps",
         "(output frame 1 is t=0.5).",

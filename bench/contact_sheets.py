@@ -1,7 +1,7 @@
 """Contact sheets of the one-image engine: a few frames of each camera path, side by side.
 
 Usage: .venv/bin/python bench/contact_sheets.py [--image astronaut.png] [--out docs/images]
-       [--models data/models] [--width 384 --height 216] [--frames 5]
+       [--models DIR (default: the installed models)] [--width 384 --height 216] [--frames 5]
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from kinora.config import default_models_dir
 from kinora.engines.base import EngineInputs, RenderConfig
-from kinora.engines.parallax import ParallaxEngine
-from kinora.render.camera import CAMERA_PATHS
+from kinora.engines.geometry.camera import CAMERA_PATHS
+from kinora.engines.parallax.engine import ParallaxEngine
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT / ".." / "shared" / "testdata"
@@ -59,7 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--image", default="astronaut.png")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "images")
-    ap.add_argument("--models", type=Path, default=ROOT / "data" / "models")
+    ap.add_argument("--models", type=Path, default=default_models_dir())
     ap.add_argument("--width", type=int, default=384)
     ap.add_argument("--height", type=int, default=216)
     ap.add_argument("--fps", type=int, default=12)

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kinora.config import default_models_dir
 from kinora.engines.base import EngineInputs, RenderConfig
-from kinora.engines.scene import SceneEngine
+from kinora.engines.scene.engine import SceneEngine
 
 REPO = Path(__file__).resolve().parents[1]
-MODELS = Path(os.environ.get("KINORA_MODELS_DIR", REPO / "data" / "models"))
+MODELS = Path(os.environ.get("KINORA_MODELS_DIR") or default_models_dir()).resolve()
 OUT = REPO / "docs" / "images"
 SHEETS = {
     "bunny": "A cute bunny jumping through a magical forest with sparkling fairy dust",

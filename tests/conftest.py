@@ -19,13 +19,15 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from kinora.accounts import create_key
 from kinora.api.app import create_app
-from kinora.config import Settings
+from kinora.config import Settings, default_models_dir
+from kinora.domain.accounts import create_key
 
 REPO = Path(__file__).resolve().parents[1]
 TESTDATA = (REPO.parent / "shared" / "testdata").resolve()
-MODELS_DIR = Path(os.environ.get("KINORA_MODELS_DIR", REPO / "data" / "models")).resolve()
+# The models `make install` puts inside the installation (never a data dir's), or
+# KINORA_MODELS_DIR when set.
+MODELS_DIR = Path(os.environ.get("KINORA_MODELS_DIR") or default_models_dir()).resolve()
 KINORA = str(Path(sys.executable).with_name("kinora"))
 
 FAST = {

@@ -9,7 +9,7 @@ import av
 import numpy as np
 
 from kinora.audio.loudness import integrated_loudness
-from kinora.render.encode import probe, read_audio
+from kinora.video.encode import probe, read_audio
 from tests.conftest import Api, FileServer
 
 

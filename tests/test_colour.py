@@ -8,14 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from kinora.render.colour import (
+from kinora.video.colour import (
     i420_planes,
     i420_to_rgb,
     premultiplied_yuv_planes,
     rgb_to_i420,
     yuv_planes,
 )
-from kinora.render.encode import Mp4Writer, read_frames
+from kinora.video.encode import Mp4Writer, read_frames
 
 
 @pytest.fixture

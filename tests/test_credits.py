@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select
 
 from kinora.db.models import CreditEntry
-from kinora.media.credits import cost_of
+from kinora.domain.credits import cost_of
 from tests.conftest import Api, LiveServer
 
 
@@ -60,16 +60,13 @@ def test_failed_generation_is_refunded(api: Api) -> None:
     # Break the stored input on purpose, then reprocess: the render fails and refunds.
     with api.runtime.db.session() as s:
         from kinora.db.models import Media
+        from kinora.spec import InputRef
 
         media = s.get(Media, media_id)
-        media.inputs = [
-            {
-                "kind": "image",
-                "position": "First",
-                "name": "x.png",
-                "key": f"{media.customer_id}/{media_id}/source/missing.png",
-            }
-        ]
+        missing = f"{media.customer_id}/{media_id}/source/missing.png"
+        media.spec = media.spec.with_inputs(
+            [InputRef(kind="image", position="First", name="x.png", key=missing)]
+        )
     r = api.client.post(f"/media/{media_id}/process", headers=api.headers())
     assert r.status_code == 200
     # (No balance check here: the failing render can refund before the next request.)

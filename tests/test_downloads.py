@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from kinora.accounts import create_key
 from kinora.api.app import create_app
 from kinora.config import Settings
-from kinora.render.encode import probe
+from kinora.domain.accounts import create_key
+from kinora.video.encode import probe
 from tests.conftest import FAST, MODELS_DIR, Api
 
 
@@ -134,16 +134,16 @@ def test_renditions_snap_to_a_few_sizes(api: Api, tmp_path) -> None:
 def test_renditions_are_made_once_and_impossible_ones_remembered(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from kinora.api import downloads
+    from kinora.domain import renditions
 
     calls: list[float | None] = []
-    real = downloads.transcode_mp4
+    real = renditions.transcode_mp4
 
     def spy(*args: Any, **kwargs: Any) -> None:
         calls.append(kwargs.get("max_megabytes"))
         real(*args, **kwargs)
 
-    monkeypatch.setattr(downloads, "transcode_mp4", spy)
+    monkeypatch.setattr(renditions, "transcode_mp4", spy)
     media = finished(api, duration="10")  # 10 s cannot fit in 10 kB: a rendition that fails
     url = f"/media/{media['id']}/download"
     answers = [api.client.get(url, params={"width": 128}, headers=api.headers()) for _ in "ab"]

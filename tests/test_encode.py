@@ -8,7 +8,7 @@ import av
 import cv2
 import numpy as np
 
-from kinora.render.encode import Mp4Writer, read_frames, rgb_to_i420
+from kinora.video.encode import Mp4Writer, read_frames, rgb_to_i420
 
 
 def _swscale(frame: np.ndarray) -> np.ndarray:

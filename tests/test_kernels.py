@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from kinora.render import kernels
-from kinora.render.warp import Grid, perspective_grid
+from kinora.engines.geometry import kernels
+from kinora.engines.geometry.warp import Grid, perspective_grid
 from tests.conftest import TESTDATA
 
 U8 = npt.NDArray[np.uint8]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from kinora.engines.base import RenderConfig
 from kinora.engines.registry import make_engine
-from kinora.render.encode import read_frames
-from kinora.render.pipeline import RenderJob, render_all
+from kinora.pipeline.render import RenderJob, render_all
+from kinora.video.encode import read_frames
 from tests.conftest import Api
 
 
@@ -71,16 +71,19 @@ def test_history_records_engine_and_reproducible_configs(api: Api, tmp_path: Pat
 
 
 def test_editing_top_level_audio_fields_replaces_them() -> None:
-    from kinora.media.schemas import MediaCreate, MediaUpdate
-    from kinora.media.service import _generation_params
+    from kinora.api.schemas import MediaCreate, MediaUpdate
 
     create = MediaCreate.model_validate({"prompt": "x", "narration": "old", "narrator": "Rachel"})
-    base = _generation_params(create)
-    assert base["audio_option"] == {"narration": "old", "narrator": "Rachel"}
+    base = create.to_spec()
+    assert base.audio.model_dump(exclude_none=True) == {"narration": "old", "narrator": "Rachel"}
     edit = MediaUpdate.model_validate({"narration": "new words", "narrator": "Aria"})
     assert edit.regenerates
-    params = _generation_params(edit, base=base)
-    assert params["audio_option"] == {"narration": "new words", "narrator": "Aria"}
+    spec = edit.apply_to(base)
+    assert spec.audio.model_dump(exclude_none=True) == {
+        "narration": "new words",
+        "narrator": "Aria",
+    }
+    assert spec.prompt == "x" and spec.seeds != base.seeds
 
 
 def test_second_input_failing_to_store_leaves_nothing_fake_full_disk(

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kinora.render.encode import Mp4Writer, iter_frames, probe, read_frames
-from kinora.render.fit import cover_fit
+from kinora.video.encode import Mp4Writer, iter_frames, probe, read_frames
+from kinora.video.fit import cover_fit
 from tests.conftest import Api, FileServer
 
 CLIP_FRAMES = 36

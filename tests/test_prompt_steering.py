@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kinora.render.encode import read_frames
-from kinora.render.steer import camera_from_prompt, particles_from_prompt
+from kinora.pipeline.steer import camera_from_prompt, particles_from_prompt
+from kinora.video.encode import read_frames
 from tests.conftest import Api
 
 

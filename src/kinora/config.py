@@ -3,16 +3,74 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
 import secrets
+import sys
 import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kinora.routing import parse_routes
+
+
+def default_models_dir() -> Path:
+    """Where ``make install`` (``kinora models install``) puts the model files: inside the
+    environment Kinora is installed in (``<sys.prefix>/share/kinora/models``, e.g.
+    ``.venv/share/kinora/models``), so any data dir works with them."""
+    return Path(sys.prefix) / "share" / "kinora" / "models"
+
+
+_PROVIDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def parse_provider_base_urls(text: str) -> dict[str, str]:
+    """``KINORA_PROVIDER_BASE_URLS``: ``name=http(s)://host[:port][/path]`` pairs separated by
+    commas or semicolons. Raises ValueError naming the first bad entry."""
+    out: dict[str, str] = {}
+    for entry in text.replace(";", ",").split(","):
+        if not entry.strip():
+            continue
+        name, sep, url = (part.strip() for part in entry.partition("="))
+        if not sep or not url:
+            raise ValueError(f"provider base URLs: {entry.strip()!r} is not name=url")
+        if not _PROVIDER_NAME.fullmatch(name):
+            raise ValueError(f"provider base URLs: {name!r} is not a provider name")
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            _ = parts.port  # raises on a bad port
+        except ValueError as exc:
+            raise ValueError(f"provider base URLs: {name}={url!r}: {exc}") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise ValueError(f"provider base URLs: {name}={url!r} is not an http(s) URL")
+        if name in out:
+            raise ValueError(f"provider base URLs: {name!r} is given twice")
+        out[name] = url
+    return out
+
+
+def parse_retry_delays(text: str) -> list[float]:
+    """``KINORA_WEBHOOK_RETRY_DELAYS``: comma-separated seconds, each finite and >= 0."""
+    delays: list[float] = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        try:
+            value = float(item)
+        except ValueError:
+            raise ValueError(f"webhook retry delays: {item.strip()!r} is not a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"webhook retry delays: {item.strip()!r} is not a delay >= 0")
+        delays.append(value)
+    return delays
 
 
 class Settings(BaseSettings):
@@ -87,7 +145,15 @@ class Settings(BaseSettings):
         "then MPS, then CPU.",
     )
     models_dir: Path | None = Field(
-        default=None, description="Model files (ISNet); default data_dir/models."
+        default=None,
+        description="Model files (ISNet, icons); default inside the installation "
+        "(<sys.prefix>/share/kinora/models, where `make install` puts them), not in data_dir.",
+    )
+    allow_degraded: bool = Field(
+        default=False,
+        description="`kinora serve` and `kinora worker` start (with a warning) even when an "
+        "engine's model file is missing: one-image renders fall back to GrabCut, text renders "
+        "fail. Otherwise they refuse to start (exit 2).",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL used in links the API returns."
@@ -134,12 +200,35 @@ class Settings(BaseSettings):
         default=24.0, description="How long an Idempotency-Key's first response is replayed."
     )
 
+    @field_validator("models_dir", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("engine_routes")
+    @classmethod
+    def _check_routes(cls, value: str) -> str:
+        parse_routes(value)  # a typo stops the process at start, not every render later
+        return value
+
+    @field_validator("provider_base_urls")
+    @classmethod
+    def _check_base_urls(cls, value: str) -> str:
+        parse_provider_base_urls(value)
+        return value
+
+    @field_validator("webhook_retry_delays")
+    @classmethod
+    def _check_retry_delays(cls, value: str) -> str:
+        parse_retry_delays(value)
+        return value
+
     def model_post_init(self, __context: Any) -> None:
         self.data_dir = self.data_dir.expanduser().resolve()
 
     @property
     def retry_delays(self) -> list[float]:
-        return [float(x) for x in self.webhook_retry_delays.split(",") if x.strip()]
+        return parse_retry_delays(self.webhook_retry_delays)
 
     @property
     def resolved_database_url(self) -> str:
@@ -151,7 +240,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_models_dir(self) -> Path:
-        return (self.models_dir or self.data_dir / "models").expanduser().resolve()
+        return (self.models_dir or default_models_dir()).expanduser().resolve()
 
     @property
     def media_dir(self) -> Path:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from kinora.api.schemas import NARRATORS
 from kinora.audio import (
     MAX_NARRATED_SECONDS,
     SPEECH_LEAD_SECONDS,
@@ -19,7 +20,6 @@ from kinora.audio import (
 from kinora.audio.analysis import median_f0, spectral_centroid
 from kinora.audio.speech import Speech, flite_available, piper_available, synthesize
 from kinora.errors import RenderError
-from kinora.media.schemas import NARRATORS
 
 from ._util import encode, tone
 

@@ -6,7 +6,7 @@ import pytest
 from engine_helpers import MODELS_DIR, PHOTOS, load_photo, require_isnet
 
 from kinora.engines.base import Frame
-from kinora.engines.parallax import ParallaxEngine
+from kinora.engines.parallax.engine import ParallaxEngine
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,14 @@ import cv2
 import numpy as np
 import pytest
 
+from kinora.config import default_models_dir
 from kinora.engines.base import EngineInputs, Frame, RenderConfig
-from kinora.engines.parallax import ParallaxEngine
-from kinora.segment import ISNET_FILENAME
+from kinora.engines.parallax.engine import ParallaxEngine
+from kinora.engines.parallax.segment import ISNET_FILENAME
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTDATA = ROOT / ".." / "shared" / "testdata"
-MODELS_DIR = Path(os.environ.get("KINORA_DATA_DIR", ROOT / "data")) / "models"
+MODELS_DIR = Path(os.environ.get("KINORA_MODELS_DIR") or default_models_dir()).resolve()
 PHOTOS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")
 
 

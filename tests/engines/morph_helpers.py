@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from kinora.engines.base import Frame
-from kinora.render.encode import iter_frames
+from kinora.video.encode import iter_frames
 
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata"
 VIDEO = TESTDATA / "big_buck_bunny_0_30.webm"

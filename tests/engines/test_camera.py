@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from kinora.render import camera as cam
+from kinora.engines.geometry import camera as cam
 
 PIVOT = (0.05, -0.02, 1.0)
 K = cam.intrinsics(400.0, 199.5, 112.0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kinora.flow import (
+from kinora.engines.morph.flow import (
     FlowInterpolator,
     align_global,
     compute_flow,
@@ -18,7 +18,7 @@ from kinora.flow import (
     splat,
     warp,
 )
-from kinora.render.fit import cover_fit
+from kinora.video.fit import cover_fit
 
 sys.path.insert(0, str(Path(__file__).parent))  # works with or without tests/engines/__init__.py
 from morph_helpers import photo, psnr, video_frames

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kinora.engines.base import EngineInputs, InputKind, RenderConfig
-from kinora.engines.morph import (
+from kinora.engines.morph.engine import (
     CREATIVE_KINDS,
     RELATED,
     REVEAL,
@@ -20,7 +20,7 @@ from kinora.engines.morph import (
     midpoint,
     pass_times,
 )
-from kinora.render.fit import cover_fit
+from kinora.video.fit import cover_fit
 
 sys.path.insert(0, str(Path(__file__).parent))  # works with or without tests/engines/__init__.py
 from morph_helpers import jump_ratio, photo, psnr, video_frames

@@ -12,9 +12,9 @@ import pytest
 from engine_helpers import MODELS_DIR, border_defects, mean_diff, psnr, render
 
 from kinora.engines.base import EngineInputs, Frame, InputKind, RenderConfig
-from kinora.engines.parallax import ParallaxEngine
-from kinora.render.camera import CAMERA_PATHS
-from kinora.render.fit import cover_crop_box, cover_fit, subject_center
+from kinora.engines.geometry.camera import CAMERA_PATHS
+from kinora.engines.parallax.engine import ParallaxEngine
+from kinora.video.fit import cover_crop_box, cover_fit, subject_center
 
 MOVING = [c for c in CAMERA_PATHS if c != "Static"]
 
@@ -72,7 +72,7 @@ def test_crop_is_centred_on_the_subject(
     plan = isnet_engine.plan(image, RenderConfig(width=size[0], height=size[1]))
     mask = isnet_engine.segmentation(image).mask > 0.5
 
-    from kinora.faces import find_faces
+    from kinora.engines.parallax.faces import find_faces
 
     x, y, w, h = plan.canvas.crop_box
     faces = [f for f in find_faces(image) if mask[f[1] + f[3] // 2, f[0] + f[2] // 2]]
@@ -228,10 +228,10 @@ def test_yuv_render_matches_an_rgb_composite(
     same layers, converted, must agree: through the compiled kernels, through the grids and
     OpenCV's remap (without the kernels), and through OpenCV's warps (moves too curved for a
     grid), also for the subject alone."""
-    from kinora.engines import parallax
-    from kinora.engines.parallax import _homographies, _Renderer
-    from kinora.render import kernels
-    from kinora.render.colour import i420_planes, rgb_to_i420
+    from kinora.engines.geometry import kernels
+    from kinora.engines.parallax import engine as parallax
+    from kinora.engines.parallax.engine import _homographies, _Renderer
+    from kinora.video.colour import i420_planes, rgb_to_i420
 
     if warp.startswith("kernels"):
         assert kernels.available()
@@ -281,8 +281,8 @@ def test_pipeline_encodes_yuv_frames_unless_an_overlay_draws_rgb(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from kinora.render.encode import probe
-    from kinora.render.pipeline import RenderJob, render_all
+    from kinora.pipeline.render import RenderJob, render_all
+    from kinora.video.encode import probe
 
     calls: list[str] = []
     real_frames, real_i420 = isnet_engine.frames, isnet_engine.frames_i420
@@ -308,7 +308,7 @@ def test_pipeline_encodes_yuv_frames_unless_an_overlay_draws_rgb(
 def test_front_layer_strips_hold_every_seen_cell_in_few_rectangles() -> None:
     """The subject is warped only over strips of its window; upright parts joined along the
     bottom (towers on a launch pad) must leave most of the clear box out, and nothing seen."""
-    from kinora.engines.parallax import _strips
+    from kinora.engines.parallax.engine import _strips
 
     seen = np.zeros((45, 80), bool)
     for c0 in (2, 20, 40, 60):
@@ -366,8 +366,8 @@ def test_strong_moves_keep_a_persons_face_in_view(
 ) -> None:
     """Moves turn and zoom about a face found on the subject, so pushing in keeps it in the
     picture (about the subject's centre it cut the astronaut's face at the eyes)."""
-    from kinora.engines.parallax import _homographies
-    from kinora.faces import find_faces
+    from kinora.engines.parallax.engine import _homographies
+    from kinora.engines.parallax.faces import find_faces
 
     image = photos["astronaut.png"]
     ((fx, fy, fw, fh),) = find_faces(image)[:1]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from engine_helpers import MODELS_DIR, load_photo, require_isnet
 
-from kinora import segment as seg
+from kinora.engines.parallax import segment as seg
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kinora.engines.base import Frame
-from kinora.render.warp import perspective_grid, perspective_map, warp_perspective
+from kinora.engines.geometry.warp import perspective_grid, perspective_map, warp_perspective
 
 MILD = np.array([[1.03, 0.02, -25.0], [0.01, 1.02, -18.0], [2e-5, -1e-5, 1.0]])
 """About as curved as the camera paths get (an orbit's end)."""

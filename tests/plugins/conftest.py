@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from kinora.accounts import create_key
 from kinora.api.app import create_app
 from kinora.config import Settings
+from kinora.domain.accounts import create_key
 from tests.conftest import FAST, MODELS_DIR, Api
 from tests.plugins.standins import STAND_INS, StandIn
 

@@ -22,6 +22,31 @@ KEY = "test-key"
 FAIL_MESSAGE = "Content flagged by the provider's safety filter"
 REJECT_MESSAGE = "input.duration: must be one of 5, 10"
 
+DOCUMENTED_BODY_FIELDS: dict[str, frozenset[str]] = {
+    # runwayml sdk-python, types/image_to_video_create_params.py (Gen4Turbo): no negative
+    # prompt and no camera control.
+    "runway": frozenset(
+        {"model", "promptImage", "promptText", "ratio", "duration", "seed", "contentModeration"}
+    ),
+    # lumaai-python, types/generation_create_params.py: no negative prompt, no seed.
+    "luma": frozenset(
+        {
+            "model",
+            "prompt",
+            "aspect_ratio",
+            "loop",
+            "duration",
+            "resolution",
+            "keyframes",
+            "concepts",
+            "callback_url",
+            "generation_type",
+        }
+    ),
+}
+"""Every field the documented create call of Runway and Luma takes (Replicate and fal take
+each model's own input schema, so their inputs vary by model)."""
+
 
 @dataclass
 class Call:
@@ -341,6 +366,14 @@ class LumaStandIn(StandIn):
                 return Answer(200, self.generation(gid, "failed", failure_reason=FAIL_MESSAGE))
             return Answer(200, self.generation(gid, "completed", assets={"video": self.video_url}))
         return Answer(404, {"detail": "Not found"})
+
+
+def model_inputs(provider: str, call: Call) -> dict[str, Any]:
+    """What the model received from a submit: Replicate wraps it in ``input``, the others
+    send it as the body."""
+    body = call.body or {}
+    inputs = body.get("input", {}) if provider == "replicate" else body
+    return dict(inputs)
 
 
 STAND_INS: dict[str, type[StandIn]] = {

@@ -3,18 +3,21 @@ directory, conditioning, frame conversion and encoding, through the engine and t
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from kinora.config import Settings
-from kinora.engines.base import EngineInputs, InputKind, RenderConfig
-from kinora.engines.diffusion import DiffusersEngine
-from kinora.engines.diffusion.pipelines import plan
+from kinora.engines.base import ENGINE_FIELDS, EngineInputs, InputKind, RenderConfig
+from kinora.engines.diffusion import PIPELINES, DiffusersEngine, call_parameters
+from kinora.engines.diffusion.pipelines import call_arguments, plan
 from kinora.engines.registry import Target, build, check, resolve
-from kinora.render.encode import probe, read_frames
+from kinora.video.encode import probe, read_frames
 from tests.conftest import Api
 from tests.plugins.tiny_models import (
     save_cogvideox_i2v,
@@ -88,7 +91,7 @@ def test_duration_size_and_seed_map_onto_the_pipeline(
     assert "9 frames at 8 fps, 2 steps on cpu" in engine.service_version()
 
 
-def _render_through_api(api: Api, motion_type: str, testdata: Path, images: int) -> dict:
+def _render_through_api(api: Api, motion_type: str, testdata: Path, images: int) -> dict[str, Any]:
     files = []
     names = ["astronaut.png", "coffee.png"][:images]
     handles = [(testdata / n).open("rb") for n in names]
@@ -165,3 +168,77 @@ def test_ltx_cogvideox_and_svd_render_through_the_engine(
         assert len(frames) == 12 and all(f.shape == (32, 48, 3) for f in frames)
         assert all((a == b).all() for a, b in zip(frames[:6], frames[6:], strict=True))
     assert f"({pipeline}, diffusers" in engine.service_version()
+
+
+def _spy_calls(monkeypatch: pytest.MonkeyPatch, pipeline: str) -> list[dict[str, Any]]:
+    """Record the keyword arguments of every call of a diffusers pipeline class."""
+    import diffusers
+
+    cls = getattr(diffusers, pipeline)
+    original = cls.__call__
+    calls: list[dict[str, Any]] = []
+
+    @functools.wraps(original)
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "__call__", spy)
+    return calls
+
+
+def test_the_negative_prompt_reaches_the_tiny_wan_pipeline_call(
+    wan_dirs: dict[str, Path],
+    make_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The request's negative prompt is the pipeline's ``negative_prompt`` (which its
+    ``__call__`` takes), it changes the video under classifier-free guidance, and the engine
+    says it honours it; with guidance 1 (no CFG) the pipeline ignores it, and it says so."""
+    calls = _spy_calls(monkeypatch, "WanImageToVideoPipeline")
+    options = "steps=2&fps=8&max_side=32&guidance=3.0"
+    engine = build(Target.parse(f"diffusers:{wan_dirs['i2v']}?{options}"), make_settings())
+    assert isinstance(engine, DiffusersEngine)
+    image = np.random.default_rng(0).integers(0, 255, (48, 80, 3), dtype=np.uint8)
+    inputs = EngineInputs(images=[image], prompt="a red fox")
+    config = RenderConfig(width=64, height=36, fps=8, duration=1.0, seed=5, prompt="a red fox")
+    plain = list(engine.frames(inputs, config))
+    negative = RenderConfig(**{**config.to_dict(), "negative_prompt": "blue snow"})
+    avoided = list(engine.frames(inputs, negative))
+    assert "negative_prompt" not in calls[0]
+    assert calls[1]["negative_prompt"] == "blue snow" and calls[1]["prompt"] == "a red fox"
+    assert any((a != b).any() for a, b in zip(plain, avoided, strict=True))
+    assert engine.honoured_fields(negative) == {"prompt", "negative_prompt", "seed"}
+    assert engine.info.honours <= engine.honoured_fields() <= ENGINE_FIELDS
+    no_cfg = build(Target.parse(f"diffusers:{wan_dirs['i2v']}?{FAST}"), make_settings())
+    assert isinstance(no_cfg, DiffusersEngine)
+    assert "negative_prompt" not in no_cfg.honoured_fields(negative)
+
+
+def test_svd_takes_no_prompt_and_the_tiny_engine_neither_sends_nor_claims_one(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
+    """Stable Video Diffusion's ``__call__`` has no prompt or negative_prompt: neither is
+    passed, nor declared; its motion amount (motion_bucket_id) comes from motion_range."""
+    directory = save_svd(tmp_path / "svd")
+    engine = build(Target.parse(f"diffusers:{directory}?steps=2&max_side=64"), make_settings())
+    assert isinstance(engine, DiffusersEngine)
+    config = RenderConfig(
+        width=64, height=64, fps=6, duration=1.0, prompt="x", negative_prompt="blurry"
+    )
+    image = np.random.default_rng(1).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    args = call_arguments(engine, EngineInputs(images=[image]), config, plan(engine, config))
+    assert "negative_prompt" not in args and "prompt" not in args
+    assert engine.honoured_fields(config) == {"seed", "motion_range"}
+    assert call_parameters("StableVideoDiffusionPipeline").isdisjoint({"negative_prompt"})
+
+
+@pytest.mark.parametrize("pipeline", sorted(PIPELINES))
+def test_every_supported_pipeline_takes_what_the_engine_declares(pipeline: str) -> None:
+    """What the engine declares comes from each pipeline's own ``__call__`` signature."""
+    import diffusers
+
+    params = inspect.signature(getattr(diffusers, pipeline).__call__).parameters
+    assert call_parameters(pipeline) == frozenset(params)
+    assert "generator" in params
+    assert ("negative_prompt" in params) == (pipeline != "StableVideoDiffusionPipeline")

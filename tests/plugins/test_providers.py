@@ -3,6 +3,7 @@ success, the provider's failure, timeout, retries with backoff, refusal and an o
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,29 @@ import numpy as np
 import pytest
 
 from kinora.config import Settings
-from kinora.engines.base import EngineInputs, FakeEngine, InputKind, RenderConfig, cancellation
+from kinora.engines.base import (
+    ENGINE_FIELDS,
+    EngineInputs,
+    FakeEngine,
+    InputKind,
+    RenderConfig,
+    cancellation,
+)
 from kinora.engines.providers.base import FakeAdapter, ProviderEngine, data_uri
+from kinora.engines.providers.fal import FalEngine
+from kinora.engines.providers.luma import LumaEngine
+from kinora.engines.providers.replicate import ReplicateEngine
+from kinora.engines.providers.runway import RunwayEngine
 from kinora.engines.registry import Target, build, check
 from kinora.errors import CancelledError, RenderError
-from tests.plugins.standins import FAIL_MESSAGE, KEY, REJECT_MESSAGE, StandIn
+from tests.plugins.standins import (
+    DOCUMENTED_BODY_FIELDS,
+    FAIL_MESSAGE,
+    KEY,
+    REJECT_MESSAGE,
+    StandIn,
+    model_inputs,
+)
 
 MODELS = {
     "replicate": "kwaivgi/kling-v2.1",
@@ -203,7 +222,7 @@ def test_transient_errors_are_retried_with_backoff(
     server = stand_in(provider, mode="flaky")
     engine = engine_for(provider, server, make_settings)
     delays: list[float] = []
-    engine.adapter.sleep = lambda s: delays.append(s)  # type: ignore[method-assign]
+    engine.adapter.sleep = lambda s: delays.append(s)
     frames = render(engine)
     assert len(frames) == CONFIG.total_frames
     assert server.submits == 3  # 503, 429, accepted
@@ -305,7 +324,7 @@ def test_loop_repeats_the_pass_and_the_fake_adapter() -> None:
 
 def test_the_pipeline_hands_its_cancel_to_a_provider_waiting_on_its_job(tmp_path: Path) -> None:
     """The worker's cancel reaches a provider engine that has yielded no frame yet."""
-    from kinora.render.pipeline import RenderJob, render_all
+    from kinora.pipeline.render import RenderJob, render_all
 
     adapter = FakeAdapter(polls=10_000, sleep=lambda s: None)
 
@@ -330,3 +349,205 @@ def test_images_are_sent_inline_within_the_size_limit() -> None:
     uri = data_uri(noisy)
     assert uri.startswith("data:image/jpeg;base64,")
     assert len(uri) * 3 / 4 <= 256 * 1024 + 100
+
+
+# --- what reaches each provider: the negative prompt, seed and camera, and honours ---------
+
+NEGATIVE = "blurry, watermark, extra fingers"
+FULL = RenderConfig(
+    width=64,
+    height=36,
+    fps=8,
+    duration=1.0,
+    seed=77,
+    prompt="a slow pan",
+    negative_prompt=NEGATIVE,
+)
+
+# (provider, model, images, the model's negative-prompt input or None when it has none), from
+# each provider's published schema: Replicate's model input schemas, fal's endpoint types
+# (fal-js libs/client/src/types/endpoints.ts), runwayml sdk-python, lumaai-python.
+NEGATIVE_FIELDS: list[tuple[str, str, int, str | None]] = [
+    ("replicate", "kwaivgi/kling-v2.1", 1, "negative_prompt"),
+    ("replicate", "wan-video/wan-2.5-i2v", 1, "negative_prompt"),
+    ("replicate", "google/veo-3", 0, "negative_prompt"),
+    ("replicate", "pixverse/pixverse-v4.5", 1, "negative_prompt"),
+    ("replicate", "wavespeedai/wan-2.1-i2v-480p", 1, None),
+    ("replicate", "google/veo-2", 0, None),
+    ("replicate", "minimax/hailuo-02", 1, None),
+    ("replicate", "tencent/hunyuan-video", 0, None),
+    ("replicate", "bytedance/seedance-1-pro", 1, None),
+    ("replicate", "luma/ray-2-720p", 1, None),
+    ("fal", "fal-ai/kling-video/v2.1/standard/image-to-video", 1, "negative_prompt"),
+    ("fal", "fal-ai/wan-i2v", 1, "negative_prompt"),
+    ("fal", "fal-ai/veo3.1", 0, "negative_prompt"),
+    ("fal", "fal-ai/pixverse/v4.5/image-to-video", 1, "negative_prompt"),
+    ("fal", "fal-ai/hunyuan-video-v1.5/text-to-video", 0, "negative_prompt"),
+    ("fal", "fal-ai/kling-video/o3/standard/image-to-video", 1, None),
+    ("fal", "fal-ai/wan/v2.2-a14b/image-to-video/turbo", 1, None),
+    ("fal", "fal-ai/minimax/hailuo-02/standard/image-to-video", 1, None),
+    ("fal", "fal-ai/bytedance/seedance/v1/pro/image-to-video", 1, None),
+    ("fal", "fal-ai/luma-dream-machine/ray-2/image-to-video", 1, None),
+    ("fal", "fal-ai/hunyuan-video", 0, None),
+    ("runway", "gen4_turbo", 1, None),
+    ("luma", "ray-2", 0, None),
+]
+
+
+def inputs_sent(provider: str, server: StandIn) -> dict[str, Any]:
+    return model_inputs(provider, submit_call(server))
+
+
+@pytest.mark.parametrize(("provider", "model", "images", "field"), NEGATIVE_FIELDS)
+def test_the_negative_prompt_reaches_the_stand_in_in_the_providers_own_field(
+    provider: str,
+    model: str,
+    images: int,
+    field: str | None,
+    stand_in: Callable[..., StandIn],
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The request's negative prompt arrives in the input the provider documents for that
+    model, and nowhere when the model has none; the engine says which it is."""
+    server = stand_in(provider)
+    engine = engine_for(provider, server, make_settings, model=model)
+    assert len(render(engine, FULL, images=images)) == FULL.total_frames
+    sent = inputs_sent(provider, server)
+    carrying = [key for key, value in sent.items() if value == NEGATIVE]
+    assert carrying == ([field] if field else [])
+    assert NEGATIVE not in json.dumps(sent).replace(f'"{field}": "{NEGATIVE}"', "")
+    assert ("negative_prompt" in engine.honoured_fields(FULL)) == (field is not None)
+    assert engine.honoured_fields(FULL) <= engine.honoured_fields() | {"camera_control"}
+    if provider in DOCUMENTED_BODY_FIELDS:
+        assert set(sent) <= DOCUMENTED_BODY_FIELDS[provider]
+
+
+@pytest.mark.parametrize(("provider", "model", "images", "field"), NEGATIVE_FIELDS)
+def test_honoured_fields_are_what_the_stand_in_received(
+    provider: str,
+    model: str,
+    images: int,
+    field: str | None,
+    stand_in: Callable[..., StandIn],
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Each field an engine declares it honours arrives at the stand-in; each it does not is
+    absent (prompt, negative prompt, seed, camera path)."""
+    server = stand_in(provider)
+    engine = engine_for(provider, server, make_settings, model=model)
+    config = RenderConfig(**{**FULL.to_dict(), "camera": "Orbit left"})
+    render(engine, config, images=images)
+    sent = inputs_sent(provider, server)
+    text = json.dumps(sent)
+    honoured = engine.honoured_fields(config)
+    assert honoured <= ENGINE_FIELDS
+    assert ("prompt" in honoured) == ("a slow pan" in text)
+    assert ("negative_prompt" in honoured) == (NEGATIVE in text)
+    assert ("seed" in honoured) == (sent.get("seed") == 77)
+    assert ("camera_control" in honoured) == ("concepts" in sent or "camera_fixed" in sent)
+    assert "motion_range" not in honoured  # no hosted model here takes a motion amount
+
+
+PROVIDER_ENGINES: dict[str, type[ProviderEngine]] = {
+    "replicate": ReplicateEngine,
+    "fal": FalEngine,
+    "runway": RunwayEngine,
+    "luma": LumaEngine,
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_provider_engines_honoured_fields_are_engine_fields(provider: str) -> None:
+    """Whatever the model and render, a provider engine names only request fields of
+    ENGINE_FIELDS, and its class-level ``honours`` hold for every model."""
+    cls = PROVIDER_ENGINES[provider]
+    assert cls.info.honours <= ENGINE_FIELDS
+    models = [m for p, m, _, _ in NEGATIVE_FIELDS if p == provider] + ["someone/unknown"]
+    for model in models:
+        engine = cls(cls.adapter_class(model=model, api_key="k"))
+        for camera in ("", "Static", "Orbit left", "Rotate 360"):
+            config = RenderConfig(**{**FULL.to_dict(), "camera": camera})
+            honoured = engine.honoured_fields(config)
+            assert honoured <= ENGINE_FIELDS, (model, honoured - ENGINE_FIELDS)
+            assert cls.info.honours <= honoured
+        assert engine.honoured_fields() <= ENGINE_FIELDS
+        assert {"character_animate", "try_on_model"}.isdisjoint(engine.honoured_fields())
+
+
+CAMERAS: list[tuple[str, str, str, Any, str]] = [
+    # provider, model, camera path, what the stand-in receives, in which input
+    ("luma", "ray-2", "Orbit left", [{"key": "orbit_left"}], "concepts"),
+    ("luma", "ray-flash-2", "Dolly zoom", [{"key": "dolly_zoom"}], "concepts"),
+    ("replicate", "luma/ray-2-720p", "Crane up", ["crane_up"], "concepts"),
+    ("replicate", "bytedance/seedance-1-pro", "Static", True, "camera_fixed"),
+    ("fal", "fal-ai/bytedance/seedance/v1/pro/image-to-video", "Static", True, "camera_fixed"),
+]
+
+
+@pytest.mark.parametrize(("provider", "model", "camera", "value", "field"), CAMERAS)
+def test_camera_paths_reach_the_stand_in_as_the_models_documented_camera_input(
+    provider: str,
+    model: str,
+    camera: str,
+    value: Any,
+    field: str,
+    stand_in: Callable[..., StandIn],
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Luma's camera concepts (Ray 2) and Seedance 1.x's camera_fixed carry the camera path
+    where the model has that move; a path it has not is not sent and not claimed."""
+    server = stand_in(provider)
+    engine = engine_for(provider, server, make_settings, model=model)
+    config = RenderConfig(**{**FULL.to_dict(), "camera": camera})
+    render(engine, config, images=0 if provider == "luma" else 1)
+    assert inputs_sent(provider, server)[field] == value
+    assert "camera_control" in engine.honoured_fields(config)
+    other = RenderConfig(**{**FULL.to_dict(), "camera": "Rotate 360"})  # no such move
+    again = stand_in(provider)
+    engine = engine_for(provider, again, make_settings, model=model)
+    render(engine, other, images=0 if provider == "luma" else 1)
+    assert field not in inputs_sent(provider, again)
+    assert "camera_control" not in engine.honoured_fields(other)
+    assert "camera_control" not in engine.honoured_fields()  # not for every path
+
+
+def test_route_options_name_or_fix_the_negative_prompt_input_at_the_stand_in(
+    stand_in: Callable[..., StandIn], make_settings: Callable[..., Settings]
+) -> None:
+    """``negative_input=NAME`` sends the negative prompt to a model Kinora has no entry for
+    (``negative_input=`` empty sends none); ``input.negative_prompt=...`` fixes the value,
+    so the request's is not honoured."""
+    cases = [
+        ("replicate:someone/new-model?negative_input=negative_prompt", "negative_prompt", True),
+        ("replicate:someone/new-model", None, False),
+        ("replicate:kwaivgi/kling-v2.1?negative_input=", None, False),
+        ("fal:fal-ai/new-model?negative_input=neg", "neg", True),
+    ]
+    for spec, field, honoured in cases:
+        target = Target.parse(spec)
+        server = stand_in(target.engine)
+        settings = make_settings(
+            **{
+                f"{target.engine}_api_key": KEY,
+                "provider_base_urls": f"{target.engine}={server.base_url}",
+                "provider_poll_seconds": 0.01,
+            }
+        )
+        engine = build(target, settings)
+        assert isinstance(engine, ProviderEngine)
+        render(engine, FULL)
+        sent = inputs_sent(target.engine, server)
+        assert [k for k, v in sent.items() if v == NEGATIVE] == ([field] if field else []), spec
+        assert ("negative_prompt" in engine.honoured_fields(FULL)) == honoured, spec
+    server = stand_in("replicate")
+    target = Target.parse("replicate:kwaivgi/kling-v2.1?input.negative_prompt=text")
+    settings = make_settings(
+        replicate_api_key=KEY,
+        provider_base_urls=f"replicate={server.base_url}",
+        provider_poll_seconds=0.01,
+    )
+    engine = build(target, settings)
+    assert isinstance(engine, ProviderEngine)
+    render(engine, FULL)
+    assert inputs_sent("replicate", server)["negative_prompt"] == "text"
+    assert "negative_prompt" not in engine.honoured_fields(FULL)

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from kinora.api.schemas import MotionType
 from kinora.config import Settings
 from kinora.engines.base import InputKind
 from kinora.engines.providers.base import ProviderEngine
@@ -19,9 +21,8 @@ from kinora.engines.registry import (
     resolve,
     route,
 )
-from kinora.media.schemas import MotionType
 from tests.conftest import Api
-from tests.plugins.standins import FAIL_MESSAGE, KEY, StandIn
+from tests.plugins.standins import FAIL_MESSAGE, KEY, StandIn, model_inputs
 
 KINDS = list(InputKind)
 NON_AUTO = [m for m in MOTION_TYPES if m not in ("Auto", "AutoT3")]
@@ -172,8 +173,8 @@ def test_models_lists_capabilities_and_routes(plugin_api: Callable[..., Api]) ->
     assert body["routes"]["RunwayML"]["one_image"]["engine"] == "kinora-parallax"
     for motion_type in MOTION_TYPES:
         assert set(body["routes"][motion_type]) == {"one_image", "two_images", "text"}
-    bad = plugin_api(engine_routes="Nope=fal:x")
-    assert "unknown motion_type" in bad.client.get("/models").json()["config_error"]
+    with pytest.raises(ValidationError, match="unknown motion_type 'Nope'"):
+        plugin_api(engine_routes="Nope=fal:x")  # settings refuse it when they load
 
 
 def _post_image(api: Api, testdata: Path, **data: str) -> str:
@@ -191,7 +192,7 @@ def _post_image(api: Api, testdata: Path, **data: str) -> str:
 def test_a_routed_motion_type_renders_through_the_provider(
     plugin_api: Callable[..., Api], stand_in: Callable[..., StandIn], testdata: Path, tmp_path: Path
 ) -> None:
-    from kinora.render.encode import probe
+    from kinora.video.encode import probe
 
     server = stand_in("replicate")
     api = plugin_api(
@@ -227,3 +228,43 @@ def test_a_provider_failure_fails_the_media_and_refunds(
     assert media["processing_status"] == "fail"
     assert media["error"] == f"luma: {FAIL_MESSAGE}"
     assert api.credits() == before
+
+
+@pytest.mark.parametrize(
+    ("provider", "route", "has_negative"),
+    [
+        ("replicate", "KlingAI=replicate:kwaivgi/kling-v2.1", True),
+        ("fal", "KlingAI=fal:fal-ai/kling-video/v2.1/standard/image-to-video", True),
+        ("runway", "KlingAI=runway:gen4_turbo", False),
+    ],
+)
+def test_the_negative_prompt_travels_from_the_api_to_the_provider_stand_in(
+    plugin_api: Callable[..., Api],
+    stand_in: Callable[..., StandIn],
+    testdata: Path,
+    provider: str,
+    route: str,
+    has_negative: bool,
+) -> None:
+    """The whole path: request field -> stored spec -> planner -> RenderConfig -> the
+    provider's own field (a stand-in following its documented protocol). Where the provider
+    has no such field, the generation's history says so instead."""
+    server = stand_in(provider)
+    api = plugin_api(
+        engine_routes=route,
+        provider_base_urls=f"{provider}={server.base_url}",
+        provider_poll_seconds=0.02,
+        **{f"{provider}_api_key": KEY},
+    )
+    media = api.wait(
+        _post_image(api, testdata, motion_type="KlingAI", negative_prompt="blurry, watermark")
+    )
+    assert media["processing_status"] == "success", media
+    submitted = model_inputs(provider, next(c for c in server.calls if c.method == "POST"))
+    ignored = {i["field"]: i["reason"] for i in media["video_history"][-1]["ignored"]}
+    if has_negative:
+        assert submitted["negative_prompt"] == "blurry, watermark"
+        assert "negative_prompt" not in ignored
+    else:
+        assert "blurry, watermark" not in str(submitted)
+        assert provider in ignored["negative_prompt"]

@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from kinora.accounts import create_key
 from kinora.api.app import create_app
 from kinora.config import Settings
+from kinora.domain.accounts import create_key
 from kinora.jobs.worker import WorkerHost
 from tests.conftest import FAST, MODELS_DIR, TESTDATA
 from tests.reliability.conftest import STATS

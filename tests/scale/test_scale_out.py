@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 
-from kinora.render.encode import probe
+from kinora.video.encode import probe
 from tests.conftest import (
     KINORA,
     LiveServer,

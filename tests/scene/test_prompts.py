@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from kinora.engines.scene import SceneEngine
-from kinora.scene.compose import ScenePlan
+from kinora.engines.scene.compose import ScenePlan
+from kinora.engines.scene.engine import SceneEngine
 from tests.scene.conftest import render
 
 # prompt -> ({(icon, verb), ...} that must be in the plan, setting, time or "")

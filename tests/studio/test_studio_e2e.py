@@ -245,3 +245,72 @@ def test_studio_on_a_phone(studio_server: LiveServer, browser: Any, shots: Path)
     _shot(page, shots / "7-phone-result.png")
     publish(shots / "7-phone-result.png", "phone-result")
     page.context.close()
+
+
+def test_studio_choices_come_from_the_vocabulary(studio_server: LiveServer, browser: Any) -> None:
+    """The camera paths, aspect ratios and narrators are built from GET /vocabulary (no key)."""
+    from playwright.sync_api import expect
+
+    vocabulary = httpx.get(f"{studio_server.base_url}/vocabulary", timeout=10).json()
+    page = _page(browser, studio_server, 1280, 900)
+    page.goto("/studio")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    cameras = page.locator('#paths input[name="camera_control"]')
+    expect(cameras).to_have_count(len(vocabulary["camera_controls"]))
+    assert [r.get_attribute("value") for r in cameras.all()] == [
+        c["value"] for c in vocabulary["camera_controls"]
+    ]
+    assert page.locator("#paths .name").all_text_contents() == [
+        c["label"] for c in vocabulary["camera_controls"]
+    ]
+    expect(page.get_by_role("radio", name="Auto").first).to_be_checked()
+    aspects = page.locator('#aspects input[name="aspect_ratio"]')
+    assert [r.get_attribute("value") for r in aspects.all()] == [""] + [
+        a["value"] for a in vocabulary["aspect_ratios"]
+    ]
+    narrators = page.locator("#narrator option")
+    assert [o.get_attribute("value") for o in narrators.all()] == [""] + [
+        n["value"] for n in vocabulary["narrators"]
+    ]
+    page.context.close()
+
+    # A server with other choices gets other pickers: nothing is hard-coded in the page.
+    other = dict(vocabulary)
+    other["camera_controls"] = [
+        vocabulary["camera_controls"][0],
+        {"value": "Orbit right", "label": "Circle the subject", "description": "test label"},
+    ]
+    other["aspect_ratios"] = [a for a in vocabulary["aspect_ratios"] if a["value"] == "9:16"]
+    other["narrators"] = [{"value": "River", "label": "River", "default": True}]
+    page = _page(browser, studio_server, 1280, 900)
+    page.route(
+        "**/vocabulary",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(other)
+        ),
+    )
+    page.goto("/studio")
+    expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    expect(page.locator('#paths input[name="camera_control"]')).to_have_count(2)
+    expect(page.get_by_role("radio", name="Circle the subject", exact=True)).to_have_value(
+        "Orbit right"
+    )
+    expect(page.get_by_role("radio", name="Crane up")).to_have_count(0)
+    expect(page.locator('#aspects input[name="aspect_ratio"]')).to_have_count(2)
+    expect(page.locator("#narrator option")).to_have_count(2)
+    page.get_by_text("Narration & music").click()
+    page.get_by_label("Narration", exact=True).fill("Hello there")
+    expect(page.locator("#sound-summary")).to_have_text("— narration by River")
+    page.context.close()
+
+
+def test_studio_says_so_when_the_vocabulary_cannot_load(
+    studio_server: LiveServer, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = _page(browser, studio_server, 1280, 900)
+    page.route("**/vocabulary", lambda route: route.fulfill(status=503, body="down"))
+    page.goto("/studio")
+    expect(page.get_by_role("alert")).to_contain_text("The choices could not be loaded (503)")
+    page.context.close()

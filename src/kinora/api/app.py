@@ -16,10 +16,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kinora import studio
 from kinora.api.ratelimit import RateLimits
+from kinora.api.routes import account, media, models, vocabulary
+from kinora.api.schemas import MediaCreate, MediaUpdate
 from kinora.config import Settings, get_settings
 from kinora.errors import InputError, KinoraError
-from kinora.media.schemas import MediaCreate, MediaUpdate
+from kinora.jobs.worker import WorkerHost
 from kinora.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
@@ -62,8 +65,6 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         host = None
         if n_workers > 0:
-            from kinora.jobs.worker import WorkerHost
-
             host = WorkerHost(runtime, workers=n_workers)
             host.start()
         try:
@@ -137,14 +138,10 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})
 
-    from kinora.api.routes import account, media, models
-
     app.include_router(media.router)
     app.include_router(account.router)
     app.include_router(models.router)
-
-    from kinora import studio
-
+    app.include_router(vocabulary.router)
     app.include_router(studio.router)
 
     def openapi() -> dict[str, Any]:

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from kinora.db.models import ApiKey, Customer
+from kinora.domain.media import Upload
 from kinora.errors import AuthError, InputError, PayloadTooLargeError
-from kinora.media.service import Upload
 from kinora.runtime import Runtime
 
 

@@ -1,18 +1,15 @@
 """What GET /media/{id}/download serves: the video, renditions, GIF, thumbnail or sources.
 
-Renditions (another width or size cap, GIFs) are made once and kept. An API process without
-workers of its own (the scaled-out layout) never spends seconds of CPU transcoding: it queues
-the job ahead of renders and waits for the file, and parallel requests share it. A process
-that hosts workers (one machine) makes it in the request: queued, it would wait behind the
-render its worker is busy with, on the same CPU. A rendition that cannot be made (a size cap
-too small) leaves a note beside its key, and every later request gets that 400 at once.
+Renditions (another width or size cap, GIFs) are made once and kept (``domain.renditions``). An
+API process without workers of its own (the scaled-out layout) never spends seconds of CPU
+transcoding: it queues the job ahead of renders and waits for the file, and parallel requests
+share it. A process that hosts workers (one machine) makes it in the request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,8 +17,8 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from kinora.db.models import Media, MediaStatus
+from kinora.domain.renditions import Rendition, ensure_rendition, rendition_ready
 from kinora.errors import BadRequestError, NotReadyError
-from kinora.render.encode import transcode_mp4, write_gif
 from kinora.storage import Storage
 
 if TYPE_CHECKING:
@@ -51,46 +48,6 @@ class Download:
         return self.storage.local_path(self.key)
 
 
-FAILED = ".failed"
-"""Suffix of the note left beside a rendition's key when it cannot be made."""
-
-
-@dataclass(frozen=True)
-class Rendition:
-    """One derived file: made from ``source_key``, stored at ``key`` (plain data: it travels
-    through the queue)."""
-
-    source_key: str
-    key: str
-    kind: str
-    """"mp4" or "gif"."""
-    width: int | None
-    file_size: float | None
-
-
-def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
-    """Make and store one rendition (in a request, or as a worker task; see ``jobs.tasks``)."""
-    storage, key = runtime.storage, rendition.key
-    if storage.exists(key) or storage.exists(key + FAILED):
-        return
-    source = storage.local_path(rendition.source_key)
-    tmp = runtime.settings.data_dir / "tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
-    out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
-    try:
-        try:
-            if rendition.kind == "gif":
-                write_gif(source, out, width=rendition.width or 480)
-            else:
-                transcode_mp4(source, out, width=rendition.width, max_megabytes=rendition.file_size)
-        except ValueError as exc:  # the caller asked for the impossible: say so, for good
-            storage.put_bytes(key + FAILED, str(exc).encode())
-            return
-        storage.put_file(key, out)
-    finally:
-        out.unlink(missing_ok=True)
-
-
 class RenditionPending(Exception):
     """A rendition was queued for a worker: the download is ready once it is stored."""
 
@@ -99,29 +56,12 @@ class RenditionPending(Exception):
         self.rendition, self.download = rendition, download
 
 
-def rendition_ready(runtime: Runtime, key: str) -> bool:
-    """Whether the rendition at ``key`` is stored; its note's 400 when it cannot be made."""
-    storage = runtime.storage
-    if storage.exists(key):
-        return True
-    if storage.exists(key + FAILED):
-        raise BadRequestError(storage.get_bytes(key + FAILED).decode())
-    return False
-
-
 def _rendition(runtime: Runtime, rendition: Rendition, download: Download) -> Download:
     """The download of a rendition, made on first use: here when this process hosts the
     workers, else queued for them (``RenditionPending``: the caller waits, see
     :func:`wait_for_rendition`)."""
-    from kinora.jobs.tasks import enqueue_rendition
-
-    if rendition_ready(runtime, rendition.key):
+    if ensure_rendition(runtime, rendition):
         return download
-    if runtime.hosts_workers:
-        make_rendition(runtime, rendition)
-        rendition_ready(runtime, rendition.key)
-        return download
-    enqueue_rendition(runtime, rendition)
     raise RenditionPending(rendition, download)
 
 

@@ -25,7 +25,7 @@ from kinora.errors import IdempotencyConflictError, InputError
 
 if TYPE_CHECKING:
     from kinora.api.deps import ParsedBody
-    from kinora.media.service import OnCommit
+    from kinora.domain.media import OnCommit
     from kinora.runtime import Runtime
 
 WAIT_SECONDS = 120.0

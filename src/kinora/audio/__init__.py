@@ -20,6 +20,7 @@ from kinora.audio.mix import TARGET_LUFS, mix
 from kinora.audio.music import derive_style, generate_music, loop_to_length, warm_up
 from kinora.audio.speech import VOICES, VoiceSpec, count_words, synthesize
 from kinora.errors import RenderError
+from kinora.vocab import DEFAULT_NARRATOR
 
 __all__ = [
     "DEFAULT_NARRATOR",
@@ -45,7 +46,6 @@ MAX_NARRATED_SECONDS = 30.0
 SPEECH_LEAD_SECONDS = 0.3
 SPEECH_TAIL_SECONDS = 1.0
 #: Narration text without a narrator is spoken by this voice.
-DEFAULT_NARRATOR = "Rachel"
 
 
 @dataclass(frozen=True)

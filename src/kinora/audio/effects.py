@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import interpolate, signal
 
+from kinora.vocab import CAMERA_PATH_INFO
+
 Stereo = npt.NDArray[np.float64]
 
 SCENES: Mapping[str, tuple[str, ...]] = MappingProxyType(
@@ -108,23 +110,12 @@ MAGIC_WORDS = (
     "christmas",
 )
 #: camera_control -> (stereo start, stereo end, filter sweep up?) ; -1 = left, +1 = right
+#: (each path's ``whoosh`` in kinora.vocab.CAMERA_PATH_INFO; paths without one make no sound)
 _MOVES: Mapping[str, tuple[float, float, bool]] = MappingProxyType(
     {
-        "Pan right": (-0.8, 0.8, True),
-        "Pan left": (0.8, -0.8, True),
-        "Orbit right": (-0.9, 0.9, True),
-        "Orbit left": (0.9, -0.9, True),
-        "Roll right": (-0.6, 0.6, True),
-        "Roll left": (0.6, -0.6, True),
-        "Rotate 360": (-1.0, 1.0, True),
-        "Crane up": (0.0, 0.0, True),
-        "Crane down": (0.0, 0.0, False),
-        "Tilt up": (0.0, 0.0, True),
-        "Tilt down": (0.0, 0.0, False),
-        "Zoom in": (0.0, 0.0, True),
-        "Zoom out": (0.0, 0.0, False),
-        "Dolly zoom": (0.0, 0.0, True),
-        "Aerial": (-0.4, 0.4, True),
+        control.value: (info.whoosh.start_pan, info.whoosh.end_pan, info.whoosh.rising)
+        for control, info in CAMERA_PATH_INFO.items()
+        if info.whoosh is not None
     }
 )
 

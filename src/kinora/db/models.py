@@ -6,8 +6,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from kinora.spec import GenerationSpec
 
 
 def utcnow() -> dt.datetime:
@@ -16,6 +19,23 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SpecColumn(TypeDecorator[GenerationSpec]):
+    """A GenerationSpec stored as JSON; rows are validated (and older shapes upgraded) on read."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, GenerationSpec):
+            return value.to_stored()
+        return GenerationSpec.from_stored(value).to_stored()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> GenerationSpec:
+        return GenerationSpec.from_stored(value)
 
 
 class MediaStatus(StrEnum):
@@ -78,10 +98,8 @@ class Media(Base):
     visibility_status: Mapped[str] = mapped_column(String(1), default="1")
     batch_id: Mapped[str] = mapped_column(String(64), default="")
     webhook_url: Mapped[str] = mapped_column(Text, default="")
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    """The normalised generation request (motion_type, camera_control, duration, ...)."""
-    inputs: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    """Stored input files: [{"kind": "image"|"video", "position", "path", "name"}]."""
+    spec: Mapped[GenerationSpec] = mapped_column(SpecColumn, default=GenerationSpec)
+    """The current generation's spec (inputs included), typed and validated on read."""
     status: Mapped[str] = mapped_column(String(32), default=MediaStatus.QUEUED)
     progress: Mapped[int] = mapped_column(Integer, default=0)
     stage: Mapped[str] = mapped_column(String(32), default="")
@@ -107,6 +125,11 @@ class Media(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        """The stored input files, as the file map and downloads read them."""
+        return [item.model_dump() for item in self.spec.inputs]
 
 
 class WebhookDelivery(Base):

@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
-Frame = npt.NDArray[np.uint8]
-"""An RGB frame, shape (height, width, 3), dtype uint8, C-contiguous."""
+from kinora.video.frames import Frame as Frame  # re-exported: engines name it from here
+from kinora.vocab import AspectRatio
 
 
 class InputKind(StrEnum):
@@ -48,6 +48,12 @@ class RenderConfig:
     """Amplitude, 1-10."""
     seed: int = 0
     prompt: str = ""
+    negative_prompt: str = ""
+    """What the render should avoid; engines that take one say so in ``EngineInfo.honours``."""
+    character_animate: bool = False
+    """Animate the character in the image (a person or figure) rather than only the camera."""
+    try_on_model: str = ""
+    """A TryOnVideo model name (kinora.vocab.TryOnModel) for a person and a garment image."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Engine-specific extras (kept JSON-serialisable)."""
 
@@ -98,10 +104,47 @@ class EngineInfo:
     max_duration: float = 10.0
     description: str = ""
     min_duration: float = 1.0
-    aspect_ratios: tuple[str, ...] = ("16:9", "4:3", "1:1", "3:4", "9:16")
+    aspect_ratios: tuple[str, ...] = tuple(a.value for a in AspectRatio)
     """Output shapes it can make (any size of these shapes: the output is fitted to it)."""
     max_side: int = 0
     """Longest side it renders natively before fitting to the output (0: any)."""
+    honours: frozenset[str] = frozenset()
+    """Which engine-dependent request fields it really uses (names in
+    :data:`ENGINE_FIELDS`). The pipeline records every other one a request set as ignored,
+    with the reason, in that generation's history: nothing is dropped silently."""
+    can_honour: frozenset[str] = frozenset()
+    """Fields it honours only for some targets (a provider's models, a pipeline's call): which
+    ones, for a given target and render, :meth:`MotionEngine.honoured_fields` says."""
+
+    @property
+    def reachable(self) -> frozenset[str]:
+        """Everything some configuration of this engine honours."""
+        return self.honours | self.can_honour
+
+
+ENGINE_FIELDS: frozenset[str] = frozenset(
+    {
+        "prompt",
+        "negative_prompt",
+        "camera_control",
+        "motion_range",
+        "seed",
+        "character_animate",
+        "try_on_model",
+    }
+)
+"""Request fields whose effect depends on the engine that runs (the pipeline itself honours
+the rest: inputs, quantity, duration, loop, aspect_ratio, audio, motion_type routing)."""
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A model file an engine needs, checked when a server or worker starts."""
+
+    name: str
+    path: Path
+    fix: str = "run `make install` (or `kinora models install`)"
+    """What the operator does when it is missing."""
 
 
 _cancel_check: ContextVar[Callable[[], bool] | None] = ContextVar("kinora_cancel", default=None)
@@ -134,6 +177,19 @@ class MotionEngine(ABC):
     behind the renderer for engines slower than the encoder (their render is the critical
     path), 0 for engines that render faster than x264 encodes (then x264 is)."""
 
+    @classmethod
+    def model_files(cls, models_dir: Path) -> list[ModelFile]:
+        """Model files this engine needs under ``models_dir`` (none by default)."""
+        return []
+
+    def honoured_fields(self, config: RenderConfig | None = None) -> frozenset[str]:
+        """Which of :data:`ENGINE_FIELDS` this engine, as configured (its model, its target),
+        really uses; with ``config``, for that render's values (an engine may honour a
+        camera path only if its model has that move). ``info.honours`` is what the engine
+        honours whatever its target; engines whose answer depends on the target override
+        this. Cheap: no model loading, no network."""
+        return self.info.honours
+
     def service_version(self) -> str:
         """The version reported in the media object; may say which components were available."""
         return self.info.version
@@ -143,7 +199,7 @@ class MotionEngine(ABC):
         """Yield exactly ``config.total_frames`` frames of ``config.height`` x ``config.width``."""
 
     def frames_i420(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame] | None:
-        """The same frames in the encoder's own I420 (``kinora.render.colour``), for engines
+        """The same frames in the encoder's own I420 (``kinora.video.colour``), for engines
         that render in YUV natively; None (the default) has the encoder convert RGB frames."""
         return None
 

@@ -17,19 +17,40 @@ dependencies: torch and diffusers load only when a diffusers engine renders.
 
 from __future__ import annotations
 
-import json
 import logging
+import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
-from urllib.parse import parse_qsl
 
 from kinora.config import Settings
 from kinora.engines.base import InputKind, MotionEngine
+from kinora.routing import AUTO_TYPES, MOTION_TYPES, Target, parse_routes
+
+__all__ = [
+    "AUTO_TYPES",
+    "BUILTIN_FOR_INPUT",
+    "MOTION_TYPES",
+    "OWN_PLUGINS",
+    "Resolution",
+    "Route",
+    "Target",
+    "TargetCheck",
+    "TargetEngine",
+    "build",
+    "candidates",
+    "check",
+    "engine_classes",
+    "make_engine",
+    "parse_routes",
+    "resolve",
+    "route",
+    "routes_from_settings",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,33 +59,6 @@ BUILTIN_FOR_INPUT: dict[InputKind, str] = {
     InputKind.TWO_IMAGES: "kinora-morph",
     InputKind.TEXT: "kinora-scene",
 }
-
-MOTION_TYPES: tuple[str, ...] = (
-    "Auto",
-    "AutoT3",
-    "KlingAI",
-    "KlingT4",
-    "LumaAI",
-    "LumaRay2",
-    "VeoFast",
-    "Veo",
-    "RunwayML",
-    "MinimaxHailuo",
-    "Seedance",
-    "SeedanceFast",
-    "Hunyuan",
-    "Pixverse",
-    "PixverseT3",
-    "PicoMotion",
-    "StaticMotion",
-    "Wan",
-    "Sora",
-    "SoraPro",
-    "TryOnVideo",
-)
-"""The spec's motion_type values (kinora.media.schemas.MotionType; not imported, to stay light)."""
-
-AUTO_TYPES = frozenset({"Auto", "AutoT3"})
 
 OWN_PLUGINS: dict[str, str] = {
     "diffusers": "kinora.engines.diffusion:DiffusersEngine",
@@ -106,33 +100,8 @@ def _loader(value: str) -> Any:
 
 
 # --- targets and the routing table -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    """One configured place a motion type can run: ``engine[:argument][?key=value&...]``."""
-
-    engine: str
-    argument: str = ""
-    options: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        text = text.strip()
-        if not text:
-            raise ValueError("empty engine target")
-        spec, _, query = text.partition("?")
-        engine, _, argument = spec.partition(":")
-        if not engine.strip():
-            raise ValueError(f"engine target {text!r} names no engine")
-        options = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
-        return cls(engine=engine.strip(), argument=argument.strip(), options=options)
-
-    def __str__(self) -> str:
-        text = f"{self.engine}:{self.argument}" if self.argument else self.engine
-        if self.options:
-            text += "?" + "&".join(f"{k}={v}" for k, v in self.options.items())
-        return text
+# The grammar (Target, parse_routes, MOTION_TYPES) lives in kinora.routing, below the settings
+# that validate it; it is re-exported here.
 
 
 @dataclass(frozen=True)
@@ -157,41 +126,6 @@ class TargetEngine(Protocol):
     def from_target(
         cls, *, argument: str, options: Mapping[str, str], settings: Settings
     ) -> MotionEngine: ...
-
-
-def parse_routes(text: str) -> dict[str, list[Target]]:
-    """The routing table of ``KINORA_ENGINE_ROUTES``.
-
-    Two spellings: a JSON object (``{"Wan": "diffusers:/models/wan", "KlingAI":
-    ["replicate:kwaivgi/kling-v2.1", "fal:fal-ai/kling-video/v2.1/standard/image-to-video"]}``)
-    or ``MotionType=target|target`` entries separated by commas, semicolons or newlines.
-    Unknown motion types are an error: a typo must not silently route to the built-in.
-    """
-    text = text.strip()
-    if not text:
-        return {}
-    raw: dict[str, list[str]] = {}
-    if text.startswith("{"):
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("engine routes: expected a JSON object")
-        for key, value in data.items():
-            items = value if isinstance(value, list) else [value]
-            raw[str(key)] = [str(v) for v in items]
-    else:
-        for entry in text.replace(";", "\n").replace(",", "\n").splitlines():
-            if not entry.strip():
-                continue
-            key, sep, value = entry.partition("=")
-            if not sep:
-                raise ValueError(f"engine routes: {entry.strip()!r} is not MotionType=target")
-            raw.setdefault(key.strip(), []).extend(v for v in value.split("|") if v.strip())
-    table: dict[str, list[Target]] = {}
-    for key, values in raw.items():
-        if key not in MOTION_TYPES:
-            raise ValueError(f"engine routes: unknown motion_type {key!r}")
-        table[key] = [Target.parse(v) for v in values]
-    return table
 
 
 def routes_from_settings(settings: Settings) -> dict[str, list[Target]]:
@@ -275,11 +209,32 @@ class Route:
 
 
 def make_engine(name: str, *, models_dir: Path) -> MotionEngine:
+    """A new engine instance (see :func:`engine_for` for the one a worker thread reuses)."""
     cls = engine_classes()[name]
     try:
         return cls(models_dir=models_dir)  # type: ignore[call-arg]
     except TypeError:
         return cls()
+
+
+_built = threading.local()
+
+
+def engine_for(name: str, *, models_dir: Path) -> MotionEngine:
+    """The engine this thread built for ``name`` and ``models_dir``, built on first use.
+
+    Engines are built once per worker thread and reused, so what they cache between jobs
+    (the one-image engine's scene layout per photo, the text engine's vocabulary) survives;
+    one per thread, because an engine's caches are not shared across concurrent renders.
+    """
+    cache: dict[tuple[str, str], MotionEngine] | None = getattr(_built, "engines", None)
+    if cache is None:
+        cache = _built.engines = {}
+    key = (name, str(models_dir))
+    engine = cache.get(key)
+    if engine is None:
+        engine = cache[key] = make_engine(name, models_dir=models_dir)
+    return engine
 
 
 def build(target: Target, settings: Settings) -> MotionEngine:
@@ -288,7 +243,7 @@ def build(target: Target, settings: Settings) -> MotionEngine:
         return cast(TargetEngine, cls).from_target(
             argument=target.argument, options=target.options, settings=settings
         )
-    return make_engine(target.engine, models_dir=settings.resolved_models_dir)
+    return engine_for(target.engine, models_dir=settings.resolved_models_dir)
 
 
 def route(*, motion_type: str, kind: InputKind, settings: Settings) -> Route:
@@ -303,6 +258,6 @@ def route(*, motion_type: str, kind: InputKind, settings: Settings) -> Route:
             decision.fallback_reason,
         )
     if decision.target is None:
-        engine = make_engine(decision.engine, models_dir=settings.resolved_models_dir)
+        engine = engine_for(decision.engine, models_dir=settings.resolved_models_dir)
         return Route(engine, motion_type, "", decision.fallback_reason)
     return Route(build(decision.target, settings), motion_type, str(decision.target))

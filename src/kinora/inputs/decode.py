@@ -13,8 +13,8 @@ import av
 import numpy as np
 from PIL import Image, ImageOps
 
-from kinora.engines.base import Frame
 from kinora.errors import InputError
+from kinora.video.frames import Frame
 
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_VIDEO_SECONDS = 60.0

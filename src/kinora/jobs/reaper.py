@@ -17,7 +17,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kinora.db.models import Lease, Media, MediaStatus, Worker, utcnow
-from kinora.jobs.tasks import WORKER_ID, enqueue_render, render_priority
+from kinora.domain.lifecycle import render_priority, requeue
+from kinora.jobs.tasks import WORKER_ID
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -30,7 +31,7 @@ def reap(runtime: Runtime) -> int:
     settings = runtime.settings
     now = utcnow()
     lease = dt.timedelta(seconds=settings.job_lease_seconds)
-    requeue: list[tuple[str, int, int]] = []
+    again: list[tuple[str, int, int]] = []
     with runtime.db.session() as s:
         stale = s.scalars(
             select(Media).where(
@@ -38,11 +39,8 @@ def reap(runtime: Runtime) -> int:
             )
         ).all()
         for media in stale:
-            media.status = MediaStatus.QUEUED
-            media.stage = "requeued"
-            media.worker_id = ""
-            media.enqueued_at = now
-            requeue.append((media.id, media.bullet_version, render_priority(media.params)))
+            requeue(media, stage="requeued")
+            again.append((media.id, media.bullet_version, render_priority(media.spec)))
         # A queued row whose task may never have reached the queue (crash between commit
         # and enqueue): enqueue again; claims make duplicates harmless.
         cutoff = now - max(lease * 5, dt.timedelta(seconds=300))
@@ -56,12 +54,12 @@ def reap(runtime: Runtime) -> int:
         ).all()
         for media in forgotten:
             media.enqueued_at = now
-            requeue.append((media.id, media.bullet_version, render_priority(media.params)))
-    for media_id, generation, priority in requeue:
+            again.append((media.id, media.bullet_version, render_priority(media.spec)))
+    for media_id, generation, priority in again:
         log.warning("re-queueing media %s generation %s", media_id, generation)
         # Re-runs go first: they have waited once already.
-        enqueue_render(runtime, media_id=media_id, generation=generation, priority=priority + 100)
-    return len(requeue)
+        runtime.queue.render(media_id, generation, priority=priority + 100)
+    return len(again)
 
 
 def acquire_lease(runtime: Runtime, *, name: str, holder: str, ttl: float) -> bool:
@@ -88,7 +86,7 @@ def acquire_lease(runtime: Runtime, *, name: str, holder: str, ttl: float) -> bo
 
 def requeue_owned(runtime: Runtime, *, worker_prefix: str) -> int:
     """Put back the jobs this process was running (graceful shutdown ran out of time)."""
-    requeue: list[tuple[str, int]] = []
+    again: list[tuple[str, int]] = []
     with runtime.db.session() as s:
         rows = s.scalars(
             select(Media).where(
@@ -96,16 +94,12 @@ def requeue_owned(runtime: Runtime, *, worker_prefix: str) -> int:
             )
         ).all()
         for media in rows:
-            media.status = MediaStatus.QUEUED
-            media.stage = "requeued"
-            media.worker_id = ""
-            media.attempts = max(0, media.attempts - 1)  # not the job's fault
-            media.enqueued_at = utcnow()
-            requeue.append((media.id, media.bullet_version))
-    for media_id, generation in requeue:
+            requeue(media, stage="requeued", count_attempt=False)  # not the job's fault
+            again.append((media.id, media.bullet_version))
+    for media_id, generation in again:
         log.warning("shutdown: re-queueing media %s generation %s", media_id, generation)
-        enqueue_render(runtime, media_id=media_id, generation=generation)
-    return len(requeue)
+        runtime.queue.render(media_id, generation)
+    return len(again)
 
 
 def beat_worker(runtime: Runtime, *, worker_id: str, threads: int) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from huey.consumer import Consumer
 
+from kinora.engines.geometry import kernels
 from kinora.jobs.reaper import Reaper, requeue_owned
 from kinora.jobs.tasks import WORKER_ID
 
@@ -54,8 +55,6 @@ class WorkerHost:
 def report_kernels() -> bool:
     """Say at start whether one-image renders run on the compiled kernels: without them (no
     C compiler at install) they fall back to OpenCV at about half the speed, silently."""
-    from kinora.render import kernels
-
     if kernels.available():
         log.info("warp kernels: compiled (%s)", "AVX2" if kernels.simd() else "plain C")
         return True
@@ -75,6 +74,7 @@ def warm_up_in_background(runtime: Runtime) -> threading.Thread | None:
 
     def run() -> None:
         try:
+            # Heavy (SciPy's signal stack, about a second): importing it is part of the warm-up.
             from kinora.audio import warm_up
 
             warm_up()

@@ -12,10 +12,12 @@ from sqlalchemy import func, select, text
 from kinora.api.deps import RuntimeDep
 from kinora.api.downloads import CONTENT_TYPES
 from kinora.api.ratelimit import LimitedCustomer
+from kinora.api.schemas import MessageResponse
+from kinora.config import Settings
 from kinora.db.models import Customer, Media, MediaStatus, Worker, utcnow
+from kinora.domain.webhooks import delivery_public, list_deliveries, redeliver
+from kinora.engines.preflight import engine_report
 from kinora.errors import NotFoundError
-from kinora.media.schemas import MessageResponse
-from kinora.webhooks import delivery_public, list_deliveries, redeliver
 
 router = APIRouter()
 
@@ -28,7 +30,8 @@ _NOT_FOUND: dict[str, Any] = {"model": MessageResponse, "description": "Not Foun
 
 @router.get("/health", tags=["Other"], summary="Health")
 def health(runtime: RuntimeDep) -> dict[str, Any]:
-    """Liveness plus what an operator watches: queue depth, workers seen, oldest wait."""
+    """Liveness plus what an operator watches: queue depth, workers seen, oldest wait, and
+    what each engine runs on (``engines``: its models, e.g. ISNet or the GrabCut fallback)."""
     now = utcnow()
     with runtime.db.sessions() as s:
         s.execute(text("SELECT 1"))
@@ -61,7 +64,17 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
             {"id": w.id, "hostname": w.hostname, "pid": w.pid, "threads": w.threads}
             for w in workers
         ],
+        "engines": _engines(runtime.settings),
     }
+
+
+def _engines(settings: Settings) -> dict[str, dict[str, str]]:
+    """What each enabled engine runs on, as this process sees its models dir."""
+
+    try:
+        return engine_report(settings)
+    except Exception as exc:  # health stays up whatever an engine's metadata does
+        return {"error": {"models": f"unknown: {type(exc).__name__}: {exc}"}}
 
 
 @router.get("/credits", tags=["Account"], summary="Credits of the calling key", responses=_AUTH)

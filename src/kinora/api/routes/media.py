@@ -24,10 +24,7 @@ from kinora.api.downloads import (
 )
 from kinora.api.idempotency import request_hash, run_once
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
-from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
-from kinora.errors import MediaNotFoundError, NotFoundError
-from kinora.media import service
-from kinora.media.schemas import (
+from kinora.api.schemas import (
     CreditsRequired,
     MediaCreate,
     MediaEnvelope,
@@ -36,8 +33,11 @@ from kinora.media.schemas import (
     MessageResponse,
     ProcessingStatusEnvelope,
 )
-from kinora.media.service import OnCommit
-from kinora.media.views import media_public
+from kinora.db.models import ACTIVE_STATUSES, Customer, Media, MediaStatus, utcnow
+from kinora.domain import media as service
+from kinora.domain.media import OnCommit
+from kinora.domain.views import media_public
+from kinora.errors import InputError, MediaNotFoundError, NotFoundError
 from kinora.runtime import Runtime
 
 router = APIRouter(tags=["Media"])
@@ -90,6 +90,11 @@ def _validate(model: type[MediaCreate] | type[MediaUpdate], fields: dict[str, An
         raise RequestValidationError(errors) from None
 
 
+def _public(media: Media, runtime: Runtime, *, owner: bool = True) -> dict[str, Any]:
+    """The media object as JSON data (responses are also stored for Idempotency-Key replay)."""
+    return media_public(media, runtime, owner=owner).model_dump(mode="json")
+
+
 @router.post(
     "/media",
     summary="Create Media",
@@ -118,7 +123,7 @@ def create_media(
         )
         if created.media is None:
             return {"data": {"credits_required": created.credits_required}}
-        return {"data": media_public(created.media, runtime)}
+        return {"data": _public(created.media, runtime)}
 
     if dry_run:
         return create(None)
@@ -139,7 +144,7 @@ def _replayer(runtime: Runtime, customer: Customer) -> Callable[[str], dict[str,
     def replay(media_id: str) -> dict[str, Any]:
         with runtime.db.sessions() as s:
             media = service.get_owned_media(s, media_id=media_id, customer=customer, lock=False)
-            return {"data": media_public(media, runtime)}
+            return {"data": _public(media, runtime)}
 
     return replay
 
@@ -241,7 +246,7 @@ def get_media(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> 
     with runtime.db.sessions() as s:
         media = service.get_media(s, media_id=media_id, customer=customer)
         owner = media.customer_id == customer.id
-        return {"data": media_public(media, runtime, owner=owner)}
+        return {"data": _public(media, runtime, owner=owner)}
 
 
 def _update(
@@ -254,8 +259,6 @@ def _update(
 ) -> dict[str, Any]:
     fields = _validate(MediaUpdate, body.fields)
     if body.uploads:
-        from kinora.errors import InputError
-
         raise InputError(("body", "image_files"), "send new inputs as media_items on edit")
     if fields.regenerates:
         limits = request.app.state.rate_limits
@@ -265,7 +268,7 @@ def _update(
         media = service.update_media(
             runtime, customer=customer, media_id=media_id, request=fields, on_commit=on_commit
         )
-        return {"data": media_public(media, runtime)}
+        return {"data": _public(media, runtime)}
 
     fingerprint = request_hash("PUT", f"/media/{media_id}", body)
     return run_once(
@@ -371,7 +374,7 @@ def process(
         media = service.process_media(
             runtime, customer=customer, media_id=media_id, on_commit=on_commit
         )
-        return {"data": media_public(media, runtime)}
+        return {"data": _public(media, runtime)}
 
     return run_once(
         runtime,
@@ -393,7 +396,7 @@ def cancel(media_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dic
     """Queued: never starts, full refund. Running: stops within about a second; finished
     variants are kept and unfinished ones refunded."""
     media = service.cancel_media(runtime, customer=customer, media_id=media_id)
-    return {"data": media_public(media, runtime)}
+    return {"data": _public(media, runtime)}
 
 
 @router.get("/media", summary="List your media", response_model=MediaList, responses=ERRORS)
@@ -422,7 +425,7 @@ def list_media(
         cursor=cursor,
     )
     return {
-        "data": [media_public(m, runtime) for m in page.items],
+        "data": [_public(m, runtime) for m in page.items],
         "next_cursor": page.next_cursor,
     }
 

@@ -9,10 +9,9 @@ the directory's JSON; torch and diffusers load in :mod:`.pipelines` when a rende
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -26,68 +25,16 @@ from kinora.engines.base import (
     MotionEngine,
     RenderConfig,
 )
+from kinora.engines.diffusion.families import (
+    PIPELINES,
+    accepts_of,
+    call_parameters,
+    model_dir,
+    pipeline_class,
+)
 from kinora.engines.registry import TargetCheck
 
 ONE, TWO, TEXT = InputKind.ONE_IMAGE, InputKind.TWO_IMAGES, InputKind.TEXT
-
-
-@dataclass(frozen=True)
-class Family:
-    """How one pipeline class is driven: inputs, native fps, frame-count and size rules."""
-
-    accepts: frozenset[InputKind]
-    fps: int
-    frame_step: int
-    """num_frames = frame_step * k + 1 (1: any count)."""
-    size_multiple: int
-    max_side: int
-    steps: int
-    guidance: float
-    max_frames: int
-
-
-PIPELINES: dict[str, Family] = {
-    "WanPipeline": Family(frozenset({TEXT}), 16, 4, 16, 832, 30, 5.0, 81),
-    "WanImageToVideoPipeline": Family(frozenset({ONE}), 16, 4, 16, 832, 30, 5.0, 81),
-    "LTXPipeline": Family(frozenset({TEXT}), 24, 8, 32, 768, 30, 3.0, 161),
-    "LTXImageToVideoPipeline": Family(frozenset({ONE}), 24, 8, 32, 768, 30, 3.0, 161),
-    "LTXConditionPipeline": Family(frozenset({ONE, TWO, TEXT}), 24, 8, 32, 768, 30, 3.0, 161),
-    "CogVideoXPipeline": Family(frozenset({TEXT}), 8, 8, 16, 720, 50, 6.0, 49),
-    "CogVideoXImageToVideoPipeline": Family(frozenset({ONE}), 8, 8, 16, 720, 50, 6.0, 49),
-    "StableVideoDiffusionPipeline": Family(frozenset({ONE}), 7, 1, 64, 1024, 25, 3.0, 25),
-}
-
-
-def model_dir(argument: str, settings: Settings) -> Path:
-    path = Path(argument).expanduser()
-    return path if path.is_absolute() else settings.resolved_models_dir / path
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    data = json.loads(path.read_text())
-    return data if isinstance(data, dict) else {}
-
-
-def pipeline_class(directory: Path) -> str:
-    return str(read_json(directory / "model_index.json").get("_class_name", ""))
-
-
-def accepts_of(directory: Path) -> frozenset[InputKind]:
-    """What the model in ``directory`` takes. Wan image-to-video comes in three kinds, told
-    apart by its transformer's config: FLF2V (image position embeddings for two CLIP images)
-    needs first and last frames; Wan 2.1 I2V (a CLIP image branch) takes one image; Wan 2.2
-    I2V (no CLIP branch, conditioned by latents alone) takes one image or two."""
-    name = pipeline_class(directory)
-    family = PIPELINES[name]
-    if name == "WanImageToVideoPipeline":
-        index = read_json(directory / "model_index.json")
-        config_path = directory / "transformer" / "config.json"
-        config = read_json(config_path) if config_path.exists() else {}
-        if config.get("pos_embed_seq_len"):
-            return frozenset({TWO})
-        if config.get("image_dim") is None and not index.get("expand_timesteps"):
-            return frozenset({ONE, TWO})
-    return family.accepts
 
 
 def _version(package: str) -> str:
@@ -108,7 +55,11 @@ class DiffusersEngine(MotionEngine):
         max_duration=10.0,
         description="Open video models (Wan 2.x, LTX-Video, CogVideoX, Stable Video Diffusion) "
         "from a local directory; wants a GPU, runs (slowly) on CPU.",
+        honours=frozenset({"seed"}),
+        can_honour=frozenset({"prompt", "negative_prompt", "motion_range"}),
     )
+    """``honours``: every pipeline takes the seed (a torch.Generator); the prompt, negative
+    prompt and motion range depend on the pipeline (:meth:`honoured_fields`)."""
 
     def __init__(
         self, *, directory: Path, options: Mapping[str, str] | None = None, device: str = ""
@@ -145,6 +96,21 @@ class DiffusersEngine(MotionEngine):
     ) -> DiffusersEngine:
         device = str(getattr(settings, "diffusers_device", "") or "")
         return cls(directory=model_dir(argument, settings), options=options, device=device)
+
+    def honoured_fields(self, config: RenderConfig | None = None) -> frozenset[str]:
+        """From the pipeline's own ``__call__``: ``prompt``, ``negative_prompt`` (which only
+        acts with classifier-free guidance, guidance > 1) and ``motion_bucket_id`` (SVD's
+        motion amount, from motion_range); the seed always (the generator)."""
+        params = call_parameters(self.pipeline_name)
+        out = {"seed"} if "generator" in params else set()
+        if "prompt" in params:
+            out.add("prompt")
+        guidance = float(self.options.get("guidance", self.family.guidance))
+        if "negative_prompt" in params and guidance > 1.0:
+            out.add("negative_prompt")
+        if "motion_bucket_id" in params:
+            out.add("motion_range")
+        return frozenset(out)
 
     def service_version(self) -> str:
         text = f"{self.directory.name} ({self.pipeline_name}, diffusers {self.info.version})"

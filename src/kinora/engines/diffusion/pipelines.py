@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from kinora.engines.base import EngineInputs, Frame, RenderConfig
+from kinora.engines.diffusion.families import accepts_of, call_parameters, read_json
 from kinora.errors import RenderError
-from kinora.render.fit import cover_fit
+from kinora.video.fit import cover_fit
 
 if TYPE_CHECKING:
     from kinora.engines.diffusion import DiffusersEngine
@@ -69,7 +70,6 @@ def _snap(value: float, multiple: int) -> int:
 
 
 def transformer_config(directory: Path) -> dict[str, Any]:
-    from kinora.engines.diffusion import read_json
 
     path = directory / "transformer" / "config.json"
     return read_json(path) if path.exists() else {}
@@ -78,7 +78,6 @@ def transformer_config(directory: Path) -> dict[str, Any]:
 def fixed_size(directory: Path) -> tuple[int, int] | None:
     """The one size a model renders, when it has one: CogVideoX with learned positional
     embeddings (CogVideoX-5b-I2V: 720x480) renders its sample size only."""
-    from kinora.engines.diffusion import read_json
 
     config = transformer_config(directory)
     if not config.get("use_learned_positional_embeddings"):
@@ -133,7 +132,12 @@ def call_arguments(
         "output_type": "np",
     }
     prompt = inputs.prompt or config.prompt
-    negative = str(config.options.get("negative_prompt", "") or engine.options.get("negative", ""))
+    # The request's negative prompt, else the target's default (option ``negative``).
+    negative = (
+        config.negative_prompt
+        or str(config.options.get("negative_prompt", "") or "")
+        or engine.options.get("negative", "")
+    )
     if name == "StableVideoDiffusionPipeline":
         args.update(
             image=images[0],
@@ -144,7 +148,9 @@ def call_arguments(
             max_guidance_scale=p["guidance"],
         )
         return args
-    args.update(prompt=prompt, negative_prompt=negative, guidance_scale=p["guidance"])
+    args.update(prompt=prompt, guidance_scale=p["guidance"])
+    if negative and "negative_prompt" in call_parameters(name):
+        args["negative_prompt"] = negative
     if name.startswith("LTX"):
         args["frame_rate"] = p["fps"]
     if name == "LTXConditionPipeline":
@@ -188,7 +194,6 @@ def to_frames(output: Any) -> list[Frame]:
 
 
 def render(engine: DiffusersEngine, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
-    from kinora.engines.diffusion import accepts_of
 
     if inputs.kind not in accepts_of(engine.directory):
         raise RenderError(f"diffusers: {engine.pipeline_name} does not take {inputs.kind.value}")

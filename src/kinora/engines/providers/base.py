@@ -19,6 +19,7 @@ import base64
 import io
 import logging
 import os
+import re
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -33,6 +34,7 @@ from PIL import Image
 
 from kinora.config import Settings
 from kinora.engines.base import (
+    ENGINE_FIELDS,
     EngineInputs,
     Frame,
     InputKind,
@@ -43,6 +45,8 @@ from kinora.engines.base import (
 from kinora.engines.registry import TargetCheck
 from kinora.errors import CancelledError, FetchError, RenderError
 from kinora.inputs.fetch import fetch, guarded_client
+from kinora.video.encode import Mp4Writer, iter_frames, probe
+from kinora.video.fit import cover_fit
 
 log = logging.getLogger(__name__)
 
@@ -170,17 +174,25 @@ class ProviderAdapter(ABC):
         self.sleep = sleep
 
     def prompt_and_frames(
-        self, request: ProviderRequest, *, image: str, last: str | None
+        self,
+        request: ProviderRequest,
+        *,
+        image: str,
+        last: str | None,
+        negative: str | None = None,
     ) -> dict[str, Any]:
-        """The inputs most hosted models share: prompts, first frame and optional last frame.
+        """The inputs most hosted models share: prompt, negative prompt (for models that take
+        one: ``negative`` names its input), first frame and optional last frame.
 
-        Route options ``image_input`` and ``last_image_input`` rename the frame inputs.
+        Route options ``image_input``, ``last_image_input`` and ``negative_input`` rename
+        the frame and negative-prompt inputs (``negative_input=`` empty: send none).
         """
         data: dict[str, Any] = {}
         if request.prompt:
             data["prompt"] = request.prompt
-        if request.negative_prompt:
-            data["negative_prompt"] = request.negative_prompt
+        negative_name = self.negative_input(negative)
+        if request.negative_prompt and negative_name:
+            data[negative_name] = request.negative_prompt
         if request.images:
             data[self.options.get("image_input", image)] = request.images[0]
         if len(request.images) > 1:
@@ -189,6 +201,23 @@ class ProviderAdapter(ABC):
                 raise RenderError(f"{self.name}: {self.model} takes no last frame")
             data[last_name] = request.images[1]
         return data
+
+    def negative_input(self, documented: str | None) -> str | None:
+        """The model's negative-prompt input: the documented one, or the route option
+        ``negative_input`` (for a model Kinora has no table entry for; empty: none)."""
+        if "negative_input" in self.options:
+            return self.options["negative_input"].strip() or None
+        return documented
+
+    def fixed_inputs(self) -> set[str]:
+        """Inputs the route fixes (``input.NAME=VALUE``): the request's value does not reach
+        the model for these, so the field they carry is not honoured."""
+        return set(option_inputs(self.options))
+
+    def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        """Which of :data:`~kinora.engines.base.ENGINE_FIELDS` this adapter sends to its
+        model (with ``config``: for that render's values). The default: the prompt."""
+        return frozenset() if "prompt" in self.fixed_inputs() else frozenset({"prompt"})
 
     # -- what subclasses provide -----------------------------------------------------------
 
@@ -343,6 +372,80 @@ def data_uri(image: Frame, *, limit: int = INLINE_IMAGE_BYTES, long_side: int = 
             scale *= 0.8
 
 
+def family_names(
+    model: str,
+    base: Mapping[str, Any],
+    table: Sequence[tuple[str, Mapping[str, Any]]],
+    exceptions: Sequence[tuple[str, Mapping[str, Any]]] = (),
+) -> dict[str, Any]:
+    """Input names of ``model``'s family: ``base``, updated by the first ``table`` entry whose
+    pattern (a regular expression) occurs in the lower-cased model name, then by every
+    matching entry of ``exceptions`` (models of a family that lack an input)."""
+    m = model.lower()
+    names = dict(base)
+    for pattern, values in table:
+        if re.search(pattern, m):
+            names.update(values)
+            break
+    for pattern, values in exceptions:
+        if re.search(pattern, m):
+            names.update(values)
+    return names
+
+
+LUMA_CONCEPTS: dict[str, str] = {
+    "Static": "static",
+    "Crane up": "crane_up",
+    "Crane down": "crane_down",
+    "Tilt up": "tilt_up",
+    "Tilt down": "tilt_down",
+    "Pan right": "pan_right",
+    "Pan left": "pan_left",
+    "Roll right": "roll_right",
+    "Roll left": "roll_left",
+    "Orbit right": "orbit_right",
+    "Orbit left": "orbit_left",
+    "Dolly zoom": "dolly_zoom",
+    "Zoom in": "zoom_in",
+    "Zoom out": "zoom_out",
+    "Aerial": "aerial",
+}
+"""Kinora's camera paths as Luma camera concepts (Luma's concept keys, as listed in the
+``concepts`` input of Luma's Ray 2 models on Replicate). Rotate 360 has no concept."""
+
+
+def camera_inputs(kind: str, camera: str) -> dict[str, Any]:
+    """The documented camera input of a model family for one camera path, or {} when the
+    model has no such move: ``concepts`` (Luma Ray 2 on Replicate: a list of concept
+    keys), ``camera_fixed`` (Seedance 1.x: only Static, a locked camera)."""
+    if kind == "concepts" and camera in LUMA_CONCEPTS:
+        return {"concepts": [LUMA_CONCEPTS[camera]]}
+    if kind == "camera_fixed" and camera == "Static":
+        return {"camera_fixed": True}
+    return {}
+
+
+def honoured_inputs(
+    adapter: ProviderAdapter, names: Mapping[str, Any], config: RenderConfig | None
+) -> frozenset[str]:
+    """What a table-driven adapter (Replicate, fal) sends for its model: the prompt, the
+    negative prompt and seed where the family has those inputs, and the camera path where the
+    family has that move (only with ``config``: it depends on the path). An input fixed by a
+    route option (``input.NAME=VALUE``) carries the operator's value, not the request's."""
+    fixed = adapter.fixed_inputs()
+    out = set() if "prompt" in fixed else {"prompt"}
+    negative = adapter.negative_input(names.get("negative"))
+    if negative and negative not in fixed:
+        out.add("negative_prompt")
+    if names.get("seed") and names["seed"] not in fixed:
+        out.add("seed")
+    if config is not None and config.camera:
+        sent = camera_inputs(str(names.get("camera") or ""), config.camera)
+        if sent and not set(sent) & fixed:
+            out.add("camera_control")
+    return frozenset(out)
+
+
 def option_inputs(options: Mapping[str, str]) -> dict[str, Any]:
     """Route options ``input.NAME=VALUE`` as extra provider inputs (numbers and booleans typed)."""
     extra: dict[str, Any] = {}
@@ -444,13 +547,15 @@ class ProviderEngine(MotionEngine):
         seeds = [str(r.seed) for r in self.renders if r.seed is not None]
         return text + (f"; seeds {','.join(seeds)}" if seeds else "")
 
+    def honoured_fields(self, config: RenderConfig | None = None) -> frozenset[str]:
+        """What the adapter really sends to this target's model (its family's inputs)."""
+        return self.adapter.honoured(config) & ENGINE_FIELDS
+
     def render_metadata(self) -> list[dict[str, Any]]:
         """Per rendered video: provider, model, model_version, job_id, seed (for the record)."""
         return [r.metadata() for r in self.renders]
 
     def request_for(self, inputs: EngineInputs, config: RenderConfig) -> ProviderRequest:
-        from kinora.render.fit import cover_fit
-
         images = []
         for image in inputs.images[:2]:
             # Crop to the output shape (at up to 1280 px) so the provider frames it as we do.
@@ -468,7 +573,8 @@ class ProviderEngine(MotionEngine):
             loop=config.loop > 1,
             camera=config.camera,
             motion_range=config.motion_range,
-            negative_prompt=str(config.options.get("negative_prompt", "")),
+            negative_prompt=config.negative_prompt
+            or str(config.options.get("negative_prompt", "") or ""),
         )
 
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
@@ -488,8 +594,6 @@ def _fit_size(w: int, h: int, out_w: int, out_h: int, scale: float) -> tuple[int
 
 def retime(path: Path, config: RenderConfig) -> Iterator[Frame]:
     """Exactly ``config.total_frames`` frames: the video stretched to one pass, ``loop`` times."""
-    from kinora.render.encode import iter_frames, probe
-    from kinora.render.fit import cover_fit
 
     try:
         count = int(probe(path).get("frames") or 0)
@@ -570,7 +674,6 @@ class FakeAdapter(ProviderAdapter):
 
 def fake_video(*, width: int, height: int, frames: int, fps: int) -> bytes:
     """A small MP4 whose brightness ramps (what stand-ins and the fake adapter return)."""
-    from kinora.render.encode import Mp4Writer
 
     width, height = max(16, width // 2 * 2), max(16, height // 2 * 2)
     with tempfile.TemporaryDirectory(prefix="kinora-fake-") as tmp:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from kinora.engines.base import EngineInfo, InputKind
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -22,28 +22,57 @@ from kinora.engines.providers.base import (
     ProviderHTTPError,
     ProviderRequest,
     Submitted,
+    camera_inputs,
+    family_names,
+    honoured_inputs,
     nearest,
     nearest_aspect,
     option_inputs,
 )
 from kinora.errors import RenderError
 
+FAL_FAMILIES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "kling",
+        dict(
+            last="tail_image_url",
+            seed=None,
+            durations=(5, 10),
+            unit="",
+            negative="negative_prompt",
+        ),
+    ),
+    ("minimax|hailuo", dict(last="end_image_url", seed=None, durations=(6, 10), aspect=None)),
+    ("seedance", dict(last="end_image_url", durations=(5, 10), camera="camera_fixed")),
+    ("pixverse", dict(last="tail_image_url", durations=(5, 8), negative="negative_prompt")),
+    ("luma|ray", dict(last="end_image_url", seed=None, durations=(5, 9), unit="s")),
+    ("veo", dict(last="last_frame_url", durations=(8,), unit="s", negative="negative_prompt")),
+    ("wan", dict(last="end_image_url", durations=None, negative="negative_prompt")),
+    ("hunyuan", dict(last=None, durations=None)),
+]
+"""Input names per model family on fal, from the endpoints' published input schemas
+(``negative``: the negative-prompt input, None when the endpoint has none; ``camera``: how a
+camera path is sent, "" when it is not)."""
+
+FAL_EXCEPTIONS: list[tuple[str, dict[str, Any]]] = [
+    (r"kling-video/(o\d|v3/turbo)|kling-video/.*(ai-avatar|motion-control)", dict(negative=None)),
+    (r"seedance-2", dict(seed=None, camera="")),  # bytedance/seedance-2.0/*: neither
+    (r"pixverse/(c1|swap)|pixverse/sound-effects", dict(negative=None)),
+    (r"pixverse/.*effects", dict(seed=None)),
+    (r"veo2/image-to-video|veo[\d.]*/reference-to-video", dict(negative=None, seed=None)),
+    (
+        r"krea-wan|wan-effects|wan-motion|wan-pro/|wan/.*/(turbo|distill)|wan/.*animate/"
+        r"|wan/.*edit-video|wan-vace-apps/video-edit",
+        dict(negative=None),
+    ),
+    (r"hunyuan-video-v1\.5", dict(negative="negative_prompt")),
+]
+"""Endpoints of a family whose schema differs (Kling O1/O3 and V3 Turbo, Seedance 2.0,
+Pixverse C1, Veo 2 image-to-video, Wan Pro/Turbo/Distill, Hunyuan 1.5, ...)."""
+
 
 def family_inputs(model: str) -> dict[str, Any]:
     """Input names of a model family on fal; durations are strings there (``"5"``, ``"5s"``)."""
-    m = model.lower()
-    table: list[tuple[str, dict[str, Any]]] = [
-        ("kling", dict(last="tail_image_url", seed=None, durations=(5, 10), unit="")),
-        ("minimax", dict(last="end_image_url", seed=None, durations=(6, 10), unit="", aspect=None)),
-        ("hailuo", dict(last="end_image_url", seed=None, durations=(6, 10), unit="", aspect=None)),
-        ("seedance", dict(last="end_image_url", durations=(5, 10), unit="")),
-        ("pixverse", dict(last="tail_image_url", durations=(5, 8), unit="")),
-        ("luma", dict(last="end_image_url", seed=None, durations=(5, 9), unit="s")),
-        ("ray", dict(last="end_image_url", seed=None, durations=(5, 9), unit="s")),
-        ("veo", dict(last="last_frame_url", durations=(8,), unit="s")),
-        ("wan", dict(last="end_image_url", durations=None)),
-        ("hunyuan", dict(last=None, durations=None)),
-    ]
     base: dict[str, Any] = dict(
         image="image_url",
         last="end_image_url",
@@ -51,11 +80,10 @@ def family_inputs(model: str) -> dict[str, Any]:
         durations=None,
         unit="",
         aspect="aspect_ratio",
+        negative=None,
+        camera="",
     )
-    for key, names in table:
-        if key in m:
-            return {**base, **names}
-    return base
+    return family_names(model, base, FAL_FAMILIES, FAL_EXCEPTIONS)
 
 
 class FalAdapter(ProviderAdapter):
@@ -65,9 +93,16 @@ class FalAdapter(ProviderAdapter):
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self.api_key}", "Content-Type": "application/json"}
 
+    def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        return honoured_inputs(self, family_inputs(self.model), config)
+
     def inputs(self, request: ProviderRequest) -> dict[str, Any]:
         names = family_inputs(self.model)
-        data = self.prompt_and_frames(request, image=names["image"], last=names["last"])
+        data = self.prompt_and_frames(
+            request, image=names["image"], last=names["last"], negative=names["negative"]
+        )
+        if request.camera:
+            data.update(camera_inputs(names["camera"], request.camera))
         if names["durations"]:
             data["duration"] = (
                 f"{int(nearest(request.duration, names['durations']))}{names['unit']}"
@@ -148,4 +183,8 @@ class FalEngine(ProviderEngine):
         max_duration=10.0,
         description="Hosted models on fal (Kling, Wan, Hunyuan, Luma, Veo, Minimax, Seedance, "
         "Pixverse...) with the operator's KINORA_FAL_API_KEY.",
+        honours=frozenset({"prompt"}),
+        can_honour=frozenset({"negative_prompt", "seed", "camera_control"}),
     )
+    """``honours``: what every model gets; the negative prompt, seed and camera depend on the
+    endpoint's family (:meth:`honoured_fields`)."""

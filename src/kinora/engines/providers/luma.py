@@ -5,15 +5,19 @@
 ``duration`` (``"5s"``/``"9s"``), ``resolution`` and ``keyframes`` (``frame0``/``frame1`` of
 ``{"type": "image", "url": ...}``); the generation is polled at ``GET
 /dream-machine/v1/generations/{id}`` until ``state`` is ``completed`` (``assets.video``) or
-``failed`` (``failure_reason``). Luma takes no seed.
+``failed`` (``failure_reason``). Luma takes no seed and no negative prompt (lumaai-python,
+``generation_create_params``: model, prompt, aspect_ratio, loop, duration, resolution,
+keyframes, concepts, callback_url). A camera path is sent as a camera concept
+(``concepts: [{"key": ...}]``) to the Ray 2 models, where Luma has that move.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kinora.engines.base import EngineInfo, InputKind
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
+    LUMA_CONCEPTS,
     Poll,
     ProviderAdapter,
     ProviderEngine,
@@ -35,6 +39,22 @@ class LumaAdapter(ProviderAdapter):
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json"}
 
+    def takes_concepts(self) -> bool:
+        """Camera concepts are a Ray 2 feature (ray-2, ray-flash-2)."""
+        return "ray-2" in self.model or "ray-flash-2" in self.model
+
+    def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        fixed = self.fixed_inputs()
+        out = set() if "prompt" in fixed else {"prompt"}
+        if (
+            config is not None
+            and config.camera in LUMA_CONCEPTS
+            and self.takes_concepts()
+            and "concepts" not in fixed
+        ):
+            out.add("camera_control")
+        return frozenset(out)
+
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "prompt": request.prompt or "natural, subtle motion",
@@ -51,6 +71,8 @@ class LumaAdapter(ProviderAdapter):
                 f"frame{i}": {"type": "image", "url": url}
                 for i, url in enumerate(request.images[:2])
             }
+        if request.camera in LUMA_CONCEPTS and self.takes_concepts():
+            body["concepts"] = [{"key": LUMA_CONCEPTS[request.camera]}]
         body.update(option_inputs(self.options))
         return body
 
@@ -91,4 +113,6 @@ class LumaEngine(ProviderEngine):
         max_duration=9.0,
         description="Luma Dream Machine (Ray 2, Ray Flash 2) with the operator's "
         "KINORA_LUMA_API_KEY.",
+        honours=frozenset({"prompt"}),
+        can_honour=frozenset({"camera_control"}),
     )

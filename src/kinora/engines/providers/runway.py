@@ -5,13 +5,19 @@
 frame), ``promptText``, ``ratio`` (a pixel size the model supports), ``duration`` (5 or 10)
 and ``seed``; the answer's ``id`` is polled at ``GET /v1/tasks/{id}`` until ``SUCCEEDED``
 (``output`` is a list of video URLs) or ``FAILED``/``CANCELLED`` (``failure``).
+
+Runway's image_to_video takes no negative prompt for these models (runwayml sdk-python,
+``image_to_video_create_params``: Gen4Turbo has promptImage, promptText, ratio, duration,
+seed, contentModeration; only the Veo models Runway also hosts take ``negativePrompt``, and
+those need other ratios and durations and take no seed), and no camera control: a request's
+negative prompt and camera path are not sent.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from kinora.engines.base import EngineInfo, InputKind
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -19,6 +25,7 @@ from kinora.engines.providers.base import (
     ProviderRequest,
     Submitted,
     nearest,
+    nearest_aspect,
     option_inputs,
 )
 from kinora.errors import RenderError
@@ -49,12 +56,15 @@ class RunwayAdapter(ProviderAdapter):
             "Content-Type": "application/json",
         }
 
+    def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        fixed = self.fixed_inputs()
+        sent = {"prompt": "promptText", "seed": "seed"}
+        return frozenset(field for field, name in sent.items() if name not in fixed)
+
     def body(self, request: ProviderRequest) -> dict[str, Any]:
         if not request.images:
             raise RenderError("runway: image_to_video needs an image")
         ratios = RATIOS.get(self.model, RATIOS["gen4_turbo"])
-        from kinora.engines.providers.base import nearest_aspect
-
         ratio = ratios[nearest_aspect(request.aspect_ratio, list(ratios))]
         prompt_image: Any = request.images[0]
         if len(request.images) > 1:
@@ -114,4 +124,5 @@ class RunwayEngine(ProviderEngine):
         max_duration=10.0,
         description="Runway Gen-4 Turbo / Gen-3 Alpha Turbo image-to-video with the "
         "operator's KINORA_RUNWAY_API_KEY.",
+        honours=frozenset({"prompt", "seed"}),
     )

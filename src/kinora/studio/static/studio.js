@@ -2,17 +2,6 @@
 // Talks to this server's media API with the X-Api-Key the user enters (kept in localStorage).
 "use strict";
 
-const CAMERA_PATHS = [
-  ["", "Auto"], ["Static"], ["Crane up"], ["Crane down"], ["Tilt up"], ["Tilt down"],
-  ["Pan right"], ["Pan left"], ["Roll right"], ["Roll left"], ["Orbit right"], ["Orbit left"],
-  ["Rotate 360"], ["Dolly zoom"], ["Zoom in"], ["Zoom out"], ["Aerial"],
-];
-const ASPECTS = [["", "Auto"], ["16:9"], ["4:3"], ["1:1"], ["3:4"], ["9:16"]];
-const NARRATORS = [
-  "Rachel", "Aria", "Roger", "Sarah", "Laura", "Charlie", "George", "Callum", "River", "Liam",
-  "Charlotte", "Alice", "Matilda", "Will", "Jessica", "Eric", "Chris", "Brian", "Daniel", "Lily",
-  "Bill",
-];
 const ACTIVE = new Set(["queue_bullet", "processing_bullet"]);
 const STATUS_TEXT = {
   queue_bullet: "Queued", processing_bullet: "Rendering", success: "Done", fail: "Failed",
@@ -30,6 +19,7 @@ const ERROR_TEXT = {
   NO_KEY: "No API key yet",
   NO_INPUT: "Nothing to animate yet",
   NETWORK: "The server could not be reached",
+  NO_VOCABULARY: "The choices could not be loaded",
 };
 const FIELD_NAMES = {
   image_files: "Images", prompt: "Prompt", camera_control: "Camera path", duration: "Duration",
@@ -53,6 +43,7 @@ const state = {
   cursor: null,
   items: new Map(),
   pendingDelete: null,
+  defaultNarrator: "",
 };
 
 // ---------- helpers ----------
@@ -211,37 +202,58 @@ function forgetKey() {
 }
 
 // ---------- the form ----------
-function buildForm() {
+// The choices (camera paths, aspect ratios, narrators) come from the API's public /vocabulary,
+// so the studio offers exactly what this server accepts, labelled as the server labels it.
+async function loadVocabulary() {
+  let res;
+  try {
+    res = await fetch("/vocabulary");
+  } catch (err) {
+    throw new ApiError(0, { message: "NETWORK", detail: String(err.message || err) });
+  }
+  if (!res.ok) throw new ApiError(res.status, { message: "NO_VOCABULARY", detail: "Reload the page to try again." });
+  return res.json();
+}
+
+function buildChoices(vocabulary) {
   const grid = $("paths");
-  for (const [value, label] of CAMERA_PATHS) {
-    const name = label || value;
+  grid.replaceChildren();
+  for (const { value, label, description } of vocabulary.camera_controls) {
     grid.append(
-      el("label", { class: "path", title: name },
+      el("label", { class: "path", title: description || label },
         el("input", { type: "radio", name: "camera_control", value, checked: value === "" }),
         el("span", { class: `pv ${cls(value)}`, "aria-hidden": "true" },
           el("span", { class: "frame" }),
           value === "" ? el("span", { class: "tag", text: "AUTO" }) : null),
-        el("span", { class: "name", text: name })),
+        el("span", { class: "name", text: label })),
     );
   }
+  // "Auto" is the studio's own choice: the request leaves aspect_ratio out and the server
+  // picks the ratio nearest the first image.
   const aspects = $("aspects");
-  for (const [value, label] of ASPECTS) {
-    let shape = null;
-    if (value) {
-      const [w, h] = value.split(":").map(Number);
-      const scale = 16 / Math.max(w, h);
-      shape = el("span", { class: "shape", style: `width:${Math.round(w * scale)}px;height:${Math.round(h * scale)}px`, "aria-hidden": "true" });
-    }
+  aspects.replaceChildren(
+    el("label", { title: "The ratio nearest your first image" },
+      el("input", { type: "radio", name: "aspect_ratio", value: "", checked: true }),
+      el("span", { text: "Auto" })),
+  );
+  for (const { value, label, width, height, description } of vocabulary.aspect_ratios) {
+    const scale = 16 / Math.max(width, height);
     aspects.append(
-      el("label", {},
-        el("input", { type: "radio", name: "aspect_ratio", value, checked: value === "" }),
-        shape, el("span", { text: label || value })),
+      el("label", { title: description || label },
+        el("input", { type: "radio", name: "aspect_ratio", value }),
+        el("span", { class: "shape", style: `width:${Math.round(width * scale)}px;height:${Math.round(height * scale)}px`, "aria-hidden": "true" }),
+        el("span", { text: label })),
     );
   }
   const narrator = $("narrator");
-  narrator.append(el("option", { value: "", text: "No narrator" }));
-  for (const name of NARRATORS) narrator.append(el("option", { value: name, text: name }));
+  narrator.replaceChildren(el("option", { value: "", text: "No narrator" }));
+  for (const { value, label } of vocabulary.narrators) narrator.append(el("option", { value, text: label }));
+  const fallback = vocabulary.narrators.find((n) => n.default) || vocabulary.narrators[0];
+  state.defaultNarrator = fallback ? fallback.value : "";
+  updateSound();
+}
 
+function buildForm() {
   $("duration").addEventListener("input", updateCost);
   $("quantity").addEventListener("change", updateCost);
   for (const id of ["narrator", "narration", "music"]) $(id).addEventListener("input", updateSound);
@@ -257,7 +269,8 @@ function updateCost() {
 
 function updateSound() {
   const bits = [];
-  if ($("narration").value.trim()) bits.push(`narration by ${$("narrator").value || "Rachel"}`);
+  const voice = $("narrator").value || state.defaultNarrator;
+  if ($("narration").value.trim()) bits.push(voice ? `narration by ${voice}` : "narration");
   if ($("music").value.trim()) bits.push("music");
   $("sound-summary").textContent = `— ${bits.length ? bits.join(" + ") : "none"}`;
 }
@@ -306,7 +319,8 @@ function formFields() {
   const narrator = $("narrator").value;
   if (narration || music || narrator) {
     const audio = {};
-    if (narrator || narration) audio.narrator = narrator || "Rachel";
+    const voice = narrator || (narration ? state.defaultNarrator : "");
+    if (voice) audio.narrator = voice;
     if (narration) audio.narration = narration;
     if (music) audio.bg_music_prompt = music;
     fd.append("audio_option", JSON.stringify(audio));
@@ -714,7 +728,12 @@ function init() {
     refreshCredits().catch(showError);
     loadLibrary(true);
   }
-  document.body.dataset.ready = "1";
+  loadVocabulary()
+    .then((vocabulary) => {
+      buildChoices(vocabulary);
+      document.body.dataset.ready = "1";
+    })
+    .catch(showError);
 }
 
 init();

@@ -1,0 +1,56 @@
+"""The API's request and response shapes, in one place for the routes and the OpenAPI document.
+
+Request bodies are the domain's (:mod:`kinora.domain.requests`: one field base for create and
+edit); the media object and the small bodies are :mod:`kinora.domain.public`. This module
+re-exports both, so the HTTP layer names one module.
+"""
+
+from kinora.domain.public import (
+    CreditsRequired,
+    FileMapEntry,
+    HistoryEntry,
+    MediaEnvelope,
+    MediaList,
+    MediaPublic,
+    MessageResponse,
+    PosePreset,
+    ProcessingStatus,
+    ProcessingStatusEnvelope,
+    ResultVideo,
+    SubmitParams,
+)
+from kinora.domain.requests import (
+    GENERATION_FIELDS,
+    AudioOption,
+    MediaCreate,
+    MediaFields,
+    MediaItem,
+    MediaUpdate,
+)
+from kinora.vocab import NARRATORS, AspectRatio, CameraControl, MotionType, TryOnModel
+
+__all__ = [
+    "GENERATION_FIELDS",
+    "NARRATORS",
+    "AspectRatio",
+    "AudioOption",
+    "CameraControl",
+    "CreditsRequired",
+    "FileMapEntry",
+    "HistoryEntry",
+    "MediaCreate",
+    "MediaEnvelope",
+    "MediaFields",
+    "MediaItem",
+    "MediaList",
+    "MediaPublic",
+    "MediaUpdate",
+    "MessageResponse",
+    "MotionType",
+    "PosePreset",
+    "ProcessingStatus",
+    "ProcessingStatusEnvelope",
+    "ResultVideo",
+    "SubmitParams",
+    "TryOnModel",
+]

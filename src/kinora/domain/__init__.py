@@ -1,0 +1,1 @@
+"""Use cases and the media lifecycle: what the API and the workers do to rows and credits."""

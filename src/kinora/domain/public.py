@@ -1,0 +1,122 @@
+"""The media object and the small response bodies, typed as the spec's examples read them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+
+class FileMapEntry(BaseModel):
+    FileType: str
+    FileName: str
+
+
+class SubmitParams(BaseModel):
+    native_audio: bool = False
+    pipeline_preset: str = "Fast"
+    file_size: str = ""
+    scale_factor: str = "1"
+
+
+class PosePreset(BaseModel):
+    MotionType: str
+    Params: str
+
+
+class ResultVideo(BaseModel):
+    url: str
+    object_type: str = "bullet_video_mp4"
+    index: int
+    seed: int
+    width: int
+    height: int
+    duration: float
+    thumbnail_url: str
+    gif_url: str
+
+
+class IgnoredField(BaseModel):
+    field: str
+    reason: str
+
+
+class HistoryEntry(BaseModel):
+    generate_type: str = "GENERATE_VIDEO"
+    pose_preset: PosePreset
+    file_map: list[FileMapEntry]
+    service_name: str
+    service_version: str
+    service_seeds: list[int]
+    created_at: str
+    bullet_version: str
+    resolution: list[int]
+    submit_params: SubmitParams
+    engine_config: dict[str, Any] = {}
+    spec: dict[str, Any] = {}
+    """The generation's full spec, as stored: with the seeds it reproduces the render."""
+    ignored: list[IgnoredField] = []
+    """Fields the request set that the engine that ran does not honour, with the reason."""
+
+
+class MediaPublic(BaseModel):
+    """The media object, typed as the spec's examples read (strings where they are strings)."""
+
+    id: str
+    title: str
+    description: str
+    rating: str
+    customer_id: str
+    batch_id: str
+    base_url: str
+    is_transition: Literal["Yes", "No"]
+    duration_time: str
+    progress_percentage: int
+    processing_status: str
+    visibility_status: str
+    file_map: list[FileMapEntry]
+    intermediate_results: list[Any]
+    submit_params: SubmitParams
+    pose_preset: PosePreset
+    bullet_version: str
+    video_history: list[HistoryEntry]
+    result: list[ResultVideo]
+    webhook_url: str
+    nsfw: str
+    service_name: str
+    service_version: str
+    error: str
+    metadata: dict[str, Any] = {}
+    stage: str = ""
+    created_at: str
+    updated_at: str
+    version: str
+
+
+class MediaEnvelope(BaseModel):
+    data: MediaPublic
+
+
+class ProcessingStatus(BaseModel):
+    progress_percentage: str
+    processing_status: str
+    stage: str = ""
+    queue_position: int | None = None
+    eta_seconds: int | None = None
+
+
+class ProcessingStatusEnvelope(BaseModel):
+    data: ProcessingStatus
+
+
+class MediaList(BaseModel):
+    data: list[MediaPublic]
+    next_cursor: str | None
+
+
+class CreditsRequired(BaseModel):
+    credits_required: int
+
+
+class MessageResponse(BaseModel):
+    message: str

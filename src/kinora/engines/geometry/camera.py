@@ -1,0 +1,406 @@
+"""Camera paths as real 3D moves over a layered scene with known depths.
+
+Engine-agnostic math. The world frame is the rest camera's frame (x right, y down, z forward);
+each scene layer is a plane given by its inverse depth as an affine function of the rest view's
+pixels, ``1/Z = m . (u, v, 1)``, so a layer maps to a new view by an exact homography. A path
+gives, for t in [0, 1], the camera's position, rotation and zoom (focal multiplier). Distances
+are in units of the pivot's depth (the subject or focus point), so amplitudes read the same for
+any scene. ``periodic`` paths return to their start at t = 1 (seamless loops); one-way paths ease
+in and out. Every path except "Zoom out" starts at the rest pose (the input framing); "Zoom out"
+ends on it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+import numpy as np
+import numpy.typing as npt
+
+from kinora.vocab import CAMERA_PATH_INFO, CameraControl
+
+Mat = npt.NDArray[np.float64]
+
+CAMERA_PATHS: tuple[str, ...] = tuple(c.value for c in CameraControl)
+"""The API's camera_control values (:class:`kinora.vocab.CameraControl`); "" lets
+:func:`choose_auto_path` pick."""
+
+
+def _auto_options(*, subject: bool) -> tuple[tuple[str, float], ...]:
+    """The paths Auto may pick, with their weights, in their slots' order (from the vocabulary)."""
+    picks = []
+    for control, info in CAMERA_PATH_INFO.items():
+        pick = info.auto_subject if subject else info.auto_scenery
+        if pick is not None:
+            picks.append((pick.slot, control.value, pick.weight))
+    return tuple((value, weight) for _, value, weight in sorted(picks))
+
+
+_SUBJECT_PATHS = _auto_options(subject=True)
+_SCENERY_PATHS = _auto_options(subject=False)
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    """Where the camera is (world coordinates), how it is turned (world -> camera) and its zoom."""
+
+    position: Mat
+    rotation: Mat
+    zoom: float = 1.0
+
+
+@dataclass(frozen=True)
+class CameraMove:
+    """One concrete move: a path plus the seeded choices that make a variant."""
+
+    path: str
+    amplitude: float
+    """1.0 at motion_range 5; scales every displacement and angle."""
+    periodic: bool
+    pivot: tuple[float, float, float]
+    """The focus point in world units (the subject's centre; depth about 1)."""
+    drift: float = 0.0
+    """Secondary motion, as a fraction of the main one (seeded; signs give variants)."""
+    spin: float = 1.0
+    """Direction of Rotate 360 (+1 or -1)."""
+    push: float = 0.0
+    """Extra push-in towards the pivot, a fraction of the pivot's depth, for life."""
+    cover_zoom: float = 0.0
+    """Zoom added along the motion envelope so no border shows; set by the renderer."""
+
+
+def intrinsics(focal: float, cx: float, cy: float) -> Mat:
+    return np.array([[focal, 0.0, cx], [0.0, focal, cy], [0.0, 0.0, 1.0]], dtype=np.float64)
+
+
+def rotation(axis: tuple[float, float, float] | Mat, angle: float) -> Mat:
+    """Rodrigues rotation matrix (angle in radians)."""
+    a = np.asarray(axis, dtype=np.float64)
+    n = float(np.linalg.norm(a))
+    if n < 1e-12 or abs(angle) < 1e-15:
+        return np.eye(3)
+    x, y, z = a / n
+    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+    out = np.eye(3) + math.sin(angle) * k + (1.0 - math.cos(angle)) * (k @ k)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _align(a: Mat, b: Mat) -> tuple[Mat, float]:
+    """Axis and angle of the smallest rotation taking direction a onto direction b."""
+    a = a / np.linalg.norm(a)
+    b = b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    angle = math.atan2(float(np.linalg.norm(axis)), float(np.dot(a, b)))
+    return axis, angle
+
+
+def look_at(position: Mat, pivot: Mat, weight: float = 1.0) -> Mat:
+    """Rotation that keeps the pivot where the rest camera saw it (weight < 1: partly)."""
+    # The camera at ``position`` sees the pivot along (pivot - position); turn so that ray
+    # lands on the rest ray (pivot). R maps world to camera, so R @ (pivot - position) ∥ pivot.
+    axis, angle = _align(pivot - position, pivot)
+    return rotation(axis, angle * weight)
+
+
+def ease(t: float) -> float:
+    """Smoothstep: zero velocity at both ends, so one-way moves start and settle gently."""
+    t = min(1.0, max(0.0, t))
+    return t * t * (3.0 - 2.0 * t)
+
+
+def progress(t: float, periodic: bool) -> float:
+    """0 -> 1 (one-way, eased) or 0 -> 1 -> 0 (periodic, cosine: smooth across the seam)."""
+    if periodic:
+        return 0.5 - 0.5 * math.cos(2.0 * math.pi * t)
+    return ease(t)
+
+
+def frame_times(n: int, *, periodic: bool) -> list[float]:
+    """Times of n frames: periodic paths stop one step short of t = 1 (that frame is the next
+    pass's first), so repeating them makes a seam exactly like every other step."""
+    if periodic:
+        return [i / n for i in range(n)]
+    return [i / max(1, n - 1) for i in range(n)]
+
+
+def _path(name: str) -> CameraControl:
+    try:
+        return CameraControl(name)
+    except ValueError:
+        raise ValueError(f"unknown camera path {name!r}") from None
+
+
+def envelope(move: CameraMove, t: float) -> float:
+    """How far the move is from rest (0 at rest, up to 1): where border-hiding zoom goes."""
+    return POSES[_path(move.path)].envelope(move, t)
+
+
+def pose(move: CameraMove, t: float) -> CameraPose:
+    """The camera at time t of a move."""
+    path = POSES[_path(move.path)]
+    p = np.asarray(move.pivot, dtype=np.float64)
+    at = At(move, t, move.amplitude, p, float(np.linalg.norm(p)), progress(t, move.periodic))
+    position, rot, zoom = path.pose(at)
+    if move.push and path.pushes:
+        position = position + p * (move.push * at.a * path.envelope(move, t))
+    zoom *= 1.0 + move.cover_zoom * path.envelope(move, t)
+    return CameraPose(position=np.asarray(position, dtype=np.float64), rotation=rot, zoom=zoom)
+
+
+# ---------------------------------------------------------------- the paths' poses
+
+
+@dataclass(frozen=True)
+class At:
+    """What every pose function reads: the move at time t."""
+
+    move: CameraMove
+    t: float
+    a: float
+    """The amplitude."""
+    p: Mat
+    """The pivot."""
+    d: float
+    """The pivot's distance."""
+    s: float
+    """Progress along the path (0 -> 1, or 0 -> 1 -> 0 when periodic)."""
+
+
+PoseFn = Callable[[At], tuple[Mat, Mat, float]]
+"""A path's pose before push and cover zoom: (position, rotation, zoom)."""
+EnvelopeFn = Callable[[CameraMove, float], float]
+
+
+def _away(move: CameraMove, t: float) -> float:
+    return progress(t, move.periodic)
+
+
+def _back(move: CameraMove, t: float) -> float:
+    return 1.0 - progress(t, move.periodic)
+
+
+def _never(move: CameraMove, t: float) -> float:
+    return 0.0
+
+
+def _circle(move: CameraMove, t: float) -> float:
+    # Smoothed |sin(phi/2)| (the circle's distance from rest), no kink at the seam.
+    s = abs(math.sin(math.pi * t))
+    eps = 0.12
+    return (math.sqrt(s * s + eps * eps) - eps) / (math.sqrt(1 + eps * eps) - eps)
+
+
+@dataclass(frozen=True)
+class PathPose:
+    """The code of one camera path (its data is its row of kinora.vocab.CAMERA_PATH_INFO)."""
+
+    pose: PoseFn
+    envelope: EnvelopeFn = _away
+    """How far from rest it is at t (0 at rest, up to 1)."""
+    pushes: bool = True
+    """Takes the seeded push-in towards the pivot (moves that are not zooms already)."""
+    loops: bool = False
+    """Always periodic: it comes back to its start whatever the request's loop."""
+
+
+def _rest(at: At) -> tuple[Mat, Mat, float]:
+    return np.zeros(3), np.eye(3), 1.0
+
+
+def _zoom(sign: float) -> PoseFn:
+    def zoom(at: At) -> tuple[Mat, Mat, float]:
+        k = at.s if sign > 0 else 1.0 - at.s
+        position = at.p * (0.22 * at.a * k)
+        position = position + np.array([0.025 * at.a * at.move.drift * k * at.d, 0.0, 0.0])
+        return position, look_at(position, at.p, 0.6), 1.0
+
+    return zoom
+
+
+def _dolly_zoom(at: At) -> tuple[Mat, Mat, float]:
+    # Pull back along the pivot ray while zooming in: the subject keeps its size, the
+    # background looms (the zoom-in direction keeps borders hidden without extra zoom).
+    k = 0.32 * at.a * at.s
+    position = -at.p * k + np.array([0.02 * at.a * at.move.drift * at.s * at.d, 0.0, 0.0])
+    zoom = float(np.linalg.norm(at.p - position)) / at.d
+    return position, look_at(position, at.p, 1.0), zoom
+
+
+def _pan(sign: float) -> PoseFn:
+    def pan(at: At) -> tuple[Mat, Mat, float]:
+        a, s, d = at.a, at.s, at.d
+        position = np.array([sign * 0.10 * a * s * d, 0.03 * a * at.move.drift * s * d, 0.0])
+        return position, rotation((0.0, 1.0, 0.0), -sign * math.radians(1.5) * a * s), 1.0
+
+    return pan
+
+
+def _crane(sign: float) -> PoseFn:
+    def crane(at: At) -> tuple[Mat, Mat, float]:
+        a, s, d = at.a, at.s, at.d
+        position = np.array([0.03 * a * at.move.drift * s * d, sign * 0.13 * a * s * d, 0.0])
+        return position, look_at(position, at.p, 0.55), 1.0
+
+    return crane
+
+
+def _tilt(sign: float) -> PoseFn:
+    def tilt(at: At) -> tuple[Mat, Mat, float]:
+        # A pan-and-tilt head turns about a point behind the lens: a little parallax.
+        a, s, d = at.a, at.s, at.d
+        rot = rotation((1.0, 0.0, 0.0), sign * math.radians(4.0) * a * s)
+        nodal = np.array([0.0, 0.0, -0.15 * d])
+        position = nodal - rot.T @ nodal
+        position = position + np.array([0.02 * a * at.move.drift * s * d, 0.0, 0.0])
+        return position, rot, 1.0
+
+    return tilt
+
+
+def _roll(sign: float) -> PoseFn:
+    def roll(at: At) -> tuple[Mat, Mat, float]:
+        # Camera-centric like the other paths: rolling right turns the picture to the left.
+        position = at.p * (0.05 * at.a * at.s)
+        turn = rotation((0.0, 0.0, 1.0), sign * math.radians(4.0) * at.a * at.s)
+        return position, turn @ look_at(position, at.p), 1.0
+
+    return roll
+
+
+def _orbit(sign: float) -> PoseFn:
+    def orbit(at: At) -> tuple[Mat, Mat, float]:
+        theta = sign * math.radians(5.0) * at.a * at.s
+        # Rotate the rest camera about the pivot's vertical axis (camera moves sideways).
+        r = rotation((0.0, 1.0, 0.0), -theta)
+        position = at.p + r @ (-at.p)
+        position = position + np.array([0.0, 0.03 * at.a * at.move.drift * at.s * at.d, 0.0])
+        return position, look_at(position, at.p, 1.0), 1.0
+
+    return orbit
+
+
+def _rotate_360(at: At) -> tuple[Mat, Mat, float]:
+    phi = 2.0 * math.pi * at.t
+    radius = 0.05 * at.a * at.d
+    position = np.array(
+        [radius * (math.cos(phi) - 1.0), at.move.spin * radius * math.sin(phi), 0.0]
+    )
+    return position, look_at(position, at.p, 1.0), 1.0
+
+
+def _aerial(at: At) -> tuple[Mat, Mat, float]:
+    a, s = at.a, at.s
+    position = np.array([0.04 * a * at.move.drift * s, -0.07 * a * s, 0.16 * a * s]) * at.d
+    rot = rotation((1.0, 0.0, 0.0), math.radians(2.0) * a * s) @ look_at(position, at.p, 0.3)
+    return position, rot, 1.0
+
+
+C = CameraControl
+POSES: Mapping[CameraControl, PathPose] = MappingProxyType(
+    {
+        # Never posed: plan_move resolves Auto to a path first.
+        C.AUTO: PathPose(_rest),
+        C.STATIC: PathPose(_rest, envelope=_never, pushes=False),
+        C.CRANE_UP: PathPose(_crane(-1.0)),
+        C.CRANE_DOWN: PathPose(_crane(1.0)),
+        C.TILT_UP: PathPose(_tilt(-1.0)),
+        C.TILT_DOWN: PathPose(_tilt(1.0)),
+        C.PAN_RIGHT: PathPose(_pan(1.0)),
+        C.PAN_LEFT: PathPose(_pan(-1.0)),
+        C.ROLL_RIGHT: PathPose(_roll(-1.0)),
+        C.ROLL_LEFT: PathPose(_roll(1.0)),
+        C.ORBIT_RIGHT: PathPose(_orbit(1.0)),
+        C.ORBIT_LEFT: PathPose(_orbit(-1.0)),
+        C.ROTATE_360: PathPose(_rotate_360, envelope=_circle, loops=True),
+        C.DOLLY_ZOOM: PathPose(_dolly_zoom, pushes=False),
+        C.ZOOM_IN: PathPose(_zoom(1.0), pushes=False),
+        C.ZOOM_OUT: PathPose(_zoom(-1.0), envelope=_back, pushes=False),
+        C.AERIAL: PathPose(_aerial),
+    }
+)
+"""Each camera path's pose code, keyed like kinora.vocab.CAMERA_PATH_INFO."""
+del C
+
+
+def plane_homography(
+    cam: CameraPose,
+    *,
+    plane: Mat,
+    k_src: Mat,
+    k_dst: Mat,
+    zoom_center: tuple[float, float] | None = None,
+) -> Mat:
+    """Homography from the rest view to ``cam`` for a plane with inverse depth ``plane . p``.
+
+    With X = Z K^-1 p and 1/Z = m.p, the new camera sees R (X - C) = Z (R K^-1 + t m^T) p with
+    t = -R C, so p' ~ K' (R K^-1 + t m^T) p. The zoom scales about ``zoom_center`` (output
+    pixels; the subject, so zooming never pushes it out of frame), else the principal point.
+    """
+    k_new = k_dst.copy()
+    k_new[0, 0] *= cam.zoom
+    k_new[1, 1] *= cam.zoom
+    if zoom_center is not None:
+        k_new[0, 2] += (cam.zoom - 1.0) * (k_dst[0, 2] - zoom_center[0])
+        k_new[1, 2] += (cam.zoom - 1.0) * (k_dst[1, 2] - zoom_center[1])
+    t = -cam.rotation @ cam.position
+    m = np.asarray(plane, dtype=np.float64).reshape(1, 3)
+    h = k_new @ (cam.rotation @ np.linalg.inv(k_src) + t.reshape(3, 1) @ m)
+    return np.asarray(h / h[2, 2], dtype=np.float64)
+
+
+def choose_auto_path(*, seed: int, has_subject: bool) -> str:
+    """The seeded pick for camera "": moves that show depth best for this kind of picture."""
+    options = _SUBJECT_PATHS if has_subject else _SCENERY_PATHS
+    weights = np.array([w for _, w in options], dtype=np.float64)
+    rng = np.random.default_rng([seed, 101])
+    return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
+
+
+def amplitude_for(motion_range: int) -> float:
+    """motion_range 1-10 -> amplitude 0.2-2.0 (1.0 at the API's default of 5)."""
+    return max(1, min(10, int(motion_range))) / 5.0
+
+
+def plan_move(
+    camera: str,
+    *,
+    motion_range: int,
+    seed: int,
+    periodic: bool,
+    pivot: tuple[float, float, float],
+    has_subject: bool = True,
+) -> CameraMove:
+    """Resolve a camera_control value and a seed into a concrete, reproducible move.
+
+    The seed picks the auto path, jitters the amplitude (±15 %), adds a small secondary drift
+    and push, and the Rotate 360 direction: same seed, same move; other seeds, other variants.
+    """
+    if camera not in CAMERA_PATHS:
+        raise ValueError(f"unknown camera_control {camera!r}")
+    path = camera or choose_auto_path(seed=seed, has_subject=has_subject)
+    # Auto draws its variant from its own stream, so it never duplicates the explicit path.
+    rng = np.random.default_rng([seed, 202, 0 if camera else 1])
+    jitter = float(rng.uniform(0.85, 1.15))
+    drift = float(rng.uniform(-1.0, 1.0))
+    push = float(rng.uniform(0.0, 0.05))
+    spin = 1.0 if rng.random() < 0.5 else -1.0
+    return CameraMove(
+        path=path,
+        amplitude=amplitude_for(motion_range) * jitter,
+        periodic=periodic or POSES[CameraControl(path)].loops,
+        pivot=pivot,
+        drift=drift,
+        spin=spin,
+        push=push,
+    )
+
+
+def with_cover_zoom(move: CameraMove, cover_zoom: float) -> CameraMove:
+    return replace(move, cover_zoom=cover_zoom)
+
+
+def with_amplitude(move: CameraMove, amplitude: float) -> CameraMove:
+    return replace(move, amplitude=amplitude)

@@ -1,0 +1,450 @@
+"""Two-image engine: transitions that move, not fade.
+
+Related images (frames of one shot, or one scene seen by a moved camera) are interpolated along
+dense optical flow, so content travels from where it is in A to where it is in B. Unrelated
+images have no consistent flow (measured by the forward-backward check); they get a transition
+that still moves: a subject-aware iris reveal, a zoom-through or a whip pan, chosen from the
+seed, or from ``config.camera`` when one is given.
+
+Endpoints are exact (t=0 is A, t=1 is B after the aspect fit) and motion follows an easing whose
+speed never drops to zero mid-pass, so the per-frame change stays even (no jumps, no stalls).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kinora.engines.base import (
+    EngineInfo,
+    EngineInputs,
+    Frame,
+    InputKind,
+    MotionEngine,
+    RenderConfig,
+)
+from kinora.engines.morph.flow import FlowField, FlowInterpolator, compute_flow
+from kinora.video.fit import cover_fit
+from kinora.vocab import CAMERA_PATH_INFO
+
+FloatArray = npt.NDArray[np.float32]
+
+RELATED = "flow-morph"
+REVEAL = "reveal"
+ZOOM = "zoom-through"
+WHIP = "whip-pan"
+CREATIVE_KINDS: tuple[str, ...] = (REVEAL, ZOOM, WHIP)
+
+
+def ease(t: float) -> float:
+    """Mostly smoothstep with a linear share: soft starts, yet speed never reaches zero.
+
+    Pure smoothstep stalls at the ends; a quarter of linear speed keeps every step visible,
+    and the fastest step is only ~1.3x the median one.
+    """
+    t = min(1.0, max(0.0, t))
+    return 0.25 * t + 0.75 * t * t * (3.0 - 2.0 * t)
+
+
+def pass_times(frames_per_motion: int, loop: int) -> list[float]:
+    """Raw (un-eased) t of every output frame of a ping-pong loop.
+
+    The first pass includes both ends (A ... B); later passes drop their first sample, which
+    would repeat the previous pass's last frame, and still land exactly on their endpoint.
+    """
+    n = frames_per_motion
+    times: list[float] = []
+    for p in range(loop):
+        first = p == 0
+        us = [i / (n - 1) if first else (i + 1) / n for i in range(n)]
+        times.extend(us if p % 2 == 0 else [1.0 - u for u in us])
+    return times
+
+
+def subject_center(image: Frame) -> tuple[float, float]:
+    """Relative (x, y) of the most salient region (spectral residual saliency).
+
+    Cheap and model-free; pulled a third of the way toward the centre so an odd saliency peak
+    on the border cannot push a zoom or reveal into a corner.
+    """
+    small = cv2.resize(
+        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (64, 64), interpolation=cv2.INTER_AREA
+    )
+    spec = np.fft.fft2(small.astype(np.float32))
+    log_amp = np.log(np.abs(spec) + 1e-6)
+    residual = log_amp - cv2.blur(log_amp.astype(np.float32), (3, 3))
+    sal = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spec)))) ** 2
+    sal = cv2.GaussianBlur(sal.astype(np.float32), (0, 0), 3.0)
+    sal = np.maximum(sal - np.quantile(sal, 0.8), 0.0)
+    total = float(sal.sum())
+    if total <= 0:
+        return 0.5, 0.5
+    ys, xs = np.mgrid[0:64, 0:64]
+    cx = float((sal * (xs + 0.5)).sum() / total / 64)
+    cy = float((sal * (ys + 0.5)).sum() / total / 64)
+    return 0.5 + (cx - 0.5) * 0.67, 0.5 + (cy - 0.5) * 0.67
+
+
+def _smoothstep(x: float) -> float:
+    x = min(1.0, max(0.0, x))
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _similarity(
+    center: tuple[float, float], scale: float, angle_deg: float, shift: tuple[float, float] = (0, 0)
+) -> npt.NDArray[np.float64]:
+    """2x3 map from source to output pixels: zoom/roll about ``center``, then a shift."""
+    m = cv2.getRotationMatrix2D(center, angle_deg, scale)
+    m[0, 2] += shift[0]
+    m[1, 2] += shift[1]
+    return np.asarray(m, dtype=np.float64)
+
+
+def _affine(
+    image: Frame, m: npt.NDArray[np.float64], border: int = cv2.BORDER_REFLECT_101
+) -> Frame:
+    h, w = image.shape[:2]
+    return np.asarray(
+        cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=border),
+        dtype=np.uint8,
+    )
+
+
+def _mix(a: Frame, b: Frame, alpha: FloatArray | float) -> Frame:
+    al = alpha[..., None] if isinstance(alpha, np.ndarray) else alpha
+    out = a.astype(np.float32) * (1.0 - al) + b.astype(np.float32) * al
+    return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
+# ---------------------------------------------------------------- camera
+
+# Each camera path's 2D stand-in is its ``morph`` in kinora.vocab.CAMERA_PATH_INFO, keyed here
+# by the lower-case value the engine compares.
+_CAMERA_CONTENT_MOTION: dict[str, tuple[float, float]] = {
+    # direction the picture content moves on screen for each camera move
+    c.value.lower(): m.direction
+    for c, i in CAMERA_PATH_INFO.items()
+    if (m := i.morph) is not None and m.kind == "shift"
+}
+_CAMERA_ZOOM: dict[str, float] = {
+    c.value.lower(): m.sign
+    for c, i in CAMERA_PATH_INFO.items()
+    if (m := i.morph) is not None and m.kind == "zoom"
+}
+_CAMERA_ROLL: dict[str, float] = {
+    c.value.lower(): m.sign
+    for c, i in CAMERA_PATH_INFO.items()
+    if (m := i.morph) is not None and m.kind == "roll"
+}
+
+
+def camera_overlay(
+    frame: Frame, *, camera: str, t: float, amount: float, center: tuple[float, float]
+) -> Frame:
+    """A 2D camera excursion on top of a flow morph, identity at both ends of a pass.
+
+    A related pair fixes both endpoints, so the camera cannot travel net; it pushes in, drifts
+    or rolls and settles back (a sine profile), always zoomed >= 1 so no border shows.
+    """
+    key = camera.strip().lower()
+    if not key or key == "static" or amount <= 0:
+        return frame
+    h, w = frame.shape[:2]
+    bump = math.sin(math.pi * min(1.0, max(0.0, t)))
+    if bump <= 0:
+        return frame
+    cx, cy = center[0] * w, center[1] * h
+    zoom, angle, shift = 1.0, 0.0, (0.0, 0.0)
+    if key in _CAMERA_CONTENT_MOTION:
+        dx, dy = _CAMERA_CONTENT_MOTION[key]
+        zoom = 1.0 + amount * bump
+        cx, cy = w / 2, h / 2
+        shift = (dx * (zoom - 1) * w / 2 * 0.95, dy * (zoom - 1) * h / 2 * 0.95)
+    elif key in _CAMERA_ZOOM:
+        zoom = 1.0 + 1.5 * amount * bump
+    elif key in _CAMERA_ROLL:
+        angle = _CAMERA_ROLL[key] * 20.0 * amount * bump
+        rad = math.radians(abs(angle))
+        zoom = math.cos(rad) + max(w / h, h / w) * math.sin(rad)
+        cx, cy = w / 2, h / 2
+    else:
+        return frame
+    return _affine(frame, _similarity((cx, cy), zoom, angle, shift), cv2.BORDER_REPLICATE)
+
+
+# ---------------------------------------------------------------- transitions
+
+
+@dataclass
+class ZoomThrough:
+    """Fly into A's subject and out of B's: magnification changes at one log rate throughout.
+
+    A grows from 1 to S while B grows from S**-0.35 to 1 (mirrored edges fill the thin margin
+    while B is small and half hidden), so the motion never reverses; a zoom blur hides the cut.
+    """
+
+    a: Frame
+    b: Frame
+    center_a: tuple[float, float]
+    center_b: tuple[float, float]
+    strength: float = 2.2
+    direction: float = 1.0
+    roll: float = 0.0
+
+    def __call__(self, t: float) -> Frame:
+        if t <= 0:
+            return self.a.copy()
+        if t >= 1:
+            return self.b.copy()
+        h, w = self.a.shape[:2]
+        log_s = math.log(self.strength) * self.direction
+        blur = 0.12 * 4 * t * (1 - t) * abs(log_s)
+        ca = (self.center_a[0] * w, self.center_a[1] * h)
+        cb = (self.center_b[0] * w, self.center_b[1] * h)
+        alpha = _smoothstep((t - 0.25) / 0.5)
+
+        def layer(img: Frame, c: tuple[float, float], lg: float, ang: float) -> FloatArray:
+            acc = np.zeros(img.shape, np.float32)
+            taps = 4
+            for k in range(taps):
+                s = math.exp(lg + blur * (k / (taps - 1) - 0.5) * np.sign(log_s or 1))
+                acc += _affine(img, _similarity(c, s, ang)).astype(np.float32)
+            return np.asarray(acc / taps, dtype=np.float32)
+
+        la = layer(self.a, ca, log_s * t, self.roll * t) if alpha < 1 else None
+        lb = (
+            layer(self.b, cb, 0.35 * log_s * (t - 1), 0.35 * self.roll * (t - 1))
+            if alpha > 0
+            else None
+        )
+        if la is None and lb is not None:
+            out = lb
+        elif lb is None and la is not None:
+            out = la
+        else:
+            assert la is not None and lb is not None
+            out = la * (1 - alpha) + lb * alpha
+        return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+
+
+@dataclass
+class WhipPan:
+    """A fast camera swing: A leaves, B arrives from the other side, with motion blur.
+
+    Both images ride one strip, so the motion is a single continuous pan; blur grows with the
+    speed and hides the seam where it is fastest.
+    """
+
+    a: Frame
+    b: Frame
+    motion: tuple[float, float] = (-1.0, 0.0)
+    """Direction the content moves on screen (unit, along one axis)."""
+    blur: float = 0.12
+
+    def __call__(self, t: float) -> Frame:
+        if t <= 0:
+            return self.a.copy()
+        if t >= 1:
+            return self.b.copy()
+        h, w = self.a.shape[:2]
+        mx, my = self.motion
+        horizontal = abs(mx) >= abs(my)
+        length = w if horizontal else h
+        sign = (mx if horizontal else my) or 1.0
+        d = t * length
+        shift_a = (sign * d, 0.0) if horizontal else (0.0, sign * d)
+        shift_b = (sign * (d - length), 0.0) if horizontal else (0.0, sign * (d - length))
+        ia = _affine(self.a, np.array([[1, 0, shift_a[0]], [0, 1, shift_a[1]]], dtype=np.float64))
+        ib = _affine(self.b, np.array([[1, 0, shift_b[0]], [0, 1, shift_b[1]]], dtype=np.float64))
+        coord = np.arange(length, dtype=np.float32)
+        # position along the motion axis measured from the side B enters
+        pos = coord if sign > 0 else (length - 1 - coord)
+        feather = max(1.0, 0.12 * length * math.sin(math.pi * t))
+        alpha_line = np.clip((d - pos) / feather + 0.5, 0.0, 1.0).astype(np.float32)
+        alpha = (
+            np.broadcast_to(alpha_line[None, :], (h, w))
+            if horizontal
+            else np.broadcast_to(alpha_line[:, None], (h, w))
+        )
+        out = _mix(ia, ib, np.ascontiguousarray(alpha))
+        k = round(self.blur * length * 4 * t * (1 - t))
+        if k >= 2:
+            out = np.asarray(cv2.blur(out, (k, 1) if horizontal else (1, k)), dtype=np.uint8)
+        return out
+
+
+@dataclass
+class Reveal:
+    """B opens from its subject outward through an organic iris while both images push in.
+
+    The radius follows the quantiles of the distance map, so the revealed area grows evenly
+    with t (even per-frame change) however off-centre the subject is.
+    """
+
+    a: Frame
+    b: Frame
+    center_a: tuple[float, float]
+    center_b: tuple[float, float]
+    seed: int = 0
+    push: float = 0.08
+    _dist: FloatArray = field(init=False, repr=False)
+    _quant: FloatArray = field(init=False, repr=False)
+    _feather: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        h, w = self.a.shape[:2]
+        rng = np.random.default_rng(self.seed)
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        dx, dy = xs - self.center_b[0] * w, ys - self.center_b[1] * h
+        theta = np.arctan2(dy, dx)
+        lobes = int(rng.integers(3, 7))
+        phase = float(rng.uniform(0, 2 * math.pi))
+        wobble = (
+            1.0
+            + 0.1 * np.sin(lobes * theta + phase)
+            + 0.04 * np.sin((lobes + 3) * theta - 2 * phase)
+        )
+        self._dist = (np.hypot(dx, dy) * wobble).astype(np.float32)
+        self._quant = np.quantile(self._dist, np.linspace(0, 1, 257)).astype(np.float32)
+        self._feather = 0.08 * math.hypot(w, h)
+
+    def __call__(self, t: float) -> Frame:
+        if t <= 0:
+            return self.a.copy()
+        if t >= 1:
+            return self.b.copy()
+        h, w = self.a.shape[:2]
+        q = float(np.interp(t, np.linspace(0, 1, 257), self._quant))
+        radius = q + self._feather * (t - 0.5)
+        mask = np.clip((radius - self._dist) / self._feather + 0.5, 0.0, 1.0).astype(np.float32)
+        ca = (self.center_b[0] * w, self.center_b[1] * h)
+        cb = ca
+        ia = _affine(self.a, _similarity(ca, 1.0 + self.push * t, 0.0))
+        ib = _affine(self.b, _similarity(cb, 1.0 + self.push * (1.0 - t), 0.0))
+        return _mix(ia, ib, mask)
+
+
+# ---------------------------------------------------------------- engine
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    """What the engine decided for a pair (kept for logs, tests and docs)."""
+
+    kind: str
+    related: bool
+    consistency: float
+    photo_gain: float
+    aligned: bool
+    params: dict[str, Any]
+
+
+@dataclass
+class _Prepared:
+    plan: TransitionPlan
+    render: Callable[[float], Frame]
+    camera_center: tuple[float, float]
+
+
+def is_related(flow: FlowField) -> bool:
+    """Whether flow explains the pair: round trips mostly consistent, or B well predicted.
+
+    Measured on Big Buck Bunny pairs and unrelated photos at 320x180 to 640x360: related pairs
+    score consistency >= 0.3 (or >= 0.1 with photometric gain > 0.5), unrelated ones <= 0.08.
+    """
+    return flow.consistency >= 0.3 or (flow.consistency >= 0.1 and flow.photo_gain >= 0.5)
+
+
+def midpoint(a: Frame, b: Frame, *, max_side: int = 320) -> Frame:
+    """The pure flow interpolation at t=0.5 of two same-size images (no easing, no camera)."""
+    if a.shape != b.shape:
+        raise ValueError(f"image shapes differ: {a.shape} != {b.shape}")
+    return FlowInterpolator(a, b, compute_flow(a, b, max_side=max_side)).frame(0.5)
+
+
+class MorphEngine(MotionEngine):
+    """Start frame + end frame -> a moving transition (flow morph or a creative move)."""
+
+    info = EngineInfo(
+        name="kinora-morph",
+        version="1.0",
+        accepts=frozenset({InputKind.TWO_IMAGES}),
+        needs_gpu=False,
+        max_duration=10.0,
+        description=(
+            "Optical-flow interpolation between a start and an end image (aligned for camera "
+            "motion, occlusion-aware); unrelated images get a reveal, zoom-through or whip pan."
+        ),
+        honours=frozenset({"camera_control", "motion_range", "seed"}),
+    )
+
+    def __init__(self, *, flow_max_side: int = 320) -> None:
+        self.flow_max_side = flow_max_side
+
+    def plan(self, inputs: EngineInputs, config: RenderConfig) -> TransitionPlan:
+        """Decide the transition without rendering (cost: one flow computation)."""
+        return self._prepare(inputs, config).plan
+
+    def _prepare(self, inputs: EngineInputs, config: RenderConfig) -> _Prepared:
+        if len(inputs.images) < 2:
+            raise ValueError("the morph engine needs two images (start and end)")
+        w, h = config.width, config.height
+        a = cover_fit(np.asarray(inputs.images[0], dtype=np.uint8), w, h)
+        b = cover_fit(np.asarray(inputs.images[1], dtype=np.uint8), w, h)
+        amp = min(10, max(1, config.motion_range)) / 5.0
+        camera = config.camera.strip().lower()
+        flow = compute_flow(a, b, max_side=self.flow_max_side)
+        if is_related(flow):
+            interp = FlowInterpolator(a, b, flow)
+            plan = TransitionPlan(
+                RELATED, True, flow.consistency, flow.photo_gain, flow.align.ok, {}
+            )
+            center = subject_center(b) if camera else (0.5, 0.5)
+            return _Prepared(plan, interp.frame, center)
+        rng = np.random.default_rng([config.seed, 0x4B494E])
+        kind = CREATIVE_KINDS[int(rng.integers(len(CREATIVE_KINDS)))]
+        motion = [(-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0)][int(rng.integers(4))]
+        zoom_dir = 1.0 if rng.random() < 0.75 else -1.0
+        roll = 0.0
+        if camera in _CAMERA_CONTENT_MOTION:
+            kind, motion = WHIP, _CAMERA_CONTENT_MOTION[camera]
+        elif camera in _CAMERA_ZOOM:
+            kind, zoom_dir = ZOOM, _CAMERA_ZOOM[camera]
+        elif camera in _CAMERA_ROLL:
+            kind, zoom_dir, roll = ZOOM, 1.0, 45.0 * _CAMERA_ROLL[camera]
+        elif camera == "static":
+            kind = REVEAL
+        ca, cb = subject_center(a), subject_center(b)
+        render: Callable[[float], Frame]
+        params: dict[str, Any]
+        if kind == WHIP:
+            render = WhipPan(a, b, motion=motion, blur=0.25 * amp)
+            params = {"motion": motion}
+        elif kind == ZOOM:
+            strength = 1.0 + 1.2 * amp
+            render = ZoomThrough(a, b, ca, cb, strength=strength, direction=zoom_dir, roll=roll)
+            params = {"direction": "in" if zoom_dir > 0 else "out", "roll": roll}
+        else:
+            render = Reveal(a, b, ca, cb, seed=config.seed, push=0.06 * amp)
+            params = {"center": (round(cb[0], 3), round(cb[1], 3))}
+        plan = TransitionPlan(kind, False, flow.consistency, flow.photo_gain, flow.align.ok, params)
+        return _Prepared(plan, render, (0.5, 0.5))
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        prepared = self._prepare(inputs, config)
+        amount = 0.04 * min(10, max(1, config.motion_range)) / 5.0
+        overlay = prepared.plan.related and bool(config.camera.strip())
+        for raw in pass_times(config.frames_per_motion, config.loop):
+            t = ease(raw)
+            frame = prepared.render(t)
+            if overlay:
+                frame = camera_overlay(
+                    frame, camera=config.camera, t=t, amount=amount, center=prepared.camera_center
+                )
+            yield np.ascontiguousarray(frame, dtype=np.uint8)

@@ -1,1 +1,0 @@
-"""The media domain: request schemas, the cost model and the service functions."""

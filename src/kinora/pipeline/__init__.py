@@ -1,0 +1,1 @@
+"""From a generation spec to finished files: plan (spec -> render configs), render, encode."""

@@ -1,0 +1,56 @@
+"""A spec's stored inputs, decoded for the engines: images, video lead-in/out, audio files.
+
+Shared by the worker (files from storage) and ``kinora render`` (files on disk), so both see
+the same pixels for the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kinora.engines.base import EngineInputs, Frame
+from kinora.inputs.decode import decode_image, decode_video_file
+from kinora.pipeline.render import Clip
+from kinora.spec import GenerationSpec
+
+
+@dataclass
+class DecodedInputs:
+    inputs: EngineInputs
+    lead_in: Clip | None = None
+    """Frames of a First video, played before the motion (which starts at its last frame)."""
+    lead_out: Clip | None = None
+    """Frames of a Last video, played after the motion (which ends at its first frame)."""
+    audio_files: dict[str, bytes] = field(default_factory=dict)
+    """Narration and music files by role ("narration", "music")."""
+
+
+def decode_inputs(
+    spec: GenerationSpec, local_path: Callable[[str], Path], *, max_pixels: int
+) -> DecodedInputs:
+    """Decode every input of ``spec``; ``local_path`` maps a stored key to a readable file."""
+    first: Frame | None = None
+    last: Frame | None = None
+    decoded = DecodedInputs(inputs=EngineInputs(prompt=spec.prompt))
+    for item in spec.inputs:
+        path = local_path(item.key)
+        if item.kind == "audio":
+            decoded.audio_files[item.position] = path.read_bytes()
+        elif item.kind == "video":
+            video = decode_video_file(path, field="media_items", max_pixels=max_pixels)
+            if item.position == "First":
+                first, decoded.lead_in = video.last, Clip(frames=video.tail, fps=video.fps)
+            else:
+                last, decoded.lead_out = video.first, Clip(frames=video.head, fps=video.fps)
+        else:
+            pixels = decode_image(
+                path.read_bytes(), field="image_files", max_pixels=max_pixels
+            ).pixels
+            if item.position == "First":
+                first = pixels
+            else:
+                last = pixels
+    decoded.inputs.images = [img for img in (first, last) if img is not None]
+    return decoded

@@ -1,0 +1,204 @@
+"""From a plan's render configs to finished MP4s: stream engine frames into the encoder.
+
+Shared by the worker and ``kinora render`` (both plan with :mod:`kinora.pipeline.plan`). The
+plan is pure data (frozen render configs with their seeds), so a generation can be reproduced
+from what is stored with it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig, cancellation
+from kinora.errors import CancelledError
+from kinora.pipeline.steer import ParticleOverlay
+from kinora.video.colour import i420_to_rgb
+from kinora.video.encode import Mp4Writer, write_thumbnail
+from kinora.video.fit import cover_fit
+
+SoundtrackMaker = Callable[[float], "npt.NDArray[np.float32]"]
+"""Makes a 48 kHz stereo track of exactly the given seconds (the video's length)."""
+ProgressCallback = Callable[[int, int], None]
+"""Called with (frames done, frames in all) as frames are encoded."""
+CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Frames spliced before or after the generated motion (a video media item)."""
+
+    frames: Sequence[Frame]
+    fps: float
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    inputs: EngineInputs
+    configs: Sequence[RenderConfig]
+    aspect_ratio: str
+    lead_in: Clip | None = None
+    lead_out: Clip | None = None
+    soundtrack: SoundtrackMaker | None = None
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    path: Path
+    thumbnail: Path
+    config: RenderConfig
+    frames: int
+    seconds: float
+
+
+@dataclass
+class RenderOutcome:
+    videos: list[RenderedVideo] = field(default_factory=list)
+
+
+def _clip_frames(clip: Clip | None, width: int, height: int, fps: int) -> list[Frame]:
+    """A clip resampled to the output frame rate and fitted to the output size."""
+    if clip is None or not clip.frames:
+        return []
+    n_out = max(1, round(len(clip.frames) * fps / max(clip.fps, 1.0)))
+    picks = np.linspace(0, len(clip.frames) - 1, n_out).round().astype(int)
+    return [cover_fit(clip.frames[i], width, height) for i in picks]
+
+
+def render_all(
+    *,
+    engine: MotionEngine,
+    job: RenderJob,
+    out_dir: Path,
+    on_progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> RenderOutcome:
+    """Render each config to ``out_dir/video_{i}.mp4`` with a JPEG thumbnail beside it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outcome = RenderOutcome()
+    first = job.configs[0]
+    lead_in = _clip_frames(job.lead_in, first.width, first.height, first.fps)
+    lead_out = _clip_frames(job.lead_out, first.width, first.height, first.fps)
+    per_video = first.total_frames + len(lead_in) + len(lead_out)
+    total = per_video * len(job.configs)
+    try:
+        _render_each(
+            engine, job, out_dir, outcome, lead_in, lead_out, total, on_progress, cancelled
+        )
+    except CancelledError as exc:
+        exc.completed = list(outcome.videos)
+        raise
+    return outcome
+
+
+def _render_each(
+    engine: MotionEngine,
+    job: RenderJob,
+    out_dir: Path,
+    outcome: RenderOutcome,
+    lead_in: list[Frame],
+    lead_out: list[Frame],
+    total: int,
+    on_progress: ProgressCallback | None,
+    cancelled: CancelCheck | None,
+) -> None:
+    done = 0
+    for index, config in enumerate(job.configs):
+        path = out_dir / f"video_{index}.mp4"
+        thumb = out_dir / f"thumb_{index}.jpg"
+        written = 0
+        n_frames = config.total_frames + len(lead_in) + len(lead_out)
+        audio = job.soundtrack(n_frames / config.fps) if job.soundtrack is not None else None
+        cover: list[Frame] = []
+        with Mp4Writer(
+            path,
+            width=config.width,
+            height=config.height,
+            fps=config.fps,
+            audio=audio,
+            niceness=engine.encoder_niceness,
+        ) as writer:
+
+            def emit(
+                frame: Frame,
+                i420: bool = False,
+                writer: Mp4Writer = writer,
+                cover: list[Frame] = cover,
+            ) -> None:
+                nonlocal done, written
+                if cancelled is not None and cancelled():
+                    raise CancelledError("the generation was cancelled")
+                if i420:
+                    writer.write_i420(frame)
+                else:
+                    writer.write(frame)
+                if written == len(lead_in):
+                    cover.append(i420_to_rgb(frame) if i420 else frame.copy())
+                written += 1
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, total)
+
+            for frame in lead_in:
+                emit(frame)
+            produced = 0
+            overlay = _overlay(config)
+            # Straight to the encoder's format when the engine renders it (overlays draw RGB).
+            native = None if overlay else engine.frames_i420(job.inputs, config)
+            with cancellation(cancelled):
+                if native is not None:
+                    for frame in native:
+                        emit(frame, True)
+                        produced += 1
+                else:
+                    for frame in engine.frames(job.inputs, config):
+                        emit(overlay.apply(frame, produced) if overlay else frame)
+                        produced += 1
+            if produced != config.total_frames:
+                raise RuntimeError(
+                    f"engine {engine.info.name} yielded {produced} frames, "
+                    f"expected {config.total_frames}"
+                )
+            for frame in lead_out:
+                emit(frame)
+            # While the encoder drains its last frames (when x264 leaves a core idle).
+            write_thumbnail(cover[0], thumb)
+        outcome.videos.append(
+            RenderedVideo(
+                path=path,
+                thumbnail=thumb,
+                config=config,
+                frames=written,
+                seconds=written / config.fps,
+            )
+        )
+
+
+def _overlay(config: RenderConfig) -> ParticleOverlay | None:
+    kind = config.options.get("particles")
+    if not kind:
+        return None
+    return ParticleOverlay(
+        str(kind),
+        width=config.width,
+        height=config.height,
+        period=config.frames_per_motion,
+        seed=config.seed,
+    )
+
+
+def load_image_file(path: Path) -> Frame:
+    data = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if data is None:
+        raise ValueError(f"cannot read image {path}")
+    return np.ascontiguousarray(cv2.cvtColor(data, cv2.COLOR_BGR2RGB))
+
+
+def scratch_dir(root: Path | None = None) -> Path:
+    return Path(tempfile.mkdtemp(prefix="kinora-", dir=root))

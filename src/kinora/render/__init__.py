@@ -1,1 +1,0 @@
-"""Frame geometry, camera paths and video encoding shared by the engines."""
