@@ -18,6 +18,7 @@ from kinora.engines.base import (
     EngineInputs,
     FakeEngine,
     InputKind,
+    Render,
     RenderConfig,
     cancellation,
 )
@@ -76,8 +77,16 @@ def engine_for(
 
 
 def render(engine: ProviderEngine, config: RenderConfig = CONFIG, images: int = 1) -> list[Any]:
+    return render_with_report(engine, config, images)[0]
+
+
+def render_with_report(
+    engine: ProviderEngine, config: RenderConfig = CONFIG, images: int = 1
+) -> tuple[list[Any], Render]:
+    """The frames, and the Render that reports this render's job (never the engine's state)."""
     inputs = EngineInputs(images=[image(i) for i in range(images)], prompt=config.prompt)
-    return list(engine.frames(inputs, config))
+    report = engine.render(inputs, config)
+    return list(report.frames), report
 
 
 def submit_call(server: StandIn) -> Any:
@@ -90,7 +99,7 @@ def test_success_maps_parameters_and_records_version_and_seed(
 ) -> None:
     server = stand_in(provider, pending_polls=2)
     engine = engine_for(provider, server, make_settings)
-    frames = render(engine, images=2)
+    frames, report = render_with_report(engine, images=2)
     assert len(frames) == CONFIG.total_frames == 8
     assert all(f.shape == (36, 64, 3) and f.dtype == np.uint8 for f in frames)
     # The stand-in's video ramps from black to white: retimed, the ramp survives.
@@ -105,7 +114,7 @@ def test_success_maps_parameters_and_records_version_and_seed(
         assert inputs["start_image"].startswith("data:image/jpeg;base64,")
         assert inputs["end_image"].startswith("data:image/jpeg;base64,")
         assert inputs["duration"] == 5
-        assert engine.service_version() == (
+        assert report.version == (
             f"kwaivgi/kling-v2.1@{server.version}; seeds 1234"  # type: ignore[attr-defined]
         )
     elif provider == "fal":
@@ -116,7 +125,7 @@ def test_success_maps_parameters_and_records_version_and_seed(
         gets = [c.path for c in server.calls if c.method == "GET"]
         assert "/fal-ai/kling-video/requests/req-1/status" in gets
         assert "/fal-ai/kling-video/requests/req-1" in gets
-        assert engine.service_version().endswith("; seeds 4321")
+        assert report.version.endswith("; seeds 4321")
     elif provider == "runway":
         assert call.path == "/v1/image_to_video"
         assert call.headers["x-runway-version"] == "2024-11-06"
@@ -124,16 +133,17 @@ def test_success_maps_parameters_and_records_version_and_seed(
         assert [p["position"] for p in body["promptImage"]] == ["first", "last"]
         assert body["promptText"] == "a slow pan" and body["seed"] == 77
         assert body["duration"] == 5
-        assert engine.service_version() == "gen4_turbo@gen4_turbo (API 2024-11-06); seeds 77"
+        assert report.version == "gen4_turbo@gen4_turbo (API 2024-11-06); seeds 77"
     else:
         assert call.path == "/dream-machine/v1/generations"
         assert body["model"] == "ray-2" and body["aspect_ratio"] == "16:9"
         assert body["duration"] == "5s" and body["prompt"] == "a slow pan"
         assert set(body["keyframes"]) == {"frame0", "frame1"}
         assert body["keyframes"]["frame0"]["type"] == "image"
-        assert engine.service_version() == "ray-2@ray-2"
-    (meta,) = engine.render_metadata()
+        assert report.version == "ray-2@ray-2"
+    meta = report.metadata["provider"]
     assert meta["provider"] == provider and meta["job_id"]
+    assert engine.service_version() == engine.adapter.model  # nothing of a render is kept
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -312,10 +322,11 @@ def test_loop_repeats_the_pass_and_the_fake_adapter() -> None:
 
     engine = Engine(adapter)
     config = RenderConfig(width=32, height=32, fps=6, duration=1.0, loop=2, seed=5)
-    frames = list(engine.frames(EngineInputs(images=[image()]), config))
+    report = engine.render(EngineInputs(images=[image()]), config)
+    frames = list(report.frames)
     assert len(frames) == 12
     assert all((a == b).all() for a, b in zip(frames[:6], frames[6:], strict=True))
-    assert engine.service_version() == "fake/model@fake-1; seeds 5"
+    assert report.version == "fake/model@fake-1; seeds 5"
     failing = Engine(FakeAdapter(fail="nope", sleep=lambda s: None))
     with pytest.raises(RenderError, match="fake: nope"):
         list(failing.frames(EngineInputs(images=[image()]), config))

@@ -147,6 +147,22 @@ class ModelFile:
     """What the operator does when it is missing."""
 
 
+@dataclass
+class Render:
+    """One render: its frames, and what the engine reports about this render alone.
+
+    Engines hand per-render facts back here (a provider's job id, model version and seed),
+    never through instance state: one engine serves many renders, and a worker reuses it.
+    ``metadata`` and ``version`` are complete once ``frames`` is exhausted.
+    """
+
+    frames: Iterator[Frame]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """Recorded with the generation's config (``provider`` for hosted models)."""
+    version: str = ""
+    """This render's service_version, when it depends on the render ("": the engine's)."""
+
+
 _cancel_check: ContextVar[Callable[[], bool] | None] = ContextVar("kinora_cancel", default=None)
 
 
@@ -193,6 +209,11 @@ class MotionEngine(ABC):
     def service_version(self) -> str:
         """The version reported in the media object; may say which components were available."""
         return self.info.version
+
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        """This render's frames and what the engine reports about it (see :class:`Render`).
+        The default wraps :meth:`frames`; engines with per-render facts override it."""
+        return Render(self.frames(inputs, config))
 
     @abstractmethod
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:

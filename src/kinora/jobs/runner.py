@@ -6,6 +6,7 @@ import logging
 import random
 import shutil
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -14,11 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.domain import lifecycle
 from kinora.domain.lifecycle import PROGRESS_START, Deferred, LostClaim
-from kinora.engines.registry import route
+from kinora.engines.base import MotionEngine
+from kinora.engines.registry import Route, route
 from kinora.errors import CancelledError, KinoraError
 from kinora.pipeline.inputs import decode_inputs
 from kinora.pipeline.plan import plan
-from kinora.pipeline.render import RenderJob, render_all, scratch_dir
+from kinora.pipeline.render import RenderedVideo, RenderJob, render_all, scratch_dir
 from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
 from kinora.spec import GenerationSpec
 
@@ -220,8 +222,8 @@ def _render_with(
     return {
         "results": results,
         "service_name": chosen.engine.info.name,
-        "service_version": chosen.engine.service_version(),
-        "configs": _config_records(chosen, list(planned.configs)),
+        "service_version": _service_version(chosen.engine, outcome.videos),
+        "configs": _config_records(chosen, outcome.videos),
         "aspect_ratio": planned.aspect_ratio,
         "ignored": [item.to_dict() for item in planned.ignored],
     }
@@ -264,15 +266,28 @@ def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dic
     return results
 
 
-def _config_records(chosen: Any, configs: list[Any]) -> list[dict[str, Any]]:
-    """Each variant's frozen config, plus the route and what a provider reported for it."""
-    meta = getattr(chosen.engine, "render_metadata", None)
-    renders = meta() if callable(meta) else []
+def _service_version(engine: MotionEngine, videos: Sequence[RenderedVideo]) -> str:
+    """The engine's version, or what its renders reported (a provider's model version and
+    seeds, joined over the variants)."""
+    reported = [v.version for v in videos if v.version]
+    if not reported:
+        return str(engine.service_version())
+    if len(reported) == 1:
+        return str(reported[0])
+    model, seeds = reported[0].split("; seeds ")[0], list[str]()
+    for version in reported:
+        _, _, tail = version.partition("; seeds ")
+        seeds += [s for s in tail.split(",") if s]
+    return model + (f"; seeds {','.join(seeds)}" if seeds else "")
+
+
+def _config_records(chosen: Route, videos: Sequence[RenderedVideo]) -> list[dict[str, Any]]:
+    """Each variant's frozen config, plus the route and what the engine reported for it."""
     return [
         {
-            **config.to_dict(),
-            "engine_target": getattr(chosen, "target", ""),
-            **({"provider": renders[i]} if i < len(renders) else {}),
+            **video.config.to_dict(),
+            "engine_target": chosen.target,
+            **video.metadata,
         }
-        for i, config in enumerate(configs)
+        for video in videos
     ]

@@ -11,12 +11,20 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.base import EngineInputs, Frame, MotionEngine, RenderConfig, cancellation
+from kinora.engines.base import (
+    EngineInputs,
+    Frame,
+    MotionEngine,
+    Render,
+    RenderConfig,
+    cancellation,
+)
 from kinora.errors import CancelledError
 from kinora.pipeline.steer import ParticleOverlay
 from kinora.video.colour import i420_to_rgb
@@ -55,6 +63,10 @@ class RenderedVideo:
     config: RenderConfig
     frames: int
     seconds: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+    """What the engine reported about this render (a provider's job, model version, seed)."""
+    version: str = ""
+    """This render's service_version when the engine gave one ("": the engine's own)."""
 
 
 @dataclass
@@ -151,13 +163,15 @@ def _render_each(
             overlay = _overlay(config)
             # Straight to the encoder's format when the engine renders it (overlays draw RGB).
             native = None if overlay else engine.frames_i420(job.inputs, config)
+            render = Render(iter(())) if native is not None else None
             with cancellation(cancelled):
                 if native is not None:
                     for frame in native:
                         emit(frame, True)
                         produced += 1
                 else:
-                    for frame in engine.frames(job.inputs, config):
+                    render = engine.render(job.inputs, config)
+                    for frame in render.frames:
                         emit(overlay.apply(frame, produced) if overlay else frame)
                         produced += 1
             if produced != config.total_frames:
@@ -176,6 +190,8 @@ def _render_each(
                 config=config,
                 frames=written,
                 seconds=written / config.fps,
+                metadata=dict(render.metadata) if render is not None else {},
+                version=render.version if render is not None else "",
             )
         )
 

@@ -39,6 +39,7 @@ from kinora.engines.base import (
     Frame,
     InputKind,
     MotionEngine,
+    Render,
     RenderConfig,
     cancel_requested,
 )
@@ -500,7 +501,6 @@ class ProviderEngine(MotionEngine):
 
     def __init__(self, adapter: ProviderAdapter) -> None:
         self.adapter = adapter
-        self.renders: list[ProviderResult] = []
 
     # -- the TargetEngine protocol of the registry ------------------------------------------
 
@@ -539,21 +539,20 @@ class ProviderEngine(MotionEngine):
     # -- MotionEngine -----------------------------------------------------------------------
 
     def service_version(self) -> str:
+        """The model; each render's :attr:`Render.version` adds the provider's version and
+        seed (see :func:`version_of`)."""
+        return self.adapter.model
+
+    def version_of(self, results: Sequence[ProviderResult]) -> str:
         """``model@version`` as the provider reported it, and the seeds it used."""
-        if not self.renders:
-            return f"{self.adapter.model}"
-        versions = sorted({r.model_version for r in self.renders if r.model_version})
+        versions = sorted({r.model_version for r in results if r.model_version})
         text = self.adapter.model + (f"@{','.join(versions)}" if versions else "")
-        seeds = [str(r.seed) for r in self.renders if r.seed is not None]
+        seeds = [str(r.seed) for r in results if r.seed is not None]
         return text + (f"; seeds {','.join(seeds)}" if seeds else "")
 
     def honoured_fields(self, config: RenderConfig | None = None) -> frozenset[str]:
         """What the adapter really sends to this target's model (its family's inputs)."""
         return self.adapter.honoured(config) & ENGINE_FIELDS
-
-    def render_metadata(self) -> list[dict[str, Any]]:
-        """Per rendered video: provider, model, model_version, job_id, seed (for the record)."""
-        return [r.metadata() for r in self.renders]
 
     def request_for(self, inputs: EngineInputs, config: RenderConfig) -> ProviderRequest:
         images = []
@@ -577,9 +576,23 @@ class ProviderEngine(MotionEngine):
             or str(config.options.get("negative_prompt", "") or ""),
         )
 
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        """The provider's job, retimed; its job id, version and seed in the Render."""
+        out = Render(iter(()))
+
+        def frames() -> Iterator[Frame]:
+            result = self.adapter.generate(self.request_for(inputs, config))
+            out.metadata["provider"] = result.metadata()
+            out.version = self.version_of([result])
+            yield from self._retimed(result, config)
+
+        out.frames = frames()
+        return out
+
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
-        result = self.adapter.generate(self.request_for(inputs, config))
-        self.renders.append(result)
+        yield from self.render(inputs, config).frames
+
+    def _retimed(self, result: ProviderResult, config: RenderConfig) -> Iterator[Frame]:
         with tempfile.TemporaryDirectory(prefix="kinora-provider-") as tmp:
             path = Path(tmp) / "provider.mp4"
             path.write_bytes(result.video)
