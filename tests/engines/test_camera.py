@@ -133,3 +133,19 @@ def test_cover_zoom_scales_about_the_zoom_centre() -> None:
         rest, plane=np.array([0, 0, 1.0]), k_src=K, k_dst=K, zoom_center=(50, 60)
     )
     assert np.allclose(project(h, 50, 60), [50, 60])
+
+
+def test_fit_cover_zoom_finds_the_least_zoom_that_covers() -> None:
+    """Both searches of the one border-hiding zoom fit, against a known threshold."""
+    move = cam.plan_move("Pan left", motion_range=5, seed=1, periodic=False, pivot=(0.0, 0.0, 1.0))
+    needed = 0.137
+    covers = lambda z: z >= needed  # noqa: E731
+    bisected = cam.fit_cover_zoom(move, covers, limit=0.35, steps=16)
+    assert bisected is not None
+    assert needed <= bisected.cover_zoom <= needed + 0.35 / 2**16
+    laddered = cam.fit_cover_zoom(move, covers, limit=0.8, steps=40, search="ladder")
+    assert laddered is not None and laddered.cover_zoom == pytest.approx(0.14)
+    assert cam.fit_cover_zoom(move, lambda z: False, limit=0.35, steps=16) is None
+    assert cam.fit_cover_zoom(move, lambda z: False, limit=0.8, steps=40, search="ladder") is None
+    still = cam.fit_cover_zoom(move, lambda z: True, limit=0.35, steps=16)
+    assert still is not None and still.cover_zoom == 0.0

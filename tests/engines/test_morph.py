@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from kinora.engines.base import EngineInputs, InputKind, RenderConfig
+from kinora.engines.geometry.easing import smoothstep_with_linear as ease
 from kinora.engines.morph.engine import (
     CREATIVE_KINDS,
     RELATED,
@@ -16,7 +17,6 @@ from kinora.engines.morph.engine import (
     WHIP,
     ZOOM,
     MorphEngine,
-    ease,
     midpoint,
     pass_times,
 )

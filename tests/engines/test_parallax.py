@@ -13,8 +13,9 @@ from engine_helpers import MODELS_DIR, border_defects, mean_diff, psnr, render
 
 from kinora.engines.base import EngineInputs, Frame, InputKind, RenderConfig
 from kinora.engines.geometry.camera import CAMERA_PATHS
+from kinora.engines.geometry.framing import subject_centre_of_mask
 from kinora.engines.parallax.engine import ParallaxEngine
-from kinora.video.fit import cover_crop_box, cover_fit, subject_center
+from kinora.video.fit import cover_crop_box, cover_fit
 
 MOVING = [c for c in CAMERA_PATHS if c != "Static"]
 
@@ -85,7 +86,9 @@ def test_crop_is_centred_on_the_subject(
     assert x <= xs.mean() < x + w and y <= ys.mean() < y + h
     if ys.max() - ys.min() < h:
         assert y <= ys.min()
-    assert plan.canvas.crop_box == cover_crop_box(iw, ih, size[0], size[1], subject_center(mask))
+    assert plan.canvas.crop_box == cover_crop_box(
+        iw, ih, size[0], size[1], subject_centre_of_mask(mask)
+    )
 
 
 def _flow_split(frames: list[Frame], fg: np.ndarray, a: int, b: int) -> tuple[float, float]:

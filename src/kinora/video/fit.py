@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
 from kinora.video.frames import Frame
 from kinora.vocab import ASPECT_RATIO_INFO
@@ -55,17 +54,3 @@ def cover_fit(
     crop = image[y : y + h, x : x + w]
     interp = cv2.INTER_AREA if w > width else cv2.INTER_CUBIC
     return np.ascontiguousarray(cv2.resize(crop, (width, height), interpolation=interp))
-
-
-def subject_center(mask: npt.NDArray[np.float32], *, threshold: float = 0.5) -> tuple[float, float]:
-    """Relative (x, y) to centre a cover crop on: the subject's centroid, pulled towards its top
-    (faces and heads matter more than feet); the image centre when there is no subject."""
-    h, w = mask.shape[:2]
-    binary = mask > threshold
-    area = float(binary.mean())
-    if area < 0.005 or area > 0.92:
-        return (0.5, 0.5)
-    ys, xs = np.nonzero(binary)
-    cx, cy = float(xs.mean()), float(ys.mean())
-    cy = cy + 0.3 * (float(ys.min()) - cy)
-    return ((cx + 0.5) / w, (cy + 0.5) / h)

@@ -16,10 +16,12 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from kinora.engines.geometry.easing import smoothstep, there_and_back
 from kinora.vocab import CAMERA_PATH_INFO, CameraControl
 
 Mat = npt.NDArray[np.float64]
@@ -105,17 +107,11 @@ def look_at(position: Mat, pivot: Mat, weight: float = 1.0) -> Mat:
     return rotation(axis, angle * weight)
 
 
-def ease(t: float) -> float:
-    """Smoothstep: zero velocity at both ends, so one-way moves start and settle gently."""
-    t = min(1.0, max(0.0, t))
-    return t * t * (3.0 - 2.0 * t)
-
-
 def progress(t: float, periodic: bool) -> float:
     """0 -> 1 (one-way, eased) or 0 -> 1 -> 0 (periodic, cosine: smooth across the seam)."""
     if periodic:
-        return 0.5 - 0.5 * math.cos(2.0 * math.pi * t)
-    return ease(t)
+        return there_and_back(t)
+    return smoothstep(t)
 
 
 def frame_times(n: int, *, periodic: bool) -> list[float]:
@@ -400,6 +396,50 @@ def plan_move(
 
 def with_cover_zoom(move: CameraMove, cover_zoom: float) -> CameraMove:
     return replace(move, cover_zoom=cover_zoom)
+
+
+def fit_cover_zoom(
+    move: CameraMove,
+    covers: Callable[[float], bool],
+    *,
+    limit: float,
+    steps: int,
+    search: Literal["bisect", "ladder"] = "bisect",
+) -> CameraMove | None:
+    """The move with the least cover zoom that hides every border, or None if even ``limit``
+    does not (then the caller chooses: take ``limit`` anyway, or make the move smaller).
+
+    The zoom is added along the move's envelope (see :func:`pose`), so the rest frame keeps
+    the input's framing. ``covers(zoom)`` is the engine's own test, for its own canvas: does
+    every frame of the move with this cover zoom see only drawn picture? More zoom is assumed
+    to cover at least as much. Two searches, each an engine's, kept so that its frames stay
+    exactly as they were:
+
+    - ``"bisect"`` (the one-image engine): zero if that covers, else None unless ``limit``
+      covers, else ``steps`` halvings of [0, limit]; the answer is the upper end, so it
+      always covers and is within ``limit / 2**steps`` of the least zoom that does.
+    - ``"ladder"`` (the text engine): the first of the ``steps`` zooms 0, limit / steps,
+      2 * limit / steps, ... below ``limit`` that covers; None when none does (``limit``
+      itself is not tried).
+    """
+    if search == "ladder":
+        step = limit / steps
+        for k in range(steps):
+            if covers(k * step):
+                return with_cover_zoom(move, k * step)
+        return None
+    if covers(0.0):
+        return with_cover_zoom(move, 0.0)
+    if not covers(limit):
+        return None
+    lo, hi = 0.0, limit
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        if covers(mid):
+            hi = mid
+        else:
+            lo = mid
+    return with_cover_zoom(move, hi)
 
 
 def with_amplitude(move: CameraMove, amplitude: float) -> CameraMove:

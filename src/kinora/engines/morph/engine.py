@@ -29,6 +29,8 @@ from kinora.engines.base import (
     MotionEngine,
     RenderConfig,
 )
+from kinora.engines.geometry.easing import sine_bump, smoothstep, smoothstep_with_linear
+from kinora.engines.geometry.framing import salient_centre
 from kinora.engines.morph.flow import FlowField, FlowInterpolator, compute_flow
 from kinora.video.fit import cover_fit
 from kinora.vocab import CAMERA_PATH_INFO
@@ -40,16 +42,6 @@ REVEAL = "reveal"
 ZOOM = "zoom-through"
 WHIP = "whip-pan"
 CREATIVE_KINDS: tuple[str, ...] = (REVEAL, ZOOM, WHIP)
-
-
-def ease(t: float) -> float:
-    """Mostly smoothstep with a linear share: soft starts, yet speed never reaches zero.
-
-    Pure smoothstep stalls at the ends; a quarter of linear speed keeps every step visible,
-    and the fastest step is only ~1.3x the median one.
-    """
-    t = min(1.0, max(0.0, t))
-    return 0.25 * t + 0.75 * t * t * (3.0 - 2.0 * t)
 
 
 def pass_times(frames_per_motion: int, loop: int) -> list[float]:
@@ -65,35 +57,6 @@ def pass_times(frames_per_motion: int, loop: int) -> list[float]:
         us = [i / (n - 1) if first else (i + 1) / n for i in range(n)]
         times.extend(us if p % 2 == 0 else [1.0 - u for u in us])
     return times
-
-
-def subject_center(image: Frame) -> tuple[float, float]:
-    """Relative (x, y) of the most salient region (spectral residual saliency).
-
-    Cheap and model-free; pulled a third of the way toward the centre so an odd saliency peak
-    on the border cannot push a zoom or reveal into a corner.
-    """
-    small = cv2.resize(
-        cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (64, 64), interpolation=cv2.INTER_AREA
-    )
-    spec = np.fft.fft2(small.astype(np.float32))
-    log_amp = np.log(np.abs(spec) + 1e-6)
-    residual = log_amp - cv2.blur(log_amp.astype(np.float32), (3, 3))
-    sal = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spec)))) ** 2
-    sal = cv2.GaussianBlur(sal.astype(np.float32), (0, 0), 3.0)
-    sal = np.maximum(sal - np.quantile(sal, 0.8), 0.0)
-    total = float(sal.sum())
-    if total <= 0:
-        return 0.5, 0.5
-    ys, xs = np.mgrid[0:64, 0:64]
-    cx = float((sal * (xs + 0.5)).sum() / total / 64)
-    cy = float((sal * (ys + 0.5)).sum() / total / 64)
-    return 0.5 + (cx - 0.5) * 0.67, 0.5 + (cy - 0.5) * 0.67
-
-
-def _smoothstep(x: float) -> float:
-    x = min(1.0, max(0.0, x))
-    return x * x * (3.0 - 2.0 * x)
 
 
 def _similarity(
@@ -156,7 +119,7 @@ def camera_overlay(
     if not key or key == "static" or amount <= 0:
         return frame
     h, w = frame.shape[:2]
-    bump = math.sin(math.pi * min(1.0, max(0.0, t)))
+    bump = sine_bump(t)
     if bump <= 0:
         return frame
     cx, cy = center[0] * w, center[1] * h
@@ -207,7 +170,7 @@ class ZoomThrough:
         blur = 0.12 * 4 * t * (1 - t) * abs(log_s)
         ca = (self.center_a[0] * w, self.center_a[1] * h)
         cb = (self.center_b[0] * w, self.center_b[1] * h)
-        alpha = _smoothstep((t - 0.25) / 0.5)
+        alpha = smoothstep((t - 0.25) / 0.5)
 
         def layer(img: Frame, c: tuple[float, float], lg: float, ang: float) -> FloatArray:
             acc = np.zeros(img.shape, np.float32)
@@ -405,7 +368,7 @@ class MorphEngine(MotionEngine):
             plan = TransitionPlan(
                 RELATED, True, flow.consistency, flow.photo_gain, flow.align.ok, {}
             )
-            center = subject_center(b) if camera else (0.5, 0.5)
+            center = salient_centre(b) if camera else (0.5, 0.5)
             return _Prepared(plan, interp.frame, center)
         rng = np.random.default_rng([config.seed, 0x4B494E])
         kind = CREATIVE_KINDS[int(rng.integers(len(CREATIVE_KINDS)))]
@@ -420,7 +383,7 @@ class MorphEngine(MotionEngine):
             kind, zoom_dir, roll = ZOOM, 1.0, 45.0 * _CAMERA_ROLL[camera]
         elif camera == "static":
             kind = REVEAL
-        ca, cb = subject_center(a), subject_center(b)
+        ca, cb = salient_centre(a), salient_centre(b)
         render: Callable[[float], Frame]
         params: dict[str, Any]
         if kind == WHIP:
@@ -441,7 +404,7 @@ class MorphEngine(MotionEngine):
         amount = 0.04 * min(10, max(1, config.motion_range)) / 5.0
         overlay = prepared.plan.related and bool(config.camera.strip())
         for raw in pass_times(config.frames_per_motion, config.loop):
-            t = ease(raw)
+            t = smoothstep_with_linear(raw)
             frame = prepared.render(t)
             if overlay:
                 frame = camera_overlay(

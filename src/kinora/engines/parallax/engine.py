@@ -13,6 +13,7 @@ show it, and a premultiplied 8-bit blend. ``frames`` converts to RGB for callers
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import math
 import threading
@@ -36,12 +37,13 @@ from kinora.engines.base import (
 )
 from kinora.engines.geometry import camera as cam
 from kinora.engines.geometry import kernels
+from kinora.engines.geometry.framing import subject_centre_of_mask
 from kinora.engines.geometry.warp import Grid, perspective_grid, remap, warp_perspective
 from kinora.engines.parallax.depth import Layer, Layout, build_layout
 from kinora.engines.parallax.faces import find_faces
 from kinora.engines.parallax.segment import ISNET_FILENAME, Segmentation, isnet_path, segment
 from kinora.video.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
-from kinora.video.fit import cover_crop_box, cover_fit, subject_center
+from kinora.video.fit import cover_crop_box, cover_fit
 
 F64 = npt.NDArray[np.float64]
 
@@ -211,22 +213,15 @@ class _Reach:
 
 
 def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
-    """The least extra zoom along the motion envelope that hides every border (binary search);
-    moves too big for MAX_COVER_ZOOM lose amplitude instead."""
+    """The least extra zoom along the motion envelope that hides every border (binary search,
+    ``cam.fit_cover_zoom``); moves too big for MAX_COVER_ZOOM lose amplitude instead."""
     move = plan.move
     for _ in range(10):
         reach = _Reach(plan, move)
-        if reach.covered(move.cover_zoom, width, height):
-            return move
-        if reach.covered(MAX_COVER_ZOOM, width, height):
-            lo, hi = 0.0, MAX_COVER_ZOOM
-            for _ in range(16):
-                mid = 0.5 * (lo + hi)
-                if reach.covered(mid, width, height):
-                    hi = mid
-                else:
-                    lo = mid
-            return cam.with_cover_zoom(move, hi)
+        covers = functools.partial(reach.covered, width=width, height=height)
+        fitted = cam.fit_cover_zoom(move, covers, limit=MAX_COVER_ZOOM, steps=16)
+        if fitted is not None:
+            return fitted
         move = cam.with_amplitude(move, move.amplitude * 0.75)
     return cam.with_amplitude(move, 0.0)
 
@@ -317,7 +312,7 @@ class ParallaxEngine(MotionEngine):
         seg = self.segmentation(image)
         face = _face_on_subject(image, seg.mask)
         if face is None:
-            center = subject_center(seg.mask)
+            center = subject_centre_of_mask(seg.mask)
         else:
             # Frame the face with headroom: its centre at 40 % of the crop's height.
             ih, iw = image.shape[:2]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from kinora.engines.geometry.easing import smoothstep, there_and_back
+
 VERBS = ("jump", "run", "walk", "fly", "swim", "spin", "dance", "float", "drive", "grow", "idle")
 
 # How far a verb travels across the frame in one pass.
@@ -79,7 +81,7 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
     tau = 2.0 * math.pi
     if periodic:
         # Out and back: u0 -> u1 -> u0, with a smooth turn at each end.
-        s = 0.5 - 0.5 * math.cos(tau * t)
+        s = there_and_back(t)
         ds = math.sin(tau * t)
         facing = path.direction * (1.0 if ds >= 0 else -1.0)
     else:
@@ -137,11 +139,8 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
         v -= 0.004 * abs(math.sin(math.pi * 24 * t + ph))
         angle = 1.0 * math.sin(tau * 6 * t + ph)
     elif verb == "grow":
-        if periodic:
-            scale = 0.35 + 0.65 * (0.5 - 0.5 * math.cos(tau * t))
-        else:
-            g = min(1.0, t / 0.7)
-            scale = 0.15 + 0.85 * (g * g * (3 - 2 * g))
+        # Looping: grows and shrinks back; one pass: grows over its first 70 % and holds.
+        scale = 0.35 + 0.65 * there_and_back(t) if periodic else 0.15 + 0.85 * smoothstep(t / 0.7)
         angle = 4.0 * math.sin(tau * 2 * t + ph)
     else:  # idle: breathing
         sy = 1.0 + 0.025 * math.sin(tau * 2 * t + ph)
