@@ -174,6 +174,9 @@ def test_webhook_to_a_name_resolving_private_is_not_sent_fake_dns(
     real = socket.getaddrinfo
 
     def fake_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        flags = kwargs.get("flags", args[4] if len(args) > 4 else 0)
+        if host == "hooks.example.test" and flags & socket.AI_NUMERICHOST:
+            raise socket.gaierror(socket.EAI_NONAME, "not a numeric host")  # as a real resolver
         return real("127.0.0.1" if host == "hooks.example.test" else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)

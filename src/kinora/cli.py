@@ -91,15 +91,16 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Embedded worker threads (0: none).")] = None,
 ) -> None:
     """Serve the API, with an embedded worker unless --workers 0."""
+    import os
+
     import uvicorn
 
     from kinora.api.app import create_app
     from kinora.domain.accounts import list_keys
 
+    os.umask(0o077)  # everything this process creates is its owner's only (docs/security.md)
     _logging()
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
-    import os
-
     settings = _start_settings(data_dir, public_url=os.environ.get("KINORA_PUBLIC_URL") or public)
     # An API without embedded workers renders nothing here: only its routes are checked.
     _preflight(settings, models=(settings.workers if workers is None else workers) > 0)
@@ -111,8 +112,20 @@ def serve(
         err.print("Create another API key with:")
     err.print(f"  .venv/bin/kinora keys create --data-dir {settings.data_dir} --name me")
     err.print(f"Serving on {public} (docs at {public}/docs)")
-    # Open event streams would hold a graceful shutdown forever: give them 10 s.
-    uvicorn.run(application, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+    trusted = settings.forwarded_allow_ips.strip()
+    # Open event streams would hold a graceful shutdown forever: give them 10 s. X-Forwarded-*
+    # is believed only from KINORA_FORWARDED_ALLOW_IPS. Slow clients: see docs/deploy.md.
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
 
 
 @app.command()
@@ -121,9 +134,12 @@ def worker(
     workers: Annotated[int, typer.Option(help="Worker threads.")] = 1,
 ) -> None:
     """A standalone queue consumer on the same settings as the API."""
+    import os
+
     from kinora.jobs.worker import run_worker
     from kinora.runtime import build_runtime
 
+    os.umask(0o077)  # everything this process creates is its owner's only (docs/security.md)
     _logging()
     settings = _start_settings(data_dir)
     _preflight(settings, models=workers > 0)

@@ -199,6 +199,22 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(
         default=24.0, description="How long an Idempotency-Key's first response is replayed."
     )
+    keep_alive_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="`kinora serve`: an idle kept-alive connection is closed after this long.",
+    )
+    max_header_bytes: int = Field(
+        default=16384,
+        ge=1024,
+        description="`kinora serve`: the largest request line plus headers (bytes); a longer "
+        "one is answered 400 and closed.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="`kinora serve`: peers (comma-separated IPs or networks, or *) whose "
+        "X-Forwarded-For and X-Forwarded-Proto headers are believed; empty trusts none.",
+    )
 
     @field_validator("models_dir", mode="before")
     @classmethod

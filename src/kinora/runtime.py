@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from huey import Huey
 
 from kinora.config import Settings
-from kinora.db.session import Database, upgrade
+from kinora.db.session import Database, private_dir, upgrade
 from kinora.jobs.queue import HueyQueue, make_huey
 from kinora.storage import Storage, UrlSigner, build_storage
 
@@ -65,7 +65,9 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only (0700): the database, queue, secret key and media files live here. The SQLite
+    # files themselves are made 0600 where they are opened (db/session.py, jobs/queue.py).
+    private_dir(settings.data_dir)
     if migrate:
         upgrade(settings.resolved_database_url)
     huey = make_huey(settings.resolved_queue_url)

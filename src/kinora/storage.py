@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import os
 import shutil
 import time
 import uuid
@@ -55,10 +56,20 @@ class Storage(ABC):
         return None
 
 
+def _private_dirs(path: Path) -> None:
+    """Create ``path`` and any missing parents owner-only (0700)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for part in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            part.mkdir(mode=0o700)
+
+
 class LocalStorage(Storage):
+    """Files under ``root``, owner-only: directories 0700, files 0600 (whatever the umask)."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        _private_dirs(self.root)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -68,10 +79,11 @@ class LocalStorage(Storage):
 
     def put_file(self, key: str, source: Path) -> None:
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(dest.parent)
         tmp = dest.with_name(dest.name + ".part")
         try:
             shutil.copyfile(source, tmp)
+            os.chmod(tmp, 0o600)
             tmp.replace(dest)
         except BaseException:  # disk full, read-only: leave no half-written file behind
             tmp.unlink(missing_ok=True)
@@ -79,10 +91,13 @@ class LocalStorage(Storage):
 
     def put_bytes(self, key: str, data: bytes) -> None:
         dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        _private_dirs(dest.parent)
         tmp = dest.with_name(dest.name + ".part")
         try:
-            tmp.write_bytes(data)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o600)  # an existing .part kept its old mode
             tmp.replace(dest)
         except BaseException:
             tmp.unlink(missing_ok=True)

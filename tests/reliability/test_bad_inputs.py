@@ -411,6 +411,23 @@ def test_wrong_content_types_and_malformed_bodies(api_factory: Callable[..., Api
         ("invalid utf-8 json", b'{"prompt": "\xff\xfe"}', "application/json"),
         ("deeply nested json", b"[" * 100_000 + b"]" * 100_000, "application/json"),
         ("deeply nested object", b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "application/json"),
+        # Deep enough to pass json.loads but not the recursive checks behind it (was a 500).
+        (
+            "nested 500 in metadata",
+            b'{"metadata":' + b"[" * 500 + b"]" * 500 + b"}",
+            "application/json",
+        ),
+        (
+            "nested 900 in a field",
+            b'{"x":' + b'{"a":' * 900 + b"1" + b"}" * 901,
+            "application/json",
+        ),
+        # Amplification: one error per unknown name was 8 times the body, built on the loop.
+        (
+            "100000 unknown fields",
+            json.dumps({f"f{i}": 1 for i in range(100_000)}).encode(),
+            "application/json",
+        ),
         ("truncated json", json_body[:20], "application/json"),
         ("NaN in json", b'{"prompt": "x", "duration": NaN}', "application/json"),
         ("huge number", b'{"prompt": "x", "duration": ' + b"9" * 5000 + b"}", "application/json"),
@@ -675,6 +692,19 @@ def test_urls_to_private_loopback_link_local_and_mapped_addresses_are_refused(
         f"http://127.1:{port}/coffee.png",
         f"http://2130706433:{port}/coffee.png",
         f"http://0x7f000001:{port}/coffee.png",
+        f"http://0177.0.0.1:{port}/coffee.png",
+        f"http://0:{port}/coffee.png",
+        # IPv4 inside IPv6: NAT64, local-use NAT64, 6to4, compatible and translated forms.
+        f"http://[64:ff9b::7f00:1]:{port}/coffee.png",
+        f"http://[64:ff9b:1::a9fe:a9fe]:{port}/coffee.png",
+        f"http://[2002:7f00:1::]:{port}/coffee.png",
+        f"http://[::7f00:1]:{port}/coffee.png",
+        f"http://[::ffff:0:7f00:1]:{port}/coffee.png",
+        # Malformed hosts (were 500s).
+        "http://256.0.0.1/x.png",
+        "http://[::1/x.png",
+        "http://xn--/x.png",
+        "http://\uff11\uff12\uff17.\uff10.\uff10.\uff11/x.png",
         f"http://0.0.0.0:{port}/coffee.png",
         "http://10.0.0.1/x.png",
         "http://172.16.0.1/x.png",
@@ -697,6 +727,11 @@ def test_urls_to_private_loopback_link_local_and_mapped_addresses_are_refused(
         corpus.expect_4xx(url, corpus.post(data={"image_urls": url}), max_seconds=15)
         item = json.dumps([{"type": "image", "url": url}])
         corpus.expect_4xx(f"item {url}", corpus.post(data={"media_items": item}), max_seconds=15)
+    for url in urls:
+        if url.startswith("http") and "//vm:" not in url:  # names: checked at delivery
+            corpus.expect_4xx(
+                f"webhook {url}", corpus.post(data={"prompt": "x", "webhook_url": url})
+            )
     for url in urls[:6]:
         corpus.expect_4xx(
             f"narration {url}",

@@ -30,8 +30,16 @@ log = logging.getLogger(__name__)
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
+MAX_ERRORS = 20
+"""At most this many errors listed in a 422, then one entry counting the rest."""
+
+
 def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
+    more = 0
+    if len(errors) > MAX_ERRORS + 1:  # 20 listed and one counting the rest pass as they are
+        more = len(errors) - MAX_ERRORS
+        errors = errors[:MAX_ERRORS]
     for err in errors:
         item = {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
         value = err.get("input")
@@ -40,6 +48,15 @@ def _detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(value, str | int | float | bool) and len(str(value)) <= 200:
             item["input"] = value
         out.append(item)
+    if more > 0:
+        out.append(
+            {
+                "loc": ["body"],
+                "msg": f"{more} more errors not listed (the first {MAX_ERRORS} are)",
+                "type": "too_many_errors",
+                "input": more,
+            }
+        )
     encoded: list[dict[str, Any]] = jsonable_encoder(out)
     return encoded
 

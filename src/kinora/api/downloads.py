@@ -17,7 +17,17 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 
 from kinora.db.models import Media, MediaStatus
-from kinora.domain.renditions import Rendition, ensure_rendition, rendition_ready
+from kinora.domain.renditions import (
+    GIF_DEFAULT_WIDTH,
+    GIF_WIDTHS,
+    RENDITION_MEGABYTES,
+    RENDITION_WIDTHS,
+    Rendition,
+    ensure_rendition,
+    rendition_ready,
+    snap_down,
+    snap_width,
+)
 from kinora.errors import BadRequestError, NotReadyError
 from kinora.storage import Storage
 
@@ -80,20 +90,6 @@ async def wait_for_rendition(runtime: Runtime, pending: RenditionPending) -> Dow
     return pending.download
 
 
-RENDITION_WIDTHS = (
-    16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 426, 480, 512, 640, 720, 768, 854, 960,
-    1024, 1080, 1280, 1440, 1600, 1920, 2048, 2560, 3200, 3840,
-)  # fmt: skip
-"""Widths renditions are made at: a request snaps down to one of these."""
-RENDITION_MEGABYTES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
-"""Size caps renditions are made for: a request snaps down to one of these (1-2-5 steps)."""
-
-
-def _snap_down(value: float, ladder: tuple[float, ...]) -> float:
-    fits = [step for step in ladder if step <= value]
-    return fits[-1] if fits else ladder[0]
-
-
 def resolve_download(
     runtime: Runtime,
     media: Media,
@@ -123,7 +119,8 @@ def resolve_download(
     if object_type == "thumbnail_jpg":
         return Download(item["thumbnail_key"], "image/jpeg", f"{stem}.jpg", store)
     if object_type == "bullet_video_gif":
-        gif_width = min(width or 480, 960)
+        # Snapped like the MP4 widths (any key may ask, on any public or unlisted video).
+        gif_width = snap_width(width or GIF_DEFAULT_WIDTH, GIF_WIDTHS)
         gif_key = f"{base}/renditions/video_{index}_w{gif_width}.gif"
         gif = Rendition(key, gif_key, "gif", gif_width, None)
         return _rendition(runtime, gif, Download(gif_key, "image/gif", f"{stem}.gif", store))
@@ -137,11 +134,11 @@ def resolve_download(
     # Each distinct rendition costs a transcode and its storage: requests snap down to a few
     # standard widths and size caps, so a caller cannot make an unbounded number of them.
     if width is not None:
-        width = int(_snap_down(width, RENDITION_WIDTHS))
+        width = snap_width(width, RENDITION_WIDTHS)
     if file_size is not None:
         if file_size < RENDITION_MEGABYTES[0]:
             raise BadRequestError(f"file_size must be at least {RENDITION_MEGABYTES[0]} MB")
-        file_size = _snap_down(file_size, RENDITION_MEGABYTES)
+        file_size = snap_down(file_size, RENDITION_MEGABYTES)
     tag = f"w{width or 0}_s{file_size or 0:g}"
     mp4_key = f"{base}/renditions/video_{index}_{tag}.mp4"
     rendition = Rendition(key, mp4_key, "mp4", width, file_size)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,40 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def private_dir(path: Path, *, existing: bool = True) -> None:
+    """Create ``path`` (and missing parents) owner-only (0700); an existing one is made so
+    too unless ``existing`` is False (a folder the operator chose for a database file)."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for part in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            part.mkdir(mode=0o700)
+    if existing:
+        with contextlib.suppress(OSError):  # not ours (a shared folder): leave it as it is
+            os.chmod(path, 0o700)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Make a SQLite file owner-only (0600) before SQLite opens it: created empty (a valid
+    empty database) or chmod-ed if it exists, with its ``-wal``, ``-shm`` and ``-journal``
+    files. SQLite gives the files it creates later the main file's mode."""
+    private_dir(path.parent, existing=False)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        with contextlib.suppress(OSError):  # absent, or not ours to change
+            os.chmod(name, 0o600)
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL (None for memory databases and other URLs)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:" or "///" not in url:
+        return None
+    return Path(path)
+
+
 class Database:
     def __init__(self, url: str) -> None:
         url = normalise_url(url)
@@ -30,9 +66,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            file = _sqlite_path(url)
+            if file is not None:  # it holds webhook secrets and balances: owner-only
+                private_sqlite_file(file)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
@@ -97,4 +133,7 @@ def upgrade(url: str) -> None:
                 conn.commit()
         engine.dispose()
         return
+    file = _sqlite_path(url)
+    if file is not None:
+        private_sqlite_file(file)
     command.upgrade(alembic_config(url), "head")

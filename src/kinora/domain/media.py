@@ -525,7 +525,8 @@ def list_media(
     if created_before:
         query = query.where(Media.created_at < norm(created_before))
     if q:
-        query = query.where(Media.title.ilike(f"%{q}%"))
+        # autoescape: "%" and "_" in q are literal characters, not LIKE wildcards
+        query = query.where(Media.title.icontains(q, autoescape=True))
     if cursor:
         created, media_id = _decode_cursor(cursor)
         created = norm(created)

@@ -21,6 +21,40 @@ if TYPE_CHECKING:
 FAILED = ".failed"
 """Suffix of the note left beside a rendition's key when it cannot be made."""
 
+# Each distinct rendition costs a transcode and its storage, and any key may ask for them on
+# any public or unlisted video: requests snap down to a few standard sizes, so a caller cannot
+# make an unbounded number of files (docs/security.md, "Renditions are snapped").
+RENDITION_WIDTHS = (
+    16, 32, 48, 64, 96, 128, 160, 192, 256, 320, 384, 426, 480, 512, 640, 720, 768, 854, 960,
+    1024, 1080, 1280, 1440, 1600, 1920, 2048, 2560, 3200, 3840,
+)  # fmt: skip
+"""Widths MP4 renditions are made at: a request snaps down to one of these."""
+RENDITION_MEGABYTES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+"""Size caps MP4 renditions are made for: a request snaps down to one of these (1-2-5 steps)."""
+GIF_WIDTHS = (160, 240, 320, 480, 640, 960)
+"""Widths GIFs are made at (default 480): a request snaps down to one of these, and below the
+first gets the first; so at most six GIFs exist per video."""
+GIF_DEFAULT_WIDTH = 480
+
+
+def snap_width(width: float, ladder: tuple[float, ...]) -> int:
+    """The largest step of ``ladder`` not above ``width`` (the first step when all are)."""
+    return int(snap_down(width, ladder))
+
+
+def snap_down(value: float, ladder: tuple[float, ...]) -> float:
+    fits = [step for step in ladder if step <= value]
+    return fits[-1] if fits else ladder[0]
+
+
+def on_ladder(rendition: Rendition) -> bool:
+    """Whether a rendition's sizes are standard ones (checked again where it is made: a queued
+    message is plain data)."""
+    widths = GIF_WIDTHS if rendition.kind == "gif" else RENDITION_WIDTHS
+    if rendition.width is not None and rendition.width not in widths:
+        return False
+    return rendition.file_size is None or rendition.file_size in RENDITION_MEGABYTES
+
 
 @dataclass(frozen=True)
 class Rendition:
@@ -38,6 +72,8 @@ class Rendition:
 def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
     """Make and store one rendition (in a request, or as the worker task ``make_rendition``)."""
     storage, key = runtime.storage, rendition.key
+    if not on_ladder(rendition):
+        raise BadRequestError("renditions are made at standard widths and sizes only")
     if storage.exists(key) or storage.exists(key + FAILED):
         return
     source = storage.local_path(rendition.source_key)
@@ -47,7 +83,7 @@ def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
     try:
         try:
             if rendition.kind == "gif":
-                write_gif(source, out, width=rendition.width or 480)
+                write_gif(source, out, width=rendition.width or GIF_DEFAULT_WIDTH)
             else:
                 transcode_mp4(source, out, width=rendition.width, max_megabytes=rendition.file_size)
         except ValueError as exc:  # the caller asked for the impossible: say so, for good

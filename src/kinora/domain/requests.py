@@ -124,7 +124,9 @@ def _metadata(value: Any) -> Any:
 
 
 Metadata = Annotated[dict[str, Any] | None, BeforeValidator(_metadata)]
-Seed = Annotated[Annotated[int, Field(ge=0, le=2**31 - 1)] | None, BeforeValidator(_blank_to_none)]
+# 0 to 2^31-2 (docs/api.md): variant seeds wrap modulo 2^31-1 (spec.seeds_from), so 2^31-1
+# would render as seed 0 and not reproduce the seed it was given.
+Seed = Annotated[Annotated[int, Field(ge=0, le=2**31 - 2)] | None, BeforeValidator(_blank_to_none)]
 
 
 def _media_items(value: Any) -> Any:

@@ -30,13 +30,50 @@ class Fetched:
     content_type: str
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""Local-use NAT64 (RFC 8215): never globally reachable, whatever it embeds."""
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses an IPv6 address carries (and reaches through a translator or
+    tunnel), or None when it carries none: mapped (::ffff:a.b.c.d), translated
+    (::ffff:0:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and
+    Teredo (2001::/32, the client)."""
+    value = int(ip)
+    low = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if value >> 32 == 0xFFFF0000 or (value >> 32 == 0 and value > 1) or ip in _NAT64:
+        return [low]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return [ip.teredo[1]]
+    return None
+
+
 def address_allowed(address: str, *, allow_private: bool) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_private:
-        return not ip.is_multicast and not ip.is_unspecified
-    return ip.is_global and not ip.is_multicast
+    """Whether a connection may go to ``address``; an IPv6 address that embeds IPv4 ones is
+    judged by those (``is_global`` alone passes NAT64, 6to4 and the like)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    candidates: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL and not allow_private:
+            return False
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            candidates = list(embedded)
+    for candidate in candidates:
+        if allow_private:
+            if candidate.is_multicast or candidate.is_unspecified:
+                return False
+        elif not candidate.is_global or candidate.is_multicast:
+            return False
+    return True
 
 
 class _DeadlineStream(httpcore.NetworkStream):
@@ -148,33 +185,86 @@ def guarded_client(
     )
 
 
-def check_url(url: str, *, field: str | tuple[str | int, ...]) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+def _url_host(url: str, *, field: str | tuple[str | int, ...]) -> str:
+    """The host of an http(s) URL as the HTTP client will connect to it (IDNA-encoded, IPv6
+    without brackets), or a FetchError for a URL it could not even parse."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises for a port out of range)
+        host = parts.hostname
+    except ValueError:
+        raise FetchError(field, f"malformed URL: {url[:200]!r}") from None
+    if parts.scheme not in {"http", "https"} or not host:
         raise FetchError(field, f"not an http(s) URL: {url[:200]!r}")
     if parts.username or parts.password:
         raise FetchError(field, "URLs with credentials are not accepted")
+    try:
+        host = httpx.URL(url).host
+    except (httpx.InvalidURL, ValueError):  # IDNAError is a ValueError
+        raise FetchError(field, f"malformed host in URL: {url[:200]!r}") from None
+    if not host:
+        raise FetchError(field, f"not an http(s) URL: {url[:200]!r}")
+    if ":" not in host and _looks_numeric(host) and _numeric_addresses(host) is None:
+        raise FetchError(field, f"malformed IPv4 address in URL: {url[:200]!r}")
+    return host
+
+
+def _looks_numeric(host: str) -> bool:
+    """A host whose last label is a number is an IPv4 address (as browsers parse it), so it
+    must parse as one: ``256.0.0.1`` is malformed, not a name."""
+    last = host.rstrip(".").rsplit(".", 1)[-1].lower()
+    digits = last[2:] if last.startswith("0x") else last
+    return (
+        bool(last)
+        and all(c in "0123456789abcdef" for c in digits)
+        and (last.isdigit() or last.startswith("0x"))
+    )
+
+
+def _numeric_addresses(host: str) -> list[str] | None:
+    """The addresses a numeric host means to the system resolver (``127.1``, ``0x7f000001``,
+    ``2130706433``, ``0177.0.0.1``, ``0``, an IPv6 literal), or None for a name. No DNS."""
+    try:
+        infos = socket.getaddrinfo(
+            host.rstrip(".") if ":" not in host else host,
+            None,
+            type=socket.SOCK_STREAM,
+            flags=socket.AI_NUMERICHOST,
+        )
+    except (socket.gaierror, UnicodeError, ValueError, OSError):
+        pass
+    else:
+        return [str(info[4][0]) for info in infos] or None
+    try:  # inet_aton semantics, should the resolver not accept a short or octal form
+        return [socket.inet_ntoa(socket.inet_aton(host.rstrip(".")))]
+    except (OSError, ValueError):
+        return None
+
+
+def check_url(url: str, *, field: str | tuple[str | int, ...]) -> str:
+    _url_host(url, field=field)
     return url
 
 
 def check_webhook_url(url: str, *, allow_private: bool) -> str:
-    """Refuse at create what delivery would refuse anyway: other schemes, credentials, and
-    (unless private URLs are allowed) loopback or private addresses written into the URL.
-    Names are resolved, and checked again, only at delivery."""
+    """Refuse at create what delivery would refuse anyway: other schemes, credentials,
+    malformed hosts and (unless private URLs are allowed) loopback or private addresses in
+    any spelling the system resolver accepts (``127.1``, ``0x7f000001``, ``2130706433``,
+    ``0177.0.0.1``, ``0``, IPv4 embedded in IPv6). Names are resolved, and checked again, only
+    at delivery."""
     field = ("body", "webhook_url")
     try:
-        check_url(url, field=field)
+        host = _url_host(url, field=field).rstrip(".").lower()
     except FetchError as exc:
         raise InputError(field, exc.message) from None
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
+    addresses = _numeric_addresses(host)
+    if addresses is None:
         if not allow_private and (host == "localhost" or host.endswith(".localhost")):
-            raise InputError(field, "loopback addresses are not allowed") from None
+            raise InputError(field, "loopback addresses are not allowed")
         return url
-    if not address_allowed(host, allow_private=allow_private):
-        raise InputError(field, f"address {host} is not allowed")
+    for address in addresses:
+        if not address_allowed(address, allow_private=allow_private):
+            raise InputError(field, f"address {host} ({address}) is not allowed")
     return url
 
 
@@ -197,7 +287,11 @@ def fetch(
                 with client.stream("GET", current, headers={"User-Agent": "kinora"}) as response:
                     if response.is_redirect:
                         location = response.headers.get("location", "")
-                        current = check_url(urljoin(current, location), field=field)
+                        try:
+                            joined = urljoin(current, location)
+                        except ValueError:
+                            raise FetchError(field, "malformed redirect location") from None
+                        current = check_url(joined, field=field)
                         continue
                     if response.status_code != 200:
                         raise FetchError(field, f"{current[:200]} answered {response.status_code}")

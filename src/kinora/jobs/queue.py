@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from huey import Huey, PostgresHuey, PriorityRedisHuey, SqliteHuey
 
+from kinora.db.session import private_sqlite_file
 from kinora.jobs.tasks import Tasks, register
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def make_huey(url: str, *, name: str = "kinora") -> Huey:
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         path = Path(url.split("///", 1)[-1])
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_sqlite_file(path)  # it holds signed links and webhook payloads: owner-only
         return SqliteHuey(name, filename=str(path), results=False, timeout=30)
     if scheme in {"redis", "rediss"}:
         return PriorityRedisHuey(name, url=url, results=False)

@@ -17,6 +17,14 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(include_in_schema=False)
 
+NO_FRAMING = {
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+"""On every studio response: no other site may frame the studio (clickjacking a user who has
+typed a key into it)."""
+
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -34,7 +42,7 @@ def _file(path: Path, cache: str) -> FileResponse:
     return FileResponse(
         path,
         media_type=media_type or "application/octet-stream",
-        headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": cache, **NO_FRAMING},
     )
 
 
@@ -46,7 +54,7 @@ def studio() -> FileResponse:
 
 @router.get("/studio/")
 def studio_slash() -> RedirectResponse:
-    return RedirectResponse("/studio", status_code=308)
+    return RedirectResponse("/studio", status_code=308, headers=NO_FRAMING)
 
 
 @router.get("/studio/static/{name:path}")

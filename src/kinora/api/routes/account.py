@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import os
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import func, select, text
 
-from kinora.api.deps import RuntimeDep
+from kinora.api.deps import RuntimeDep, get_customer
 from kinora.api.downloads import CONTENT_TYPES
 from kinora.api.ratelimit import LimitedCustomer
 from kinora.api.schemas import MessageResponse
@@ -17,7 +19,7 @@ from kinora.config import Settings
 from kinora.db.models import Customer, Media, MediaStatus, Worker, utcnow
 from kinora.domain.webhooks import delivery_public, list_deliveries, redeliver
 from kinora.engines.preflight import engine_report
-from kinora.errors import NotFoundError
+from kinora.errors import AuthError, NotFoundError
 
 router = APIRouter()
 
@@ -28,10 +30,38 @@ _AUTH: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[str, Any] = {"model": MessageResponse, "description": "Not Found"}
 
 
+_FORWARDING = ("x-forwarded-for", "forwarded", "x-real-ip")
+
+
+def _detailed(request: Request, runtime: RuntimeDep) -> bool:
+    """Whether the caller may see worker hosts, pids and model paths: a loopback peer whose
+    request was not forwarded by a proxy (a local proxy's requests all come from loopback;
+    a trusted one, KINORA_FORWARDED_ALLOW_IPS, has the real peer put in place), or a
+    caller with a valid API key."""
+    peer = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback and not any(name in request.headers for name in _FORWARDING):
+        return True
+    key = request.headers.get("x-api-key")
+    if not key:
+        return False
+    try:
+        get_customer(runtime, key)
+    except (AuthError, ValueError):
+        return False
+    return True
+
+
 @router.get("/health", tags=["Other"], summary="Health")
-def health(runtime: RuntimeDep) -> dict[str, Any]:
+def health(runtime: RuntimeDep, request: Request) -> dict[str, Any]:
     """Liveness plus what an operator watches: queue depth, workers seen, oldest wait, and
-    what each engine runs on (``engines``: its models, e.g. ISNet or the GrabCut fallback)."""
+    what each engine runs on (``engines``: its models, e.g. ISNet or the GrabCut fallback).
+
+    Worker hostnames and pids, and the models' paths, only for a loopback peer or a caller
+    with a valid ``X-Api-Key``; anyone else gets the same fields without them."""
     now = utcnow()
     with runtime.db.sessions() as s:
         s.execute(text("SELECT 1"))
@@ -50,6 +80,8 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
         depth: int | None = int(runtime.huey.pending_count())
     except Exception:
         depth = None
+    detailed = _detailed(request, runtime)
+    engines = _engines(runtime.settings)
     oldest_age = None
     if oldest is not None:
         oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC)
@@ -62,9 +94,22 @@ def health(runtime: RuntimeDep) -> dict[str, Any]:
         "oldest_queued_seconds": oldest_age,
         "workers": [
             {"id": w.id, "hostname": w.hostname, "pid": w.pid, "threads": w.threads}
+            if detailed
+            else {"threads": w.threads}
             for w in workers
         ],
-        "engines": _engines(runtime.settings),
+        "engines": engines if detailed else _without_paths(engines, runtime.settings),
+    }
+
+
+def _without_paths(
+    engines: dict[str, dict[str, str]], settings: Settings
+) -> dict[str, dict[str, str]]:
+    """The engine report with the models dir taken out of its messages (file names stay)."""
+    prefix = str(settings.resolved_models_dir) + os.sep
+    return {
+        name: {field: value.replace(prefix, "") for field, value in entry.items()}
+        for name, entry in engines.items()
     }
 
 

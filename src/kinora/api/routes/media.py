@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from kinora.api.deps import BodyDep, RuntimeDep
+from kinora.api.deps import MAX_JSON_DEPTH, BodyDep, RuntimeDep, json_depth_ok
 from kinora.api.downloads import (
     CONTENT_TYPES,
     Download,
@@ -77,17 +77,80 @@ def _body_schema(name: str) -> dict[str, Any]:
     }
 
 
+MAX_ERRORS = 20
+"""Validation errors listed in a 422 at most (the rest are counted): an answer is never
+larger than the attack that caused it."""
+
+
 def _validate(model: type[MediaCreate] | type[MediaUpdate], fields: dict[str, Any]) -> Any:
+    """``fields`` as ``model``, or a 422. Routes are sync, so this runs in a worker thread.
+
+    Unknown names are refused before pydantic sees them (it would build one error per name),
+    and at most :data:`MAX_ERRORS` errors are listed, with a count of the rest.
+    """
     from fastapi.exceptions import RequestValidationError
 
+    known = model.model_fields
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        errors: list[dict[str, Any]] = [
+            {
+                "loc": ("body", str(name)[:100]),
+                "msg": "Extra inputs are not permitted",
+                "type": "extra_forbidden",
+            }
+            for name in unknown[:MAX_ERRORS]
+        ]
+        if len(unknown) > MAX_ERRORS:
+            errors.append(_more_errors(len(unknown) - MAX_ERRORS, "unknown fields"))
+        raise RequestValidationError(errors)
+    for name in JSON_STRING_FIELDS:
+        value = fields.get(name)
+        if isinstance(value, str | bytes) and not _shallow_json(value):
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", name),
+                        "msg": f"nests deeper than {MAX_JSON_DEPTH} levels",
+                        "type": "json_invalid",
+                    }
+                ]
+            )
     try:
         return model.model_validate(fields)
+    except RecursionError:  # absurd nesting inside a JSON string field
+        raise RequestValidationError(
+            [{"loc": ("body",), "msg": "the body nests too deeply", "type": "value_error"}]
+        ) from None
     except ValidationError as exc:
-        errors = [
-            {**err, "loc": ("body", *err["loc"])}
-            for err in exc.errors(include_url=False, include_context=False)
-        ]
+        found = exc.errors(include_url=False, include_context=False)
+        errors = [{**err, "loc": ("body", *err["loc"])} for err in found[:MAX_ERRORS]]
+        if len(found) > MAX_ERRORS:
+            errors.append(_more_errors(len(found) - MAX_ERRORS, "errors"))
         raise RequestValidationError(errors) from None
+
+
+JSON_STRING_FIELDS = ("media_items", "audio_option", "metadata")
+"""Fields a form sends as JSON strings (a JSON body's nesting is checked as it is parsed)."""
+
+
+def _shallow_json(value: str | bytes) -> bool:
+    """False for a JSON string nested deeper than any request needs (it would validate, then
+    fail to serialise); what does not decode is left to the schema's own error."""
+    try:
+        decoded = json.loads(value)
+    except (ValueError, RecursionError):
+        return True
+    return json_depth_ok(decoded, MAX_JSON_DEPTH)
+
+
+def _more_errors(count: int, what: str) -> dict[str, Any]:
+    return {
+        "loc": ("body",),
+        "msg": f"{count} more {what} not listed (the first {MAX_ERRORS} are)",
+        "type": "too_many_errors",
+        "input": count,
+    }
 
 
 def _public(media: Media, runtime: Runtime, *, owner: bool = True) -> dict[str, Any]:
