@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from kinora.video.frames import Frame as Frame  # re-exported: engines name it from here
+from kinora.video.frames import Clip as Clip  # re-exported: engines name it from here
+from kinora.video.frames import Frame as Frame
 from kinora.vocab import AspectRatio
 
 
@@ -83,6 +84,8 @@ class EngineInputs:
     images: list[Frame] = field(default_factory=list)
     """RGB uint8 images: none (text), one, or two (start and end frame)."""
     prompt: str = ""
+    driver: Clip | None = None
+    """A driving video (character_animate): the character performs its motion."""
 
     @property
     def kind(self) -> InputKind:

@@ -30,20 +30,13 @@ from kinora.pipeline.steer import ParticleOverlay
 from kinora.video.colour import i420_to_rgb
 from kinora.video.encode import Mp4Writer, write_thumbnail
 from kinora.video.fit import cover_fit
+from kinora.video.frames import Clip as Clip  # re-exported: the pipeline's inputs name it
 
 SoundtrackMaker = Callable[[float], "npt.NDArray[np.float32]"]
 """Makes a 48 kHz stereo track of exactly the given seconds (the video's length)."""
 ProgressCallback = Callable[[int, int], None]
 """Called with (frames done, frames in all) as frames are encoded."""
 CancelCheck = Callable[[], bool]
-
-
-@dataclass(frozen=True)
-class Clip:
-    """Frames spliced before or after the generated motion (a video media item)."""
-
-    frames: Sequence[Frame]
-    fps: float
 
 
 @dataclass(frozen=True)
