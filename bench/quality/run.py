@@ -116,11 +116,8 @@ def render(
 ) -> Rendered:
     """What ``kinora render`` does (src/kinora/cli.py), then the MP4 decoded back to RGB."""
     from kinora.domain.requests import MediaCreate
-    from kinora.engines.registry import route
-    from kinora.pipeline.inputs import decode_inputs
-    from kinora.pipeline.plan import plan
-    from kinora.pipeline.render import RenderJob, render_all, scratch_dir
-    from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+    from kinora.pipeline.render import render_all, scratch_dir
+    from kinora.pipeline.run import prepare
     from kinora.spec import InputRef
 
     request = MediaCreate.model_validate(
@@ -140,27 +137,16 @@ def render(
         for i, p in enumerate(paths)
     ]
     spec = request.to_spec().with_inputs(refs)
-    decoded = decode_inputs(spec, Path, max_pixels=settings.max_image_pixels)
-    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
-    audio_plan = plan_soundtrack(spec, decoded.audio_files)
-    planned = plan(
-        spec,
-        images=decoded.inputs.images,
-        engine=chosen.engine,
-        long_side=args.long_side,
-        fps=args.fps,
+    prepared = prepare(
+        spec, Path, settings=settings, long_side=args.long_side, fps=args.fps, variants=1
     )
+    chosen = prepared.route
     work = scratch_dir()
     start = time.perf_counter()
     try:
         outcome = render_all(
             engine=chosen.engine,
-            job=RenderJob(
-                inputs=decoded.inputs,
-                configs=planned.configs[:1],
-                aspect_ratio=planned.aspect_ratio,
-                soundtrack=soundtrack_maker(audio_plan),
-            ),
+            job=prepared.job,
             out_dir=work,
         )
         seconds = time.perf_counter() - start

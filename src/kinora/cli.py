@@ -285,11 +285,8 @@ def render(
     from pydantic import ValidationError
 
     from kinora.domain.requests import MediaCreate
-    from kinora.engines.registry import route
-    from kinora.pipeline.inputs import decode_inputs
-    from kinora.pipeline.plan import plan
-    from kinora.pipeline.render import RenderJob, render_all, scratch_dir
-    from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+    from kinora.pipeline.render import render_all, scratch_dir
+    from kinora.pipeline.run import prepare
     from kinora.spec import InputRef
 
     settings = _settings(data_dir)
@@ -318,16 +315,8 @@ def render(
         for i, p in enumerate(paths)
     ]
     spec = request.to_spec().with_inputs(refs)
-    decoded = decode_inputs(spec, Path, max_pixels=settings.max_image_pixels)
-    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
-    audio_plan = plan_soundtrack(spec, decoded.audio_files)
-    planned = plan(
-        spec,
-        images=decoded.inputs.images,
-        engine=chosen.engine,
-        long_side=settings.output_long_side,
-        fps=settings.fps,
-    )
+    prepared = prepare(spec, Path, settings=settings)
+    chosen, planned = prepared.route, prepared.plan
     for item in planned.ignored:
         if item.field != "seeds":
             err.print(f"[yellow]note:[/] {item.field} not honoured: {item.reason}")
@@ -348,12 +337,7 @@ def render(
 
             outcome = render_all(
                 engine=chosen.engine,
-                job=RenderJob(
-                    inputs=decoded.inputs,
-                    configs=configs,
-                    aspect_ratio=ratio,
-                    soundtrack=soundtrack_maker(audio_plan),
-                ),
+                job=prepared.job,
                 out_dir=work,
                 on_progress=on_progress,
             )

@@ -16,12 +16,10 @@ from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.domain import lifecycle
 from kinora.domain.lifecycle import PROGRESS_START, Deferred, LostClaim
 from kinora.engines.base import MotionEngine
-from kinora.engines.registry import Route, route
+from kinora.engines.registry import Route
 from kinora.errors import CancelledError, KinoraError
-from kinora.pipeline.inputs import decode_inputs
-from kinora.pipeline.plan import plan
-from kinora.pipeline.render import RenderedVideo, RenderJob, render_all, scratch_dir
-from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+from kinora.pipeline.render import RenderedVideo, render_all, scratch_dir
+from kinora.pipeline.run import prepare
 from kinora.spec import GenerationSpec
 
 if TYPE_CHECKING:
@@ -169,22 +167,8 @@ def _render_with(
 ) -> dict[str, Any]:
     settings = runtime.settings
     heartbeat.beat(PROGRESS_START, "decoding inputs")
-    decoded = decode_inputs(spec, runtime.storage.local_path, max_pixels=settings.max_image_pixels)
-    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
-    audio_plan = plan_soundtrack(spec, decoded.audio_files)
-    narration = (
-        audio_plan.video_seconds
-        if audio_plan is not None and audio_plan.speech is not None
-        else None
-    )
-    planned = plan(
-        spec,
-        images=decoded.inputs.images,
-        engine=chosen.engine,
-        long_side=settings.output_long_side,
-        fps=settings.fps,
-        narration_seconds=narration,
-    )
+    prepared = prepare(spec, runtime.storage.local_path, settings=settings)
+    chosen, planned = prepared.route, prepared.plan
     for item in planned.ignored:
         log.info("media %s: %s not honoured: %s", media_id, item.field, item.reason)
     span = PROGRESS_RENDER_END - PROGRESS_START
@@ -199,14 +183,7 @@ def _render_with(
 
     outcome = render_all(
         engine=chosen.engine,
-        job=RenderJob(
-            inputs=decoded.inputs,
-            configs=planned.configs,
-            aspect_ratio=planned.aspect_ratio,
-            lead_in=decoded.lead_in,
-            lead_out=decoded.lead_out,
-            soundtrack=soundtrack_maker(audio_plan),
-        ),
+        job=prepared.job,
         out_dir=work,
         on_progress=on_progress,
         cancelled=cancelled,

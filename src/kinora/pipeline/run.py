@@ -1,0 +1,78 @@
+"""A spec to a ready render job: decode, route, plan the sound, plan the motion.
+
+The worker, ``kinora render`` and the quality bench all start a render here, so the same spec
+and seed give the same frames whichever of them runs it (there is one sequence of steps, not
+three copies of it). What happens after (progress, storage, history) is the caller's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from kinora.audio import AudioPlan
+from kinora.config import Settings
+from kinora.engines.registry import Route, route
+from kinora.pipeline.inputs import DecodedInputs, decode_inputs
+from kinora.pipeline.plan import Plan, plan
+from kinora.pipeline.render import RenderJob
+from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+from kinora.spec import GenerationSpec
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything decided before the first frame: the engine, the plan, the job to render."""
+
+    spec: GenerationSpec
+    decoded: DecodedInputs
+    route: Route
+    audio: AudioPlan | None
+    plan: Plan
+    job: RenderJob
+
+
+def prepare(
+    spec: GenerationSpec,
+    local_path: Callable[[str], Path],
+    *,
+    settings: Settings,
+    long_side: int | None = None,
+    fps: int | None = None,
+    variants: int | None = None,
+) -> Prepared:
+    """Decode ``spec``'s inputs (``local_path`` maps a stored key to a readable file), route
+    it to an engine, plan its soundtrack and its render configs.
+
+    ``long_side`` and ``fps`` default to the settings'; ``variants`` keeps only the first so
+    many configs (the bench renders one)."""
+    decoded = decode_inputs(spec, local_path, max_pixels=settings.max_image_pixels)
+    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
+    audio_plan = plan_soundtrack(spec, decoded.audio_files)
+    narration = (
+        audio_plan.video_seconds
+        if audio_plan is not None and audio_plan.speech is not None
+        else None
+    )
+    planned = plan(
+        spec,
+        images=decoded.inputs.images,
+        engine=chosen.engine,
+        long_side=long_side or settings.output_long_side,
+        fps=fps or settings.fps,
+        narration_seconds=narration,
+    )
+    if variants is not None:
+        planned = replace(planned, configs=planned.configs[:variants])
+    job = RenderJob(
+        inputs=decoded.inputs,
+        configs=planned.configs,
+        aspect_ratio=planned.aspect_ratio,
+        lead_in=decoded.lead_in,
+        lead_out=decoded.lead_out,
+        soundtrack=soundtrack_maker(audio_plan),
+    )
+    return Prepared(
+        spec=spec, decoded=decoded, route=chosen, audio=audio_plan, plan=planned, job=job
+    )
