@@ -102,6 +102,14 @@ class GenerationSpec(_Frozen):
         return {i.position: i for i in self.inputs if i.kind == "audio"}
 
     @property
+    def needs(self) -> frozenset[str]:
+        """Engine fields this spec cannot do without (names of kinora.engines.base's
+        ENGINE_FIELDS): routing passes over engines that do not honour them."""
+        wanted = {"try_on_model": self.try_on_model is not None}
+        wanted["character_animate"] = self.character_animate
+        return frozenset(name for name, on in wanted.items() if on)
+
+    @property
     def motion_seconds(self) -> float:
         return float(self.duration) * self.loop
 

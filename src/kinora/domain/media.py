@@ -35,7 +35,7 @@ from kinora.errors import (
     NotFoundError,
     RenderError,
 )
-from kinora.inputs.decode import decode_image, decode_video
+from kinora.inputs.decode import decode_driver, decode_image, decode_video, looks_like_video
 from kinora.inputs.fetch import check_webhook_url, fetch
 from kinora.spec import AudioSpec, GenerationSpec, InputRef
 from kinora.vocab import MotionType, TryOnModel
@@ -98,8 +98,13 @@ def prepare_inputs(
     uploads: Sequence[Upload],
     image_urls: Sequence[str],
     media_items: Sequence[MediaItem] | None,
+    driving: bool = False,
 ) -> list[PreparedInput]:
-    """media_items wins over image_files, which win over image_urls (as the spec says)."""
+    """media_items wins over image_files, which win over image_urls (as the spec says).
+
+    A video (a media_items ``video`` item, or a video sent in image_files, recognised by its
+    content) is checked as a lead-in or lead-out, or with ``driving`` (character_animate) as
+    the driving video its limits apply to."""
     limit = int(runtime.settings.max_upload_mb * MB)
     if media_items:
         prepared = []
@@ -108,9 +113,7 @@ def prepare_inputs(
             data = _fetch(runtime, item.url, field)
             name = _name_from_url(item.url, f"item_{i}")
             if item.type == "video":
-                decode_video(data, field=field, max_pixels=runtime.settings.max_image_pixels)
-                ext = name.rsplit(".", 1)[-1].lower() if "." in name else "mp4"
-                prepared.append(PreparedInput("video", item.position, name, data, ext[:5]))
+                prepared.append(_prepare_video(runtime, data, name, item.position, field, driving))
             else:
                 prepared.append(
                     _prepare_image(runtime, data, name=name, position=item.position, field=field)
@@ -125,14 +128,12 @@ def prepare_inputs(
             if len(upload.data) > limit:
                 raise InputError(field, f"file is larger than {runtime.settings.max_upload_mb} MB")
             position = "First" if i == 0 else "Last"
+            name = upload.filename or f"image_{i}"
+            if looks_like_video(upload.data):
+                out.append(_prepare_video(runtime, upload.data, name, position, field, driving))
+                continue
             out.append(
-                _prepare_image(
-                    runtime,
-                    upload.data,
-                    name=upload.filename or f"image_{i}",
-                    position=position,
-                    field=field,
-                )
+                _prepare_image(runtime, upload.data, name=name, position=position, field=field)
             )
         return out
     out = []
@@ -150,6 +151,23 @@ def prepare_inputs(
             )
         )
     return out
+
+
+def _prepare_video(
+    runtime: Runtime,
+    data: bytes,
+    name: str,
+    position: str,
+    field: tuple[str | int, ...],
+    driving: bool,
+) -> PreparedInput:
+    max_pixels = runtime.settings.max_image_pixels
+    if driving:
+        decode_driver(data, field=field, max_pixels=max_pixels)
+    else:
+        decode_video(data, field=field, max_pixels=max_pixels)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else "mp4"
+    return PreparedInput("video", position, name, data, ext[:5] if ext.isalnum() else "mp4")
 
 
 def prepare_audio(runtime: Runtime, audio: AudioSpec) -> list[PreparedInput]:
@@ -225,14 +243,17 @@ def check_honourable(runtime: Runtime, spec: GenerationSpec, *, visuals: int) ->
                 "TryOnVideo needs two images: the person first, then the garment",
             )
         decision = registry.resolve(
-            motion_type=spec.motion_type.value, kind=InputKind.TWO_IMAGES, settings=runtime.settings
+            motion_type=spec.motion_type.value,
+            kind=InputKind.TWO_IMAGES,
+            settings=runtime.settings,
+            needs=spec.needs,
         )
         cls = registry.engine_classes().get(decision.engine)
-        if decision.target is None or cls is None or "try_on_model" not in cls.info.reachable:
+        if cls is None or "try_on_model" not in cls.info.reachable:
             raise InputError(
                 ("body", "motion_type"),
-                "no try-on engine is configured on this server (route TryOnVideo to a "
-                "provider that dresses a person in a garment: KINORA_ENGINE_ROUTES)",
+                "no try-on engine is installed on this server (the built-in kinora-tryon, or "
+                "a provider routed for TryOnVideo in KINORA_ENGINE_ROUTES)",
             )
     if spec.character_animate and visuals == 0:
         raise InputError(
@@ -289,14 +310,18 @@ def create_media(
     if dry_run:
         # Validate inputs that need no download; URLs are checked for form only.
         for i, upload in enumerate(uploads):
-            decode_image(
-                upload.data,
-                field=("body", "image_files", i),
-                max_pixels=runtime.settings.max_image_pixels,
-            )
+            field = ("body", "image_files", i)
+            if looks_like_video(upload.data):
+                _prepare_video(runtime, upload.data, "", "", field, spec.character_animate)
+                continue
+            decode_image(upload.data, field=field, max_pixels=runtime.settings.max_image_pixels)
         return Created(media=None, credits_required=cost)
     prepared = prepare_inputs(
-        runtime, uploads=uploads, image_urls=request.image_urls, media_items=request.media_items
+        runtime,
+        uploads=uploads,
+        image_urls=request.image_urls,
+        media_items=request.media_items,
+        driving=spec.character_animate,
     )
     prepared += prepare_audio(runtime, spec.audio)
     media_id = str(uuid.uuid4())
@@ -388,10 +413,11 @@ def update_media(
             check_honourable(runtime, request.apply_to(media.spec), visuals=visuals)
         customer_id = media.customer_id
         next_generation = media.bullet_version + 1
+        driving = request.apply_to(media.spec).character_animate
     prepared = None
     if request.media_items:
         prepared = prepare_inputs(
-            runtime, uploads=[], image_urls=[], media_items=request.media_items
+            runtime, uploads=[], image_urls=[], media_items=request.media_items, driving=driving
         )
     if request.audio_option is not None:
         audio_inputs = prepare_audio(runtime, AudioSpec(**request.audio_option.model_dump()))

@@ -33,6 +33,7 @@ from kinora.routing import AUTO_TYPES, MOTION_TYPES, Target, parse_routes
 
 __all__ = [
     "AUTO_TYPES",
+    "BUILTIN_FOR_FIELD",
     "BUILTIN_FOR_INPUT",
     "MOTION_TYPES",
     "OWN_PLUGINS",
@@ -42,6 +43,7 @@ __all__ = [
     "TargetCheck",
     "TargetEngine",
     "build",
+    "builtin_for",
     "candidates",
     "check",
     "engine_classes",
@@ -59,6 +61,13 @@ BUILTIN_FOR_INPUT: dict[InputKind, str] = {
     InputKind.TWO_IMAGES: "kinora-morph",
     InputKind.TEXT: "kinora-scene",
 }
+
+BUILTIN_FOR_FIELD: dict[str, tuple[InputKind, str]] = {
+    "try_on_model": (InputKind.TWO_IMAGES, "kinora-tryon"),
+    "character_animate": (InputKind.ONE_IMAGE, "kinora-character"),
+}
+"""Built-ins for requests that need a field honoured (a TryOnVideo's model, character_animate):
+with those inputs they run here instead of the built-in for the inputs alone."""
 
 OWN_PLUGINS: dict[str, str] = {
     "diffusers": "kinora.engines.diffusion:DiffusersEngine",
@@ -174,25 +183,41 @@ class Resolution:
     """Why configured targets were passed over ("" when none were, or none was configured)."""
 
 
+def builtin_for(kind: InputKind, needs: frozenset[str] = frozenset()) -> str:
+    """The built-in engine for these inputs and the fields the request needs honoured."""
+    installed = engine_classes()
+    for field, (field_kind, name) in BUILTIN_FOR_FIELD.items():
+        if field in needs and kind is field_kind and name in installed:
+            return name
+    return BUILTIN_FOR_INPUT[kind]
+
+
 def resolve(
     *,
     motion_type: str,
     kind: InputKind,
     settings: Settings,
     table: Mapping[str, list[Target]] | None = None,
+    needs: frozenset[str] = frozenset(),
 ) -> Resolution:
+    """The first configured target that can run these inputs and honours every field in
+    ``needs`` (see :data:`BUILTIN_FOR_FIELD`), else the built-in for them."""
     table = routes_from_settings(settings) if table is None else table
     reasons: list[str] = []
     for target in candidates(motion_type, table):
         verdict = check(target, settings)
+        cls = engine_classes().get(target.engine)
+        missing = sorted(needs - cls.info.reachable) if cls is not None else []
         if verdict.problem:
             reasons.append(f"{target}: {verdict.problem}")
         elif kind not in verdict.accepts:
             reasons.append(f"{target}: does not accept {kind.value}")
+        elif missing:
+            reasons.append(f"{target}: does not honour {', '.join(missing)}")
         else:
             return Resolution(engine=target.engine, target=target)
     return Resolution(
-        engine=BUILTIN_FOR_INPUT[kind], target=None, fallback_reason="; ".join(reasons)
+        engine=builtin_for(kind, needs), target=None, fallback_reason="; ".join(reasons)
     )
 
 
@@ -246,9 +271,16 @@ def build(target: Target, settings: Settings) -> MotionEngine:
     return engine_for(target.engine, models_dir=settings.resolved_models_dir)
 
 
-def route(*, motion_type: str, kind: InputKind, settings: Settings) -> Route:
-    """The engine that will run a motion_type for these inputs (see the module docstring)."""
-    decision = resolve(motion_type=motion_type, kind=kind, settings=settings)
+def route(
+    *,
+    motion_type: str,
+    kind: InputKind,
+    settings: Settings,
+    needs: frozenset[str] = frozenset(),
+) -> Route:
+    """The engine that will run a motion_type for these inputs (see the module docstring);
+    ``needs``: fields the request needs honoured (:func:`resolve`)."""
+    decision = resolve(motion_type=motion_type, kind=kind, settings=settings, needs=needs)
     if decision.fallback_reason:
         log.warning(
             "motion_type %s (%s) runs on %s: %s",

@@ -14,11 +14,15 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from kinora.errors import InputError
-from kinora.video.frames import Frame
+from kinora.video.frames import Clip, Frame
 
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_VIDEO_SECONDS = 60.0
 MAX_VIDEO_FRAMES = 24 * 10
+MAX_DRIVER_SECONDS = 20.0
+"""The longest driving video character_animate follows (its length becomes the clip's)."""
+DRIVER_LONG_SIDE = 480
+"""Driving video frames are kept at most this size: only their motion is read."""
 
 
 @dataclass(frozen=True)
@@ -123,3 +127,65 @@ def decode_video_file(
     if not head:
         raise InputError(field, "the video has no frames")
     return DecodedVideo(head=head, tail=list(tail), fps=fps)
+
+
+def looks_like_video(data: bytes) -> bool:
+    """Whether an upload is a video container (MP4/MOV, WebM/MKV, AVI) by its first bytes:
+    a video sent in image_files is recognised by its content, not its name."""
+    head = data[:16]
+    return (
+        head[4:8] == b"ftyp"  # ISO BMFF: MP4, MOV, M4V
+        or head[:4] == b"\x1a\x45\xdf\xa3"  # Matroska / WebM
+        or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
+    )
+
+
+def decode_driver(data: bytes, *, field: str | tuple[str | int, ...], max_pixels: int) -> Clip:
+    """:func:`decode_driver_file` on bytes (checked at create, before anything is stored)."""
+    with tempfile.NamedTemporaryFile(suffix=".video") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        return decode_driver_file(Path(tmp.name), field=field, max_pixels=max_pixels)
+
+
+def decode_driver_file(
+    path: Path,
+    *,
+    field: str | tuple[str | int, ...],
+    max_pixels: int,
+    max_seconds: float = MAX_DRIVER_SECONDS,
+    long_side: int = DRIVER_LONG_SIDE,
+) -> Clip:
+    """Every frame of a driving video (downscaled to ``long_side``) and its sound, if any.
+
+    Refused with the field named: unreadable, no frames, longer than ``max_seconds``."""
+    frames: list[Frame] = []
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(field, "the file has no video stream")
+            stream = container.streams.video[0]
+            w, h = stream.codec_context.width, stream.codec_context.height
+            if w * h > max_pixels or w < 16 or h < 16:
+                raise InputError(field, f"video frame size {w}x{h} is not accepted")
+            seconds = (container.duration or 0) / 1_000_000
+            if seconds > max_seconds + 0.05:
+                limit = f"a driving video may last {max_seconds:.0f} s"
+                raise InputError(field, f"{limit} (it lasts {seconds:.1f} s)")
+            fps = float(stream.average_rate or 24)
+            has_audio = bool(container.streams.audio)
+            scale = min(1.0, long_side / max(w, h))
+            size = (max(2, round(w * scale) // 2 * 2), max(2, round(h * scale) // 2 * 2))
+            for vf in container.decode(stream):
+                if scale < 1.0:
+                    vf = vf.reformat(width=size[0], height=size[1])
+                frames.append(np.ascontiguousarray(vf.to_ndarray(format="rgb24")))
+                if len(frames) > (max_seconds + 1) * max(fps, 1.0):
+                    raise InputError(field, f"a driving video may last {max_seconds:.0f} s")
+    except InputError:
+        raise
+    except Exception:
+        raise InputError(field, "not a readable video") from None
+    if not frames:
+        raise InputError(field, "the video has no frames")
+    return Clip(frames=frames, fps=fps, audio=path.read_bytes() if has_audio else None)

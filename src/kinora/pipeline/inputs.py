@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kinora.engines.base import EngineInputs, Frame
-from kinora.inputs.decode import decode_image, decode_video_file
+from kinora.inputs.decode import decode_driver_file, decode_image, decode_video_file
 from kinora.pipeline.render import Clip
 from kinora.spec import GenerationSpec
 
@@ -30,14 +30,22 @@ class DecodedInputs:
 def decode_inputs(
     spec: GenerationSpec, local_path: Callable[[str], Path], *, max_pixels: int
 ) -> DecodedInputs:
-    """Decode every input of ``spec``; ``local_path`` maps a stored key to a readable file."""
+    """Decode every input of ``spec``; ``local_path`` maps a stored key to a readable file.
+
+    With character_animate, a video beside an image is the driving video the character
+    follows (``EngineInputs.driver``), not a lead-in or lead-out."""
     first: Frame | None = None
     last: Frame | None = None
     decoded = DecodedInputs(inputs=EngineInputs(prompt=spec.prompt))
+    has_image = any(item.kind == "image" for item in spec.inputs)
     for item in spec.inputs:
         path = local_path(item.key)
         if item.kind == "audio":
             decoded.audio_files[item.position] = path.read_bytes()
+        elif item.kind == "video" and spec.character_animate and has_image:
+            decoded.inputs.driver = decode_driver_file(
+                path, field="media_items", max_pixels=max_pixels
+            )
         elif item.kind == "video":
             video = decode_video_file(path, field="media_items", max_pixels=max_pixels)
             if item.position == "First":
