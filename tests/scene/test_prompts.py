@@ -40,11 +40,16 @@ CASES: list[tuple[str, set[tuple[str, str]], str, str]] = [
     ),
     ("A lone astronaut floating in outer space", {("astronaut", "float")}, "space", ""),
     ("A puppy running on the beach", {("dog", "run")}, "beach", ""),
-    ("A hot air balloon soaring over mountains at dawn", {("balloon", "fly")}, "mountains", "dawn"),
+    (
+        "A hot air balloon soaring over mountains at dawn",
+        {("shape:hot-air-balloon", "fly")},
+        "mountains",
+        "dawn",
+    ),
     (
         "A dragon flying over a castle in a stormy sky",
         {("dragon", "fly"), ("castle", "idle")},
-        "sky",
+        "kingdom",
         "",
     ),
     ("A little girl dancing in the rain", {("woman-dancing", "dance")}, "", ""),

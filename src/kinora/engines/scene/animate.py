@@ -12,7 +12,21 @@ from dataclasses import dataclass
 
 from kinora.engines.geometry.easing import smoothstep, there_and_back
 
-VERBS = ("jump", "run", "walk", "fly", "swim", "spin", "dance", "float", "drive", "grow", "idle")
+VERBS = (
+    "jump",
+    "run",
+    "walk",
+    "fly",
+    "swim",
+    "spin",
+    "dance",
+    "float",
+    "drive",
+    "grow",
+    "sleep",
+    "sit",
+    "idle",
+)
 
 # How far a verb travels across the frame in one pass.
 _TRAVEL = {
@@ -26,6 +40,8 @@ _TRAVEL = {
     "spin": 0.0,
     "dance": 0.0,
     "grow": 0.0,
+    "sleep": 0.0,
+    "sit": 0.0,
     "idle": 0.0,
 }
 
@@ -43,6 +59,8 @@ class MotionPath:
     """Rest anchor height: the ground line, or the flight height for flyers."""
     phase: float = 0.0
     amplitude: float = 1.0
+    """How strongly the verb's pose shows (0 for an icon already in the pose: a person in
+    bed does not lie down again)."""
 
     @property
     def direction(self) -> float:
@@ -64,7 +82,15 @@ class Pose:
     """Height above the ground as a fraction of frame height (for the shadow)."""
 
 
-def make_path(verb: str, *, centre: float, v: float, direction: float, phase: float) -> MotionPath:
+def make_path(
+    verb: str,
+    *,
+    centre: float,
+    v: float,
+    direction: float,
+    phase: float,
+    amplitude: float = 1.0,
+) -> MotionPath:
     travel = _TRAVEL.get(verb, 0.0)
     return MotionPath(
         verb=verb,
@@ -72,6 +98,7 @@ def make_path(verb: str, *, centre: float, v: float, direction: float, phase: fl
         u1=centre + direction * travel / 2,
         v=v,
         phase=phase,
+        amplitude=amplitude,
     )
 
 
@@ -142,6 +169,15 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
         # Looping: grows and shrinks back; one pass: grows over its first 70 % and holds.
         scale = 0.35 + 0.65 * there_and_back(t) if periodic else 0.15 + 0.85 * smoothstep(t / 0.7)
         angle = 4.0 * math.sin(tau * 2 * t + ph)
+    elif verb == "sleep":
+        # Lying low (flattened and long, head drooped) and breathing slowly: one breath a pass.
+        a = path.amplitude
+        sy = 1.0 - 0.34 * a + 0.03 * math.sin(tau * t + ph)
+        sx = 1.0 + 0.16 * a - 0.01 * math.sin(tau * t + ph)
+        angle = -4.0 * a * facing
+    elif verb == "sit":
+        sy = 1.0 - 0.14 * path.amplitude + 0.02 * math.sin(tau * 2 * t + ph)
+        sx = 1.0 + 0.04 * path.amplitude
     else:  # idle: breathing
         sy = 1.0 + 0.025 * math.sin(tau * 2 * t + ph)
     return Pose(u=u, v=v, scale=scale, angle=angle, sx=sx, sy=sy, facing=facing, lift=lift)

@@ -11,7 +11,7 @@ one ground plane seen by a camera at eye height: a thing at depth Z stands at
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -62,6 +62,10 @@ class Palette:
     stars: bool = False
     sun: str = "sun"
     """"sun", "moon" or "" (none drawn)."""
+    sun_u: float = 0.78
+    """Where the sun or moon stands across the frame (its glitter path on water is under it)."""
+    warmth: float = 0.0
+    """How much the low sun's colour washes the whole scene (sunset and dawn), 0..1."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class Effect:
     count: int
     depth: float
     colour: Color
+    subject: int = -1
+    """Index of the subject the effect follows (a sleeper's zzz, a lighthouse's beam)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,9 @@ class ScenePlan:
     parse: PromptParse
     seed: int
     notes: tuple[str, ...] = field(default=())
+    not_drawn: tuple[str, ...] = field(default=())
+    """What the prompt asked for that the scene does not show, in words a user reads: it is
+    reported with the render (``Render.metadata["not_drawn"]``), never silently replaced."""
 
     @property
     def icons(self) -> list[str]:
@@ -168,12 +177,40 @@ _GROUND = {
     "space": (120, 120, 140),
     "sky": (240, 244, 250),
     "kingdom": (104, 176, 78),
+    "cliff": (96, 150, 86),
+    "hills": (96, 172, 74),
+    "room": (150, 108, 72),
+    "windowsill": (150, 108, 72),
 }
+INDOOR = ("room", "windowsill")
+SILL_V = 0.66
+"""Rest-view height of the windowsill's top, where a subject on it sits."""
+CLIFF_V = 0.5
+"""Rest-view height of the cliff's top (the cliff stands on the left part of the frame)."""
+CLIFF_DEPTH = 1.6
+WALL_DEPTH = 1.3
+WATER_NEAR = 1.35
+"""Depth of the nearest water band of lakes, seas and cliffs."""
+SURFACE = ("lake", "ocean", "cliff")
+SURFACE_DEPTH = 1.6
+"""Where swimmers swim: behind the nearest water band, so its top line is their waterline."""
+GROUNDED_KINDS = frozenset(
+    {Kind.ANIMAL, Kind.PERSON, Kind.VEHICLE, Kind.PLANT, Kind.BUILDING, Kind.BOAT}
+)
+UNDRAWN_FURNITURE = frozenset({"sofa", "couch", "fireplace", "armchair"})
+"""Room words that set the scene indoors but that the room does not draw."""
+WATERFOWL = frozenset({"duck", "swan"})
+POSED_ICONS = frozenset({"person-in-bed", "person-in-lotus-position"})
+"""Icons already showing a resting pose (their verb only breathes, it does not squash them)."""
+OVERCAST = frozenset({"rain", "storm", "cloudy", "fog", "snow"})
+"""Weather that hides the stars and the moon."""
 
 
 def _infer_setting(parse: PromptParse) -> str:
     kinds = {m.kind for m in parse.subjects}
     keys = {m.key for m in parse.subjects}
+    if "lighthouse" in keys:
+        return "cliff"
     if keys & {"astronaut", "rocket", "ufo", "alien"}:
         return "space"
     if keys & {"fish", "octopus", "jellyfish", "mermaid", "shark", "crab"}:
@@ -197,10 +234,10 @@ def _infer_setting(parse: PromptParse) -> str:
     return "meadow"
 
 
-def _palette(parse: PromptParse, setting: str, time: str) -> Palette:
+def _palette(parse: PromptParse, setting: str, time: str, sun_u: float) -> Palette:
     top, horizon, light, accent = _TIME[time]
     ground = _GROUND[setting]
-    if "snow" in parse.weather and setting not in ("ocean", "underwater", "space", "city"):
+    if "snow" in parse.weather and setting not in ("ocean", "underwater", "space", "city", *INDOOR):
         ground = _GROUND["snowfield"]
     mood = parse.mood
     if mood == "magical":
@@ -248,10 +285,18 @@ def _palette(parse: PromptParse, setting: str, time: str) -> Palette:
         horizon = _mix(horizon, rgb, 0.35)
         top = _mix(top, _scale(rgb, 0.6), 0.25)
         accent = _mix(accent, rgb, 0.6)
+    overcast = bool(OVERCAST & set(parse.weather))
+    warmth = 0.0
+    if time in ("sunset", "dawn") and not overcast and setting not in ("space", "underwater"):
+        # A low sun warms everything it lights, water and snow included, not just the sky.
+        warmth = 0.35 if time == "sunset" else 0.22
+        glow = (255, 150, 80) if time == "sunset" else (255, 185, 150)
+        ground = _mix(ground, glow, warmth * 0.5)
+        light = (light[0], light[1] * (1 - 0.1 * warmth), light[2] * (1 - 0.35 * warmth))
     far = _mix(horizon, top, 0.15)
-    stars = time in ("night", "dusk") or setting == "space"
+    stars = (time in ("night", "dusk") and not overcast) or setting == "space"
     sun = "moon" if time in ("night", "dusk") else "sun"
-    if setting in ("underwater",) or {"rain", "storm", "fog"} & set(parse.weather):
+    if setting in ("underwater",) or overcast:
         sun = ""
     return Palette(
         sky_top=top,
@@ -262,6 +307,8 @@ def _palette(parse: PromptParse, setting: str, time: str) -> Palette:
         accent=accent,
         stars=stars,
         sun=sun,
+        sun_u=sun_u,
+        warmth=warmth,
     )
 
 
@@ -270,6 +317,7 @@ def _layers(
 ) -> list[Layer]:
     g = palette.ground
     snowy = "snow" in parse.weather or setting == "snowfield"
+    rough = 2.2 if "storm" in parse.weather else 1.4 if "wind" in parse.weather else 1.0
     s = [int(x) for x in rng.integers(0, 2**31 - 1, size=12)]
     out: list[Layer] = [Layer("sky", SKY_DEPTH, palette.sky_top, s[0])]
     if setting not in ("space", "underwater"):
@@ -280,6 +328,13 @@ def _layers(
             n_clouds = 2
         out.append(Layer("clouds", 30.0, (255, 255, 255), s[1], density=n_clouds))
     dark = _mix(g, (20, 40, 30), 0.35)
+
+    def water(c: Color, far: float = 0.0) -> Color:
+        """Water mirrors its sky: grey under storms, dark at night, and at sunset warm, most
+        towards the horizon (``far`` 1), whose colour it reflects there."""
+        mirrored = _mix(c, palette.sky_top, 0.25)
+        return _mix(mirrored, palette.sky_horizon, 0.15 + palette.warmth * (0.3 + 0.9 * far))
+
     pine: tuple[str, ...] = ("evergreen-tree",)
     broad: tuple[str, ...] = ("deciduous-tree", "evergreen-tree")
     if setting in ("forest", "jungle"):
@@ -291,7 +346,7 @@ def _layers(
             Layer("trees", 4.5, _mix(g, palette.far, 0.35), s[3], trees, 1.6),
             Layer("trees", 2.6, _mix(g, palette.far, 0.15), s[4], trees, 1.1),
             Layer("ground", 1.45, g, s[5], trees, 0.25),
-            Layer("foreground", 0.66, dark, s[6], ("herb", "seedling"), 0.7),
+            Layer("foreground", 0.66, dark, s[6], () if snowy else ("herb", "seedling"), 0.7),
         ]
     elif setting == "city":
         out += [
@@ -327,26 +382,56 @@ def _layers(
                 0.8,
             ),
         ]
+    elif setting == "hills":
+        # Rolling hills: ridge behind ridge in deepening greens, a few trees and hedges on
+        # them, grass (no flower bed) in front.
+        out += [
+            Layer("hills", 12.0, _mix(g, palette.far, 0.6), s[2]),
+            Layer("hills", 6.0, _mix(_mix(g, (60, 140, 70), 0.3), palette.far, 0.35), s[3]),
+            Layer("hills", 3.0, _mix(g, palette.far, 0.15), s[4], ("deciduous-tree",), 0.25),
+            Layer("ground", 1.45, _mix(g, (150, 190, 80), 0.2), s[5]),
+            Layer("foreground", 0.66, _mix(g, (30, 60, 30), 0.25), s[6]),
+        ]
     elif setting == "beach":
         out += [
-            Layer("water", 8.0, (70, 150, 205), s[2]),
-            Layer("water", 2.6, (80, 165, 215), s[3]),
+            Layer("water", 8.0, water((70, 150, 205), 1.0), s[2]),
+            Layer("water", 2.6, water((80, 165, 215), 0.5), s[3]),
             Layer("sand", 1.4, g, s[4], ("palm-tree",), 0.35),
             Layer("foreground", 0.66, _mix(g, (150, 120, 80), 0.2), s[5], ("spiral-shell",), 0.3),
         ]
     elif setting == "ocean":
         out += [
-            Layer("water", 8.0, _mix((50, 120, 185), palette.far, 0.3), s[2]),
-            Layer("water", 2.6, (50, 125, 190), s[3]),
-            Layer("water", 1.35, (45, 115, 180), s[4]),
-            Layer("waves", 0.66, (40, 100, 165), s[5]),
+            Layer("water", 8.0, water(_mix((50, 120, 185), palette.far, 0.3), 1.0), s[2]),
+            Layer("water", 2.6, water((50, 125, 190), 0.5), s[3]),
+            Layer("water", 1.35, water((45, 115, 180)), s[4]),
+            Layer("waves", 0.66, water((40, 100, 165)), s[5], density=rough),
+        ]
+    elif setting == "cliff":
+        rock = _mix((128, 118, 104), palette.far, 0.1)
+        out += [
+            Layer("water", 8.0, water(_mix((50, 120, 185), palette.far, 0.3), 1.0), s[2]),
+            Layer("water", 2.6, water((50, 125, 190), 0.5), s[3]),
+            Layer("cliff", CLIFF_DEPTH, rock, s[4], density=1.0),
+            Layer("water", 1.35, water((45, 115, 180)), s[5]),
+            Layer("waves", 0.66, water((40, 100, 165)), s[6], density=rough),
+        ]
+    elif setting in INDOOR:
+        # The world outside the window (seen through it, with its own weather and sky),
+        # then the wall with the window, the sill and the floor.
+        out += [
+            Layer("hills", 9.0, _mix((104, 176, 78), palette.far, 0.5), s[2]),
+            Layer("trees", 5.0, _mix((90, 160, 80), palette.far, 0.3), s[3], broad, 1.2),
+            Layer("wall", WALL_DEPTH, (226, 206, 170), s[4]),
+            Layer("sill", WALL_DEPTH - 0.04, (250, 248, 242), s[5]),
+            Layer("floor", WALL_DEPTH - 0.08, g, s[6], ("potted-plant",), 0.3),
         ]
     elif setting == "lake":
         out += [
             Layer("hills", 9.0, _mix(g, palette.far, 0.5), s[2]),
             Layer("trees", 5.0, _mix(g, palette.far, 0.3), s[3], broad, 1.2),
-            Layer("water", 2.4, (70, 140, 190), s[4]),
-            Layer("water", 1.35, (60, 130, 185), s[5]),
+            Layer("water", 2.4, water((70, 140, 190), 1.0), s[4]),
+            Layer("water", WATER_NEAR, water((60, 130, 185), 0.3), s[5]),
+            Layer("ground", 1.12, _mix(g, (150, 130, 90), 0.3), s[7]),
             Layer("foreground", 0.66, dark, s[6], ("herb", "seedling"), 0.7),
         ]
     elif setting == "desert":
@@ -391,6 +476,8 @@ def _layers(
         ]
     if any(m.kind == Kind.VEHICLE for m in parse.subjects) and setting not in (
         "city",
+        "cliff",
+        *INDOOR,
         "ocean",
         "underwater",
         "space",
@@ -406,7 +493,7 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
     out: list[Subject] = []
     slots = [(1.0, 0.0), (1.35, 0.22), (0.85, -0.2), (1.7, -0.3), (1.2, 0.32), (2.0, 0.1)]
     floating_world = setting in ("space", "sky", "underwater")
-    watery = setting in ("ocean", "beach", "lake")
+    on_sill = setting == "windowsill"
     n = 0
     for m in parse.subjects:
         for copy in range(m.count):
@@ -420,15 +507,43 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
             c = m.concept
             base = 0.27 * (c.size if c else 1.0) * m.size
             verb = m.verb
+            if m.key in WATERFOWL and not m.verb_word and setting in SURFACE:
+                verb = "swim"  # a swan on a pond floats on it
             grounded = True
+            sits_on_sill = False
             if kind == Kind.BUILDING:
                 depth, du, verb = 2.6 + 0.6 * n, 0.28 if n % 2 == 0 else -0.28, "idle"
                 if n == 0:
                     du = 0.0
             if kind == Kind.PLANT and verb == "grow" and len(parse.subjects) == 1:
                 base *= 1.1
+            if setting in INDOOR and kind != Kind.BUILDING:
+                # Indoors: the first subject on the sill (when there is one), the rest on
+                # the floor in front of the wall.
+                sits_on_sill = on_sill and n == 0
+                if kind == Kind.PERSON and verb not in ("sit", "sleep"):
+                    sits_on_sill = False  # a person stands by the window, on the floor
+                if sits_on_sill:
+                    depth, du = WALL_DEPTH - 0.1, 0.0
+                    if kind == Kind.THING and not m.verb_word:
+                        verb = "idle"  # a thing on the sill rests there
+                    base *= 1.5  # the window frames it: it is the picture's subject
+                else:
+                    depth = min(depth, 1.15)
+            on_cliff = setting == "cliff" and kind in (Kind.BUILDING, Kind.ANIMAL, Kind.PERSON)
+            if on_cliff and kind == Kind.BUILDING:
+                depth, du = CLIFF_DEPTH, -0.23 - 0.12 * n
+            elif on_cliff and verb != "swim":  # beside the lighthouse, on the plateau
+                depth, du = CLIFF_DEPTH - 0.05, -0.08 - 0.08 * (n % 3)
             v = ground_v(depth)
-            airborne = verb in ("fly", "float") or kind in (Kind.BIRD, Kind.FLYER, Kind.AIRCRAFT)
+            if sits_on_sill:
+                v = SILL_V
+            elif on_cliff and verb != "swim":
+                v = CLIFF_V
+            resting = verb in ("sleep", "sit")
+            airborne = verb in ("fly", "float") or (
+                kind in (Kind.BIRD, Kind.FLYER, Kind.AIRCRAFT) and not resting
+            )
             if airborne and (verb in ("fly", "float", "spin", "dance") or kind != Kind.PERSON):
                 grounded = False
                 v = 0.36 + 0.06 * ((n % 3) - 1)
@@ -437,15 +552,22 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
             if kind == Kind.AQUATIC or verb == "swim":
                 grounded = False
                 v = 0.55 if setting == "underwater" else ground_v(depth) - 0.02
-            if floating_world and kind != Kind.BUILDING and setting != "underwater":
+            if floating_world and kind != Kind.BUILDING and setting != "underwater" and not resting:
                 grounded, v = False, 0.5 + 0.08 * ((n % 3) - 1)
             if setting == "underwater" and kind not in (Kind.AQUATIC, Kind.PLANT):
                 grounded, v = False, 0.5
-            if watery and kind in (Kind.ANIMAL, Kind.PERSON) and setting == "ocean":
-                grounded, v = False, ground_v(depth) - 0.02
-            if kind == Kind.THING and not grounded and not floating_world:
-                pass
-            if kind == Kind.THING and verb in ("float", "spin", "idle"):
+            swimmer = verb == "swim" or kind in (Kind.ANIMAL, Kind.PERSON)
+            if kind == Kind.AQUATIC:
+                swimmer = setting == "lake"  # sea creatures leap from the open sea
+            elif setting in ("lake", "cliff"):
+                swimmer = verb == "swim"  # on the shore or the cliff top unless swimming
+            if swimmer and setting in SURFACE:
+                # In the water, not on it: just behind the nearest water band, whose top
+                # line hides the lower half (a dog swimming shows its head and back).
+                depth = SURFACE_DEPTH + 0.2 * copy
+                base *= 1.4
+                grounded, v = False, ground_v(WATER_NEAR) + 0.004
+            if kind == Kind.THING and verb in ("float", "spin", "idle") and not sits_on_sill:
                 grounded, v = False, 0.52
                 base *= 1.3 if len(parse.subjects) == 1 else 1.0
             height = float(np.clip(base, 0.1, 0.6)) / depth
@@ -456,7 +578,15 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
                 v=v,
                 direction=direction,
                 phase=float(rng.uniform(0, 6.283)),
+                amplitude=0.0 if m.icon in POSED_ICONS else 1.0,
             )
+            if on_cliff and verb != "swim" and kind != Kind.BUILDING:
+                # Stay on the plateau: travel ends before the cliff's edge.
+                path = replace(
+                    path,
+                    u0=float(np.clip(path.u0, 0.05, 0.4)),
+                    u1=float(np.clip(path.u1, 0.05, 0.4)),
+                )
             out.append(
                 Subject(
                     key=m.key,
@@ -477,7 +607,9 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
     return out
 
 
-def _effects(parse: PromptParse, setting: str, time: str, palette: Palette) -> list[Effect]:
+def _effects(
+    parse: PromptParse, setting: str, time: str, palette: Palette, subjects: list[Subject]
+) -> list[Effect]:
     kinds = list(parse.effects)
     if parse.mood == "magical" and not kinds:
         kinds.append("sparkles")
@@ -496,19 +628,32 @@ def _effects(parse: PromptParse, setting: str, time: str, palette: Palette) -> l
         kinds.append("twinkle")
     out: list[Effect] = []
     acc = palette.accent
+    dark = time in ("night", "dusk") or bool({"storm", "fog", "rain"} & set(parse.weather))
+    for i, sub in enumerate(subjects):
+        if sub.verb == "sleep":
+            out.append(Effect("zzz", 3, sub.depth - 0.01, (255, 255, 255), subject=i))
+        if sub.key == "lighthouse" and dark:
+            out.append(Effect("beam", 1, sub.depth - 0.005, (255, 238, 170), subject=i))
+    # Indoors the weather is outside: behind the wall, seen through the window only.
+    outside = WALL_DEPTH + 1.5 if setting in INDOOR else 0.0
     for k in dict.fromkeys(kinds):
         if k == "snow":
-            out += [Effect("snow", 90, 2.5, (255, 255, 255)), Effect("snow", 40, 0.8, (255,) * 3)]
+            out += [
+                Effect("snow", 90, max(2.5, outside), (255, 255, 255)),
+                Effect("snow", 40, max(0.8, outside), (255,) * 3),
+            ]
         elif k in ("rain", "storm"):
-            out.append(Effect("rain", 160, 1.5, (190, 205, 225)))
+            out.append(Effect("rain", 160, max(1.5, outside), (190, 205, 225)))
             if k == "storm":
                 out.append(Effect("lightning", 1, SKY_DEPTH, (255, 255, 240)))
         elif k == "fog":
-            out.append(Effect("fog", 1, 2.0, _mix(palette.sky_horizon, (230, 230, 235), 0.5)))
+            fog = _mix(palette.sky_horizon, (230, 230, 235), 0.5)
+            out.append(Effect("fog", 1, max(2.0, outside), fog))
         elif k == "sparkles":
             out.append(Effect("sparkles", 70, 1.3, _mix(acc, (255, 255, 255), 0.3)))
-        elif k == "fairy dust":
-            out.append(Effect("fairy dust", 60, 1.0, _mix(acc, (255, 220, 250), 0.4)))
+        elif k == "fairy dust":  # trails the first subject; with none, it drifts on the air
+            dust = _mix(acc, (255, 220, 250), 0.4)
+            out.append(Effect("fairy dust", 60, 1.0, dust, subject=0 if subjects else -1))
         elif k == "fireflies":
             out.append(Effect("fireflies", 45, 1.4, (255, 240, 120)))
         elif k == "bubbles":
@@ -532,7 +677,10 @@ def plan_scene(parse: PromptParse, *, seed: int) -> ScenePlan:
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     notes: list[str] = []
     setting = parse.setting or _infer_setting(parse)
-    if not parse.setting:
+    if setting == "sky" and any(m.kind in GROUNDED_KINDS for m in parse.subjects):
+        setting = _infer_setting(parse)  # "a castle under a night sky" stands on the ground
+        notes.append(f"a grounded subject under the sky: setting {setting}")
+    elif not parse.setting:
         notes.append(f"setting inferred: {setting}")
     time = parse.time
     if not time:
@@ -544,10 +692,16 @@ def plan_scene(parse: PromptParse, *, seed: int) -> ScenePlan:
         }.get(parse.mood, "day")
         if "fireflies" in parse.effects:
             time = "dusk"
-    palette = _palette(parse, setting, time)
+    palette = _palette(parse, setting, time, 0.78 if rng.random() < 0.5 else 0.22)
     subjects = _subjects(parse, setting, rng)
     if not subjects:
         notes.append("no subject recognised: scenery, mood and colour only")
+    not_drawn = list(parse.unknown)
+    words = set(parse.prompt.lower().replace(",", " ").split())
+    not_drawn += sorted(words & UNDRAWN_FURNITURE)  # the room is drawn, not this furniture
+    asked = sum(m.count for m in parse.subjects)
+    if asked > len(subjects):
+        not_drawn.append(f"{asked - len(subjects)} of {asked} subjects (at most 8 are drawn)")
     return ScenePlan(
         prompt=parse.prompt,
         setting=setting,
@@ -558,8 +712,9 @@ def plan_scene(parse: PromptParse, *, seed: int) -> ScenePlan:
         palette=palette,
         layers=tuple(_layers(setting, parse, palette, rng)),
         subjects=tuple(subjects),
-        effects=tuple(_effects(parse, setting, time, palette)),
+        effects=tuple(_effects(parse, setting, time, palette, subjects)),
         parse=parse,
         seed=int.from_bytes(digest[8:12], "little"),
         notes=tuple(notes),
+        not_drawn=tuple(not_drawn),
     )

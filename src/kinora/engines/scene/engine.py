@@ -25,6 +25,7 @@ from kinora.engines.base import (
     InputKind,
     ModelFile,
     MotionEngine,
+    Render,
     RenderConfig,
 )
 from kinora.engines.scene import embed
@@ -32,7 +33,7 @@ from kinora.engines.scene.compose import ScenePlan, plan_scene
 from kinora.engines.scene.embed import load_model
 from kinora.engines.scene.prompt import Matcher, parse_prompt
 from kinora.engines.scene.render import SceneRenderer
-from kinora.engines.scene.vocabulary import ICONS_FILENAME, ICONS_PACKAGE, load_icons
+from kinora.engines.scene.vocabulary import ICONS_FILENAME, ICONS_PACKAGE, IconSet, load_icons
 
 
 class IconsMissing(RuntimeError):
@@ -78,7 +79,11 @@ class SceneEngine(MotionEngine):
         """The scene plan for a prompt (see :mod:`kinora.engines.scene.compose`)."""
         return plan_scene(parse_prompt(prompt, self.matcher()), seed=seed)
 
-    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        """The frames, and what this render drew and could not: ``not_drawn`` names what the
+        prompt asked for that the scene does not show (a word no icon or shape matches, the
+        subjects past the eight drawn); ``scene`` the setting drawn and each subject's icon
+        with its set (for licences). Both land in the generation's config record."""
         icons = load_icons(self.models_dir)
         if icons is None:
             raise IconsMissing(
@@ -86,8 +91,19 @@ class SceneEngine(MotionEngine):
                 "(it installs @iconify-json/fluent-emoji-flat into the models dir)"
             )
         plan = self.plan(inputs.prompt or config.prompt, seed=config.seed)
-        with _fewer_opencv_threads():
-            yield from SceneRenderer(plan, icons, config=config).frames()
+        drawn = [f"{s.icon} ({icons.source(s.icon)})" for s in plan.subjects]
+        metadata: dict[str, object] = {"scene": {"setting": plan.setting, "drawn": drawn}}
+        if plan.not_drawn:
+            metadata["not_drawn"] = list(plan.not_drawn)
+        return Render(_frames(plan, icons, config), metadata=metadata)
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return self.render(inputs, config).frames
+
+
+def _frames(plan: ScenePlan, icons: IconSet, config: RenderConfig) -> Iterator[Frame]:
+    with _fewer_opencv_threads():
+        yield from SceneRenderer(plan, icons, config=config).frames()
 
 
 _THREADS_LOCK = threading.Lock()

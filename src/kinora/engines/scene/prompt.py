@@ -39,16 +39,22 @@ _TERMS: dict[Category, dict[str, str]] = {
     Category.SETTING: {
         "forest": "forest,woods,woodland,trees,grove,enchanted forest",
         "jungle": "jungle,rainforest,tropical forest",
-        "city": "city,town,street,streets,downtown,urban,skyline,metropolis,skyscrapers",
+        "city": "city,town,street,streets,downtown,urban,skyline,metropolis,skyscrapers,"
+        "city street",
         "village": "village,countryside,farm,barn,ranch,rural,farmland,cottage garden",
         "beach": "beach,shore,seaside,coast,sand,island,tropical island",
         "ocean": "ocean,sea,waves,open sea",
         "underwater": "underwater,reef,coral reef,deep sea,seabed,under the sea,aquarium",
         "lake": "lake,river,pond,stream,lagoon",
         "desert": "desert,dunes,sand dunes,sahara,canyon,savanna,savannah",
-        "mountains": "mountains,mountain,peaks,alps,valley,cliffs,highlands",
+        "mountains": "mountains,mountain,peaks,alps,valley,highlands",
+        "cliff": "cliff,cliffs,clifftop,cliff top,headland,bluff,rocky coast,sea cliff,promontory",
+        "windowsill": "windowsill,window sill,window ledge,sill,window seat,by the window",
+        "room": "room,bedroom,living room,kitchen,indoors,indoor,inside,interior,sofa,couch,"
+        "fireplace,library,nursery,attic,house interior,window",
         "snowfield": "arctic,tundra,glacier,north pole,snowy field,antarctica,ice",
-        "meadow": "meadow,field,fields,grassland,prairie,garden,park,lawn,hills,hillside",
+        "meadow": "meadow,field,fields,grassland,prairie,garden,park,lawn",
+        "hills": "hills,hillside,green hills,rolling hills,downs,hilltop",
         "space": "space,outer space,galaxy,cosmos,universe,planets,nebula,orbit",
         "sky": "sky,clouds,above the clouds,heavens,air",
         "kingdom": "kingdom,fairytale kingdom,fairy tale,realm",
@@ -106,7 +112,7 @@ _TERMS: dict[Category, dict[str, str]] = {
     },
     Category.VERB: {
         "jump": "jump,hop,leap,bounce,skip",
-        "run": "run,sprint,race,dash,gallop,chase,flee",
+        "run": "run,sprint,race,dash,gallop,chase,flee,jog",
         "walk": "walk,stroll,wander,march,hike,trot,explore,roam",
         "fly": "fly,soar,glide,flutter,flap,flight,flying",
         "swim": "swim,dive,paddle,swimming",
@@ -115,7 +121,10 @@ _TERMS: dict[Category, dict[str, str]] = {
         "float": "float,drift,hover,levitate,bob,sail",
         "drive": "drive,ride,cruise,zoom,speed,riding,driving",
         "grow": "grow,bloom,sprout,blossom,growing",
-        "idle": "sit,sleep,rest,stand,relax,nap,sitting,sleeping",
+        "sleep": "sleep,sleeping,asleep,nap,napping,doze,dozing,snooze,snoozing,slumber,"
+        "lying,lie,curled up,dreaming",
+        "sit": "sit,sitting,perched,perch,seated,sat,rest,resting,relax,relaxing",
+        "idle": "stand,standing,wait,waiting,watch,watching,look,looking,gaze,gazing",
     },
     Category.EFFECT: {
         "sparkles": "sparkles,sparkle,sparkling,glitter,glittering,shimmering,twinkling,glowing",
@@ -240,8 +249,77 @@ _STOP = set(
         "just",
         "so",
         "full",
+        "during",
+        "outside",
+        "after",
+        "before",
+        "when",
+        "where",
+        "then",
+        "all",
+        "still",
     ]
 )
+_DESCRIPTIVE = frozenset(
+    [
+        "tall",
+        "short",
+        "old",
+        "new",
+        "young",
+        "bright",
+        "dim",
+        "soft",
+        "hard",
+        "slow",
+        "fast",
+        "quick",
+        "lone",
+        "alone",
+        "single",
+        "wide",
+        "narrow",
+        "deep",
+        "shallow",
+        "light",
+        "heavy",
+        "wet",
+        "dry",
+        "hot",
+        "cold",
+        "cool",
+        "warm",
+        "fresh",
+        "wild",
+        "tiny",
+        "colorful",
+        "colourful",
+        "vivid",
+        "faint",
+        "distant",
+        "far",
+        "close",
+        "clean",
+        "dirty",
+        "round",
+        "flat",
+        "thick",
+        "thin",
+        "lush",
+        "rocky",
+        "sandy",
+        "grassy",
+        "green",
+        "rolling",
+        "misty",
+        "stormy",
+        "gentle",
+        "strong",
+        "wooden",
+        "stone",
+    ]
+)
+"""Common describing words: not things, so never reported as not drawn when unmatched."""
 _MOOD_PRIORITY = [
     "magical",
     "spooky",
@@ -303,6 +381,9 @@ class PromptParse:
     verbs: tuple[str, ...] = ()
     effects: tuple[str, ...] = ()
     matcher: str = "lexical"
+    unknown: tuple[str, ...] = ()
+    """Words that matched nothing and look like things (not describing words): what the
+    scene cannot draw, reported with the render rather than silently dropped."""
     matches: tuple[tuple[str, str, str, float], ...] = field(default=())
     """(word, category, key, score) for every recognised word: for tests and debugging."""
 
@@ -422,12 +503,19 @@ class Matcher:
 
 
 _POSE_SUFFIX = {"run": "running", "dance": "dancing", "swim": "swimming", "walk": "walking"}
+_POSE_ICON = {"sleep": "person-in-bed", "sit": "person-in-lotus-position"}
+"""Whole-figure icons for a person's action that no suffix names."""
 
 
 def _pose_icon(icon: str, verb: str, icons: IconSet | None) -> str:
-    """People have icons per action: a dancing woman is ``woman-dancing``, not ``woman-walking``."""
+    """People have icons per action: a dancing woman is ``woman-dancing``, not ``woman-walking``,
+    and a sleeping one lies in bed."""
     base = icon.split("-")[0]
-    if icons is None or base not in ("man", "woman", "person") or verb not in _POSE_SUFFIX:
+    if icons is None or base not in ("man", "woman", "person", "child", "baby", "princess"):
+        return icon
+    if verb in _POSE_ICON and _POSE_ICON[verb] in icons:
+        return _POSE_ICON[verb]
+    if base not in ("man", "woman", "person") or verb not in _POSE_SUFFIX:
         return icon
     for candidate in (f"{base}-{_POSE_SUFFIX[verb]}", f"woman-{_POSE_SUFFIX[verb]}"):
         if candidate in icons:
@@ -464,9 +552,12 @@ def parse_prompt(prompt: str, matcher: Matcher) -> PromptParse:
         if w not in _STOP and w not in _NUMBERS and not w.isdigit() and len(w) > 2:
             pending.append((i, w))
         i += 1
+    unknown: list[str] = []
     for (pos, w), m in zip(pending, matcher.by_meaning([w for _, w in pending]), strict=True):
         if m is not None:
             found.append((pos, pos + 1, w, m[0], m[1], "meaning"))
+        elif w not in _DESCRIPTIVE and not w.endswith("ly"):
+            unknown.append(w)
     found.sort(key=lambda f: f[0])
 
     def first(cat: Category) -> str:
@@ -539,5 +630,6 @@ def parse_prompt(prompt: str, matcher: Matcher) -> PromptParse:
         verbs=tuple(dict.fromkeys(v[1] for v in verbs)),
         effects=every(Category.EFFECT),
         matcher=matcher.name,
+        unknown=tuple(dict.fromkeys(unknown)),
         matches=tuple((f[2], str(f[3].category), f[3].key, round(f[4], 3)) for f in found),
     )

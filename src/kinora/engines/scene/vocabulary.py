@@ -1,9 +1,14 @@
-"""The visual vocabulary: named vector icons (Fluent Emoji Flat, MIT) and the words that call them.
+"""The visual vocabulary: named vector icons and the words that call them.
 
-The icon set ships in the npm package ``@iconify-json/fluent-emoji-flat`` (one ``icons.json``
-with 3,000+ SVG bodies); :func:`install_icons` copies it into the models dir at install time
-and the engine reads it from there, never from the network. Icons are rasterised with resvg
-(``resvg-py``) once per size and cached, so a render pays for each sprite once.
+The main set is Fluent Emoji Flat (MIT), from the npm package ``@iconify-json/fluent-emoji-flat``
+(one ``icons.json`` with 3,000+ SVG bodies). What it lacks comes from extra Iconify sets
+(``EXTRA_SETS``: Noto Emoji, Apache-2.0, for the newer emoji such as a ballet dancer, an elf
+or a harp) and from shapes drawn for this engine (``scene/shapes.py``: a lighthouse, a
+hot-air balloon). :func:`install_icons` copies the sets into the models dir at install time
+(the extras only for the names Fluent lacks, so they cost little to load) and the engine reads
+them from there, never from the network; without the extra file it runs on Fluent and the
+shapes alone. Icons are rasterised with resvg (``resvg-py``) once per size and cached, so a
+render pays for each sprite once.
 
 The curated concepts below say how a thing behaves in a scene (a bird flies, a car drives, a
 fish swims); any other icon name can still be matched as a plain "thing" that floats.
@@ -18,7 +23,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -27,8 +32,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from kinora.engines.scene.shapes import SHAPE_SIZE, SHAPES
+
 ICONS_FILENAME = "fluent-emoji-flat.json"
 ICONS_PACKAGE = "@iconify-json/fluent-emoji-flat"
+EXTRA_ICONS_FILENAME = "icons-extra.json"
+EXTRA_SETS: dict[str, str] = {"noto": "Apache-2.0"}
+"""Extra Iconify sets (npm ``@iconify-json/<name>``) and their licences. Chosen for licence
+first: Noto is Apache-2.0, so renders carry no attribution or share-alike duty. OpenMoji has
+the most extra subjects (a lighthouse among them) but is CC BY-SA 4.0, which would bind every
+video drawn with it; Twemoji (CC BY 4.0) adds nothing Noto does not."""
 
 RGBA = npt.NDArray[np.uint8]
 
@@ -146,6 +159,7 @@ ladybug|lady-beetle|flyer|ladybird|s0.5
 fish|tropical-fish|aquatic|goldfish|s0.7
 dolphin|dolphin|aquatic||s1.1
 whale|spouting-whale|aquatic||s1.8
+orca|orca|aquatic|killer whale|s1.6
 shark|shark|aquatic||s1.4
 octopus|octopus|aquatic||
 jellyfish|jellyfish|aquatic||s0.8
@@ -157,7 +171,9 @@ woman|woman-walking|person|lady,girl|r
 child|child|person|kid,kids,children|s0.8
 baby|baby|person|toddler|s0.7
 runner|person-running|person|jogger,athlete|r
+ballet dancer|ballet-dancer|person|ballerina,ballet|s1.1
 dancer|woman-dancing|person|ballerina
+elf|elf|person|elves
 astronaut|astronaut|person|spaceman,cosmonaut
 wizard|person-mage|person|witch,sorcerer,magician,mage
 fairy|person-fairy|flyer|pixie,sprite
@@ -190,13 +206,15 @@ airplane|airplane|aircraft|plane,aeroplane,jet,aircraft|t45,s1.2
 helicopter|helicopter|aircraft|chopper|s1.2
 rocket|rocket|aircraft|spaceship,spacecraft|t45,s1.2
 ufo|flying-saucer|aircraft|flying saucer,saucer|s1.1
-hot air balloon|balloon|aircraft|balloon,balloons|s1.0
+hot air balloon|shape:hot-air-balloon|aircraft|hot-air balloon,air balloon,montgolfier|s1.5
+balloon|balloon|thing|balloons,party balloon|s0.6
 kite|kite|aircraft||s0.8
 boat|sailboat|boat|sailboat,yacht|s1.2
 ship|passenger-ship|boat|liner,ferry,pirate ship|s1.8
 canoe|canoe|boat|kayak|s1.1
 speedboat|speedboat|boat|motorboat|s1.2
 tree|deciduous-tree|plant|oak|s1.6
+bare tree|leafless-tree|plant|dead tree,leafless tree,winter tree|s1.6
 pine tree|evergreen-tree|plant|pine,fir,spruce,christmas tree|s1.6
 palm tree|palm-tree|plant|palm,palms|s1.8
 cactus|cactus|plant|cacti|s1.1
@@ -210,12 +228,14 @@ cherry blossom|cherry-blossom|plant||s0.6
 house|house|building|home,cottage,cabin|s1.8
 castle|castle|building|palace,fortress|s2.2
 tent|tent|building|camp,camping|s1.4
-lighthouse|tokyo-tower|building||s2.0
+campfire|fire|building|bonfire,camp fire|s0.6
+lighthouse|shape:lighthouse|building|beacon|s2.6
 apple|red-apple|thing|apples|s0.5
 cake|birthday-cake|thing|birthday|s0.7
 pizza|pizza|thing||s0.6
 ball|soccer-ball|thing|football|s0.5
 gift|wrapped-gift|thing|present,presents|s0.6
+treasure chest|treasure-chest|thing|treasure|s0.7
 heart|red-heart|thing|love|s0.5
 star|glowing-star|thing||s0.6
 crystal ball|crystal-ball|thing|orb|s0.6
@@ -251,18 +271,31 @@ _NOT_THINGS = re.compile(
     r"(button|oclock|thirty|sign|symbol|arrow|keycap|-face|face-|hand|finger|fist|-mark|"
     r"flag|square|circle|diamond|heart|^man-|^woman-|^person-|japanese-|input-|blood-type)"
 )
+_NOT_EXTRA = re.compile(r"(skin-tone|^flag-|-flag$|^family-|^couple-|^kiss-|^digit-|^letter-)")
+"""Extra-set names not worth installing: variants and symbols a scene never draws."""
 _THING_CATEGORIES = ("Animals & Nature", "Food & Drink", "Objects", "Travel & Places", "Activities")
 
 
 @dataclass(frozen=True)
 class IconSet:
-    """The parsed icon file: SVG bodies by name (aliases resolved) and the category index."""
+    """The parsed icon files: SVG bodies by name (aliases resolved), the category index, and
+    for names not from the main set their own grid size and the set they come from."""
 
     path: Path
     bodies: dict[str, str]
     flips: dict[str, bool]
     size: int
     categories: dict[str, str]
+    sizes: dict[str, int] = field(default_factory=dict)
+    """viewBox size of names drawn on another grid than the main set's ``size``."""
+    sources: dict[str, str] = field(default_factory=dict)
+    """Set of names not from the main set: "noto", "shape"."""
+    key: str = ""
+    """Which files (and versions) this set was read from: the rasteriser's cache key."""
+
+    def source(self, name: str) -> str:
+        """The icon set a name is drawn from (for the render's record and licences)."""
+        return self.sources.get(name, "fluent-emoji-flat")
 
     def __contains__(self, name: object) -> bool:
         return name in self.bodies
@@ -272,7 +305,7 @@ class IconSet:
 
     def svg(self, name: str, px: int) -> str:
         body = self.bodies[name]
-        s = self.size
+        s = self.sizes.get(name, self.size)
         if self.flips.get(name):
             body = f'<g transform="translate({s} 0) scale(-1 1)">{body}</g>'
         return (
@@ -296,25 +329,71 @@ def icons_path(models_dir: Path | None) -> Path | None:
     return path if path.is_file() else None
 
 
-def install_icons(package_dir: Path, models_dir: Path) -> Path:
-    """Copy the npm package's icons (with categories merged in) to the models dir, atomically.
-
-    ``package_dir`` is the unpacked npm tarball's ``package/`` folder. Idempotent.
-    """
-    src = Path(package_dir) / "icons.json"
-    data: dict[str, Any] = json.loads(src.read_text(encoding="utf-8"))
-    meta_path = Path(package_dir) / "metadata.json"
-    if meta_path.is_file():
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        data["categories"] = meta.get("categories", {})
-    target = Path(models_dir) / ICONS_FILENAME
+def _write_if_changed(target: Path, text: str) -> Path:
+    """Write atomically, and not at all when the file already holds ``text`` (idempotent)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, separators=(",", ":"))
     if target.is_file() and target.read_text(encoding="utf-8") == text:
         return target
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, target)
+    return target
+
+
+def _read_set(package_dir: Path) -> dict[str, Any]:
+    """An unpacked ``@iconify-json`` package's icons, with its categories merged in."""
+    data: dict[str, Any] = json.loads((package_dir / "icons.json").read_text(encoding="utf-8"))
+    meta_path = package_dir / "metadata.json"
+    if meta_path.is_file():
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data["categories"] = meta.get("categories", {})
+    return data
+
+
+def extra_package_dirs(package_dir: Path) -> dict[str, Path]:
+    """Where the Makefile unpacks the extra sets: ``<package_dir>/../extra/<name>/package``."""
+    root = Path(package_dir).parent / "extra"
+    return {
+        name: root / name / "package"
+        for name in EXTRA_SETS
+        if (root / name / "package" / "icons.json").is_file()
+    }
+
+
+def install_icons(package_dir: Path, models_dir: Path) -> Path:
+    """Copy the npm package's icons (with categories merged in) to the models dir, atomically,
+    and the extra sets found beside it (``extra_package_dirs``) to ``EXTRA_ICONS_FILENAME``:
+    only their names that the main set lacks, each set with its grid size and licence.
+
+    ``package_dir`` is the unpacked npm tarball's ``package/`` folder. Idempotent.
+    """
+    data = _read_set(Path(package_dir))
+    target = _write_if_changed(
+        Path(models_dir) / ICONS_FILENAME, json.dumps(data, separators=(",", ":"))
+    )
+    have = set(data["icons"]) | set(data.get("aliases", {}))
+    extras: dict[str, Any] = {}
+    for name, folder in extra_package_dirs(Path(package_dir)).items():
+        extra = _read_set(folder)
+        icons = {
+            k: v
+            for k, v in extra["icons"].items()
+            if k not in have and not v.get("hidden") and not _NOT_EXTRA.search(k)
+        }
+        categories = {
+            c: [n for n in names if n in icons] for c, names in extra.get("categories", {}).items()
+        }
+        extras[name] = {
+            "licence": EXTRA_SETS[name],
+            "width": int(extra.get("width", 16)),
+            "icons": icons,
+            "categories": {c: n for c, n in categories.items() if n},
+        }
+        have |= set(icons)
+    if extras:
+        _write_if_changed(
+            Path(models_dir) / EXTRA_ICONS_FILENAME, json.dumps(extras, separators=(",", ":"))
+        )
     return target
 
 
@@ -326,8 +405,13 @@ def copy_icons_file(source: Path, models_dir: Path) -> Path:
     return target
 
 
+_SETS: dict[str, IconSet] = {}
+"""Loaded sets by key, for the rasteriser (whose cache is keyed by strings)."""
+
+
 @functools.lru_cache(maxsize=2)
-def _load(path: str, mtime: float) -> IconSet:
+def _load(path: str, mtime: float, extra: str, extra_mtime: float) -> IconSet:
+    """The main set, then the extra sets' names it lacks, then the shapes."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     bodies: dict[str, str] = {k: v["body"] for k, v in data["icons"].items()}
     flips: dict[str, bool] = {}
@@ -340,27 +424,49 @@ def _load(path: str, mtime: float) -> IconSet:
     for cat, names in data.get("categories", {}).items():
         for n in names:
             categories[n] = cat
-    return IconSet(
+    sizes: dict[str, int] = {}
+    sources: dict[str, str] = {}
+    if extra:
+        for set_name, part in json.loads(Path(extra).read_text(encoding="utf-8")).items():
+            for n, icon in part["icons"].items():
+                if n not in bodies:
+                    bodies[n], sizes[n], sources[n] = icon["body"], int(part["width"]), set_name
+            for cat, names in part.get("categories", {}).items():
+                for n in names:
+                    categories.setdefault(n, cat)
+    for n, body in SHAPES.items():
+        bodies[n], sizes[n], sources[n] = body, SHAPE_SIZE, "shape"
+    key = f"{path}:{mtime}:{extra}:{extra_mtime}"
+    icons = IconSet(
         path=Path(path),
         bodies=bodies,
         flips=flips,
         size=int(data.get("width", 32)),
         categories=categories,
+        sizes=sizes,
+        sources=sources,
+        key=key,
     )
+    _SETS[key] = icons
+    return icons
 
 
 def load_icons(models_dir: Path | None) -> IconSet | None:
+    """The installed icons (main set, extras when installed, shapes), or None without the
+    main set."""
     path = icons_path(models_dir)
     if path is None:
         return None
-    return _load(str(path), path.stat().st_mtime)
+    extra = Path(models_dir or ".") / EXTRA_ICONS_FILENAME
+    extra_mtime = extra.stat().st_mtime if extra.is_file() else 0.0
+    return _load(str(path), path.stat().st_mtime, str(extra) if extra_mtime else "", extra_mtime)
 
 
 @functools.lru_cache(maxsize=512)
-def _raster(path: str, name: str, px: int) -> RGBA:
+def _raster(key: str, name: str, px: int) -> RGBA:
     import resvg_py
 
-    icons = _load(path, Path(path).stat().st_mtime)
+    icons = _SETS[key]
     png = bytes(resvg_py.svg_to_bytes(svg_string=icons.svg(name, px)))
     img = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None or img.ndim != 3 or img.shape[2] != 4:
@@ -380,12 +486,12 @@ def _bucket(px: int) -> int:
 
 
 @functools.lru_cache(maxsize=1024)
-def _sized(path: str, name: str, px: int) -> RGBA:
+def _sized(key: str, name: str, px: int) -> RGBA:
     """An icon at any size from a few SVG rasterisations per icon: scenes stamp the same tree at
     dozens of sizes, and an area-filtered shrink by at most 19 % looks the same as a fresh
     rasterisation (it is supersampled) at a fraction of the cost."""
     base = _bucket(px)
-    img = _raster(path, name, base)
+    img = _raster(key, name, base)
     if base == px:
         return img
     # Shrink premultiplied, so clear pixels' colour never bleeds into the edges.
@@ -402,4 +508,4 @@ def _sized(path: str, name: str, px: int) -> RGBA:
 
 def rasterise(icons: IconSet, name: str, px: int) -> RGBA:
     """RGBA uint8 (px, px, 4) of an icon (read-only, cached per name and size)."""
-    return _sized(str(icons.path), name, max(4, int(px)))
+    return _sized(icons.key, name, max(4, int(px)))

@@ -6,7 +6,8 @@ effect's kind and depth, so adding an effect never moves another's particles) an
 frame on its plane. Every motion is a whole number of cycles per pass (falls wrap around, sways
 are sines of t), so loops are seamless. Particles are drawn with cv2 primitives or small glow
 patches into their own boxes: nothing loops over pixels in Python. Fairy dust trails the first
-subject along its own path.
+subject along its own path (with no subject it drifts on the air); a sleeper's zzz rise from
+its head; a lighthouse's beam sweeps round from its lamp.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kinora.engines.scene.animate import pose as subject_pose
 from kinora.engines.scene.compose import Color, Effect, ScenePlan
 from kinora.engines.scene.draw.canvas import Canvas
 from kinora.engines.scene.draw.raster import F32, U8, Mat, map_point, place, premultiply
+from kinora.engines.scene.shapes import LAMPS
 from kinora.engines.scene.vocabulary import IconSet, rasterise
 
 F64 = npt.NDArray[np.float64]
@@ -150,8 +152,74 @@ class Particles:
             self._fog(out, t)
         elif kind == "lightning":
             self._lightning(out, hm, t)
+        elif kind == "zzz":
+            self._zzz(out, hm, t)
+        elif kind == "beam":
+            self._beam(out, hm, t)
         else:
             self._particles(out, hm, t)
+
+    def _zzz(self, out: U8, hm: Mat, t: float) -> None:
+        """Three z's rising from the sleeper's head, growing and fading, one after another."""
+        sub = self.plan.subjects[self.effect.subject]
+        p = subject_pose(sub.path, t, periodic=self.periodic)
+        head_u = p.u + 0.25 * sub.height * self.canvas.h / self.canvas.w * p.facing
+        head_v = p.v - sub.height * 0.75
+        x0, y0, scale = map_point(hm, *self.canvas.xy(head_u, head_v))
+        size = sub.height * self.canvas.h * scale
+        icon = premultiply(rasterise(self.icons, "zzz", max(8, int(size * 0.5))))
+        for j in range(self.effect.count):
+            age = (t * 2 + j / self.effect.count) % 1.0  # two rises per pass: seamless loops
+            k = (0.45 + 0.55 * age) * icon.shape[0]
+            fade = math.sin(math.pi * age)
+            x = x0 + age * size * 0.45 * p.facing
+            y = y0 - age * size * 0.9
+            m = np.array([[k / icon.shape[0], 0, x - k / 2], [0, k / icon.shape[0], y - k / 2]])
+            place(out, np.asarray(icon * fade, np.uint8), m)
+
+    def _beam(self, out: U8, hm: Mat, t: float) -> None:
+        """The lamp's glow and its beam turning round once per pass: seen from the side it
+        swings out to one side, shortens as it points at the camera (a flare), then to the
+        other side."""
+        sub = self.plan.subjects[self.effect.subject]
+        lx, ly = LAMPS.get(sub.icon, (0.5, 0.1))
+        p = subject_pose(sub.path, t, periodic=self.periodic)
+        lamp_u = p.u + (lx - 0.5) * sub.height * self.canvas.h / self.canvas.w
+        lamp_v = p.v - sub.height * (1 - ly)
+        x, y, scale = map_point(hm, *self.canvas.xy(lamp_u, lamp_v))
+        theta = 2 * math.pi * t
+        reach = math.cos(theta)
+        facing = max(0.0, math.sin(theta))
+        length = abs(reach) * self.canvas.w * 0.55 * scale
+        half = 0.05 * self.canvas.h * scale
+        if length > 2:
+            d = 1.0 if reach > 0 else -1.0
+            polys = [
+                np.array(
+                    [
+                        [x, y - half * 0.12],
+                        [x + d * length, y - half * spread],
+                        [x + d * length, y + half * spread],
+                        [x, y + half * 0.12],
+                    ]
+                )
+                for spread in (1.6, 1.0, 0.5)
+            ]
+            # Only the beam's box of the frame is touched.
+            h, w = out.shape[:2]
+            xa, ya = np.floor(polys[0].min(axis=0)).astype(int)
+            xb, yb = np.ceil(polys[0].max(axis=0)).astype(int) + 1
+            xa, ya, xb, yb = max(0, xa), max(0, ya), min(w, xb), min(h, yb)
+            if xb > xa and yb > ya:
+                light = np.zeros((yb - ya, xb - xa), np.uint8)
+                for poly, level in zip(polys, (40, 70, 110), strict=True):
+                    shifted = (poly - (xa, ya)).astype(np.int32)
+                    cv2.fillPoly(light, [shifted], level, cv2.LINE_AA)
+                tint = np.array(self.effect.colour, np.float32) / 255.0
+                add = np.asarray(cv2.merge([light] * 3) * tint, np.uint8)
+                cv2.add(out[ya:yb, xa:xb], add, dst=out[ya:yb, xa:xb])
+        rad = max(2, int(0.03 * self.canvas.h * scale * (1 + 2.5 * facing)))
+        self.glows.add(out, x, y, rad, self.effect.colour, 0.7 + 0.6 * facing, True)
 
     def _fog(self, out: U8, t: float) -> None:
         """A blurred band of fog drifting sideways and back once per pass."""
@@ -201,8 +269,11 @@ class Particles:
         elif kind == "fireflies":
             u = u + 0.05 * np.sin(tau * (st["k"] * t + ph))
             v = v + 0.04 * np.sin(tau * ((st["k"] % 2 + 1) * t + ph * 1.7))
-        elif kind == "fairy dust" and plan.subjects:
-            s = plan.subjects[0]
+        elif kind == "fairy dust" and e.subject < 0:
+            u = u + 0.03 * np.sin(tau * (st["k"] * t + ph))
+            v = (v - 0.3 * t) % 1.0
+        elif kind == "fairy dust":
+            s = plan.subjects[e.subject]
             age = (np.arange(e.count) / e.count) * 0.4
             tt = t - age
             if self.periodic:
@@ -283,9 +354,7 @@ class Particles:
             base = GLOW_SIZE[kind]
             for j, (x, y, sz) in enumerate(zip(xs, ys, st["size"], strict=True)):
                 tw = 0.5 + 0.5 * math.sin(tau * (st["k"][j] * t * 2 + ph[j]))
-                if kind == "fairy dust":
-                    # Without a subject there is no trail to follow (yet compose.py can plan it).
-                    assert intensity is not None
+                if intensity is not None:  # fairy dust fading along its trail
                     tw = float(intensity[j]) * (0.6 + 0.4 * tw)
                 elif kind == "sparkles":
                     tw = tw**2

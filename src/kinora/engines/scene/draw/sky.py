@@ -71,20 +71,18 @@ def paint_sky(plan: ScenePlan, canvas: Canvas) -> U8:
             ray = np.exp(-((d / width) ** 2)) * np.clip(1 - yy / ch, 0, 1) * 0.25
             sky += ray[..., None] * 255 * (0.5 + 0.1 * k / 6)
     if p.sun:
-        sky = _sun(sky, plan, canvas, col, rng)
+        sky = _sun(sky, plan, canvas, col)
     if "rainbow" in plan.weather:
         sky = _rainbow(sky, canvas)
     return np.ascontiguousarray(np.clip(sky, 0, 255).astype(np.uint8))
 
 
-def _sun(
-    sky: Floats, plan: ScenePlan, canvas: Canvas, col: Floats, rng: np.random.Generator
-) -> Floats:
+def _sun(sky: Floats, plan: ScenePlan, canvas: Canvas, col: Floats) -> Floats:
     """The sun or moon (with a crescent shadow in the sky's own colour) and its glow; low on
     the horizon at sunset and dawn."""
     p = plan.palette
     cw, ch = canvas.cw, canvas.ch
-    cx, cy = canvas.xy(0.78 if rng.random() < 0.5 else 0.22, 0.2)
+    cx, cy = canvas.xy(p.sun_u, 0.2)
     if plan.time in ("sunset", "dawn"):
         cy = canvas.xy(0, 0.47)[1]
     rad = 0.07 * canvas.h
