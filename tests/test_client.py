@@ -274,12 +274,13 @@ def test_audio_character_and_try_on_fields(private_live: LiveServer, testdata: P
         # model reaches the server by its name: it is checked, not refused as unknown.
         with pytest.raises(APIError, match="model applies to motion_type TryOnVideo only"):
             client.create([testdata / "astronaut.png"], model="FashnTryOn")
-        with pytest.raises(APIError, match="no try-on engine is configured"):
-            client.create(
-                [testdata / "astronaut.png", testdata / "coffee.png"],
-                motion_type="TryOnVideo",
-                model="FashnTryOn",
-            )
+        try_on = client.create(
+            [testdata / "astronaut.png", testdata / "coffee.png"],
+            motion_type="TryOnVideo",
+            model="FashnTryOn",
+            duration=1,
+        )
+        assert try_on.raw["pose_preset"]["MotionType"] == "TryOnVideo"
         spec = rendered_spec(client.wait(spoken.id, poll_interval=0.1, timeout=300))
         assert given(spec["audio"]) == {
             "narration": "Hello there",

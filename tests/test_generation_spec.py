@@ -94,7 +94,6 @@ def test_built_in_engine_records_what_it_does_not_honour(api: Api, testdata: Pat
     ("data", "images", "field"),
     [
         ({"motion_type": "TryOnVideo", "model": "FashnTryOn"}, 1, "image_files"),
-        ({"motion_type": "TryOnVideo", "model": "FashnTryOn"}, 2, "motion_type"),
         ({"motion_type": "TryOnVideo"}, 2, "model"),
         ({"model": "KlingTryOn", "prompt": "x"}, 0, "model"),
         ({"character_animate": "true", "prompt": "a dancing robot"}, 0, "character_animate"),

@@ -32,7 +32,7 @@ from typing import Any
 from kinora.config import Settings
 from kinora.engines.base import ModelFile
 from kinora.engines.parallax.segment import isnet_path
-from kinora.engines.registry import BUILTIN_FOR_INPUT, check, engine_classes, make_engine
+from kinora.engines.registry import builtin_names, check, engine_classes, make_engine
 from kinora.routing import Target, parse_routes
 
 RECORD_SUFFIX = ".record.json"
@@ -157,7 +157,7 @@ def routed_targets(settings: Settings) -> list[tuple[str, Target]]:
 
 def enabled_engines(settings: Settings) -> list[str]:
     """The built-ins, then every installed engine the routing table names."""
-    names = list(dict.fromkeys(BUILTIN_FOR_INPUT.values()))
+    names = builtin_names()
     classes = engine_classes()
     try:
         routed = routed_targets(settings)
@@ -245,7 +245,7 @@ def engine_report(settings: Settings) -> dict[str, dict[str, str]]:
     """What each enabled engine runs on, as this process sees it (cheap: no checksums)."""
     models_dir = settings.resolved_models_dir
     classes = engine_classes()
-    builtins = set(BUILTIN_FOR_INPUT.values())
+    builtins = set(builtin_names())
     report: dict[str, dict[str, str]] = {}
     for name in enabled_engines(settings):
         cls = classes.get(name)

@@ -44,6 +44,7 @@ __all__ = [
     "TargetEngine",
     "build",
     "builtin_for",
+    "builtin_names",
     "candidates",
     "check",
     "engine_classes",
@@ -70,14 +71,16 @@ BUILTIN_FOR_FIELD: dict[str, tuple[InputKind, str]] = {
 with those inputs they run here instead of the built-in for the inputs alone."""
 
 OWN_PLUGINS: dict[str, str] = {
+    "tryon": "kinora.engines.people.tryon:TryOnEngine",
     "diffusers": "kinora.engines.diffusion:DiffusersEngine",
     "replicate": "kinora.engines.providers.replicate:ReplicateEngine",
     "fal": "kinora.engines.providers.fal:FalEngine",
     "runway": "kinora.engines.providers.runway:RunwayEngine",
     "luma": "kinora.engines.providers.luma:LumaEngine",
 }
-"""Kinora's own optional engines, also registered as entry points in pyproject.toml. Loaded
-here too when an install's metadata predates those entry points (an old editable install)."""
+"""Kinora's own engines beyond the built-ins for inputs, also registered as entry points in
+pyproject.toml. Loaded here too when an install's metadata predates those entry points (an old
+editable install)."""
 
 
 @cache
@@ -181,6 +184,12 @@ class Resolution:
     """None: the built-in for the inputs."""
     fallback_reason: str = ""
     """Why configured targets were passed over ("" when none were, or none was configured)."""
+
+
+def builtin_names() -> list[str]:
+    """Every built-in engine: those for the inputs, then those for fields."""
+    names = [*BUILTIN_FOR_INPUT.values(), *(name for _, name in BUILTIN_FOR_FIELD.values())]
+    return list(dict.fromkeys(names))
 
 
 def builtin_for(kind: InputKind, needs: frozenset[str] = frozenset()) -> str:
