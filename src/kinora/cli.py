@@ -344,6 +344,8 @@ def render(
                 out_dir=work,
                 on_progress=on_progress,
             )
+        for item in outcome.ignored:
+            err.print(f"[yellow]note:[/] {item.field} not honoured: {item.reason}")
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(outcome.videos[0].path), output)
     finally:

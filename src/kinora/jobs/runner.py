@@ -188,6 +188,8 @@ def _render_with(
         on_progress=on_progress,
         cancelled=cancelled,
     )
+    for item in outcome.ignored:
+        log.info("media %s: %s not honoured: %s", media_id, item.field, item.reason)
     heartbeat.beat(PROGRESS_RENDER_END, "storing", force=True)
     if heartbeat.lost:
         raise LostClaim()
@@ -202,7 +204,7 @@ def _render_with(
         "service_version": _service_version(chosen.engine, outcome.videos),
         "configs": _config_records(chosen, outcome.videos),
         "aspect_ratio": planned.aspect_ratio,
-        "ignored": [item.to_dict() for item in planned.ignored],
+        "ignored": [item.to_dict() for item in (*planned.ignored, *outcome.ignored)],
     }
 
 

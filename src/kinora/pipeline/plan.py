@@ -26,8 +26,10 @@ PLANNER_FIELDS: dict[str, str] = {
     "duration": "RenderConfig.duration (frames per pass)",
     "loop": "RenderConfig.loop (passes in the output)",
     "aspect_ratio": "the output size",
-    "native_audio": "sound effects in the soundtrack (kinora.audio)",
-    "audio": "narration and music in the soundtrack (kinora.audio)",
+    "native_audio": "sound effects in the soundtrack (kinora.audio); its lip sync is the "
+    "narration's (without speech: recorded as ignored)",
+    "audio": "narration and music in the soundtrack (kinora.audio); a face in the picture "
+    "speaks the narration (lip sync: kinora.pipeline.sound.plan_lip_sync)",
     "metadata": "the caller's own object: stored with the spec for engines that read it",
 }
 """Spec fields the pipeline itself honours, whatever engine runs, and how."""

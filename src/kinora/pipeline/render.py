@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from kinora.audio.visemes import VisemeTrack
 from kinora.engines.base import (
     EngineInputs,
     Frame,
@@ -25,7 +26,9 @@ from kinora.engines.base import (
     RenderConfig,
     cancellation,
 )
+from kinora.engines.people.lipsync import LipSync
 from kinora.errors import CancelledError
+from kinora.pipeline.plan import Ignored
 from kinora.pipeline.steer import ParticleOverlay
 from kinora.video.colour import i420_to_rgb
 from kinora.video.encode import Mp4Writer, write_thumbnail
@@ -39,6 +42,26 @@ ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
 
+@dataclass(frozen=True, eq=False)
+class LipSyncJob:
+    """The narration's mouth track: the face in each of the engine's frames speaks it
+    (:class:`kinora.engines.people.lipsync.LipSync`, one per rendered video)."""
+
+    visemes: VisemeTrack
+    models_dir: Path | None = None
+
+    def filter(self, config: RenderConfig, frames: int) -> LipSync:
+        """A fresh filter for one video of ``frames`` frames (lead-in and lead-out included:
+        the track is in the clip's time, as the soundtrack is)."""
+        opening, shape = self.visemes.per_frame(config.fps, frames)
+        return LipSync(opening, shape, fps=config.fps, seed=config.seed, models_dir=self.models_dir)
+
+
+NO_FACE_RENDERED = Ignored(
+    "lip_sync", "no face found in the rendered frames: the narration plays without lip sync"
+)
+
+
 @dataclass(frozen=True)
 class RenderJob:
     inputs: EngineInputs
@@ -47,6 +70,8 @@ class RenderJob:
     lead_in: Clip | None = None
     lead_out: Clip | None = None
     soundtrack: SoundtrackMaker | None = None
+    lip_sync: LipSyncJob | None = None
+    """Set when there is speech and a face to speak it (kinora.pipeline.sound.plan_lip_sync)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,9 @@ class RenderedVideo:
 @dataclass
 class RenderOutcome:
     videos: list[RenderedVideo] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    """What the render found it could not do (lip sync with no face on screen), for the
+    history entry beside the plan's own ``ignored``."""
 
 
 def _clip_frames(clip: Clip | None, width: int, height: int, fps: int) -> list[Frame]:
@@ -154,8 +182,10 @@ def _render_each(
                 emit(frame)
             produced = 0
             overlay = _overlay(config)
-            # Straight to the encoder's format when the engine renders it (overlays draw RGB).
-            native = None if overlay else engine.frames_i420(job.inputs, config)
+            lip = job.lip_sync.filter(config, n_frames) if job.lip_sync is not None else None
+            # Straight to the encoder's format when the engine renders it (overlays and lip
+            # sync draw RGB).
+            native = None if overlay or lip else engine.frames_i420(job.inputs, config)
             render = Render(iter(())) if native is not None else None
             with cancellation(cancelled):
                 if native is not None:
@@ -165,6 +195,8 @@ def _render_each(
                 else:
                     render = engine.render(job.inputs, config)
                     for frame in render.frames:
+                        if lip is not None:  # the face speaks, then particles fall over it
+                            frame = lip.apply(frame, len(lead_in) + produced)
                         emit(overlay.apply(frame, produced) if overlay else frame)
                         produced += 1
             if produced != config.total_frames:
@@ -176,6 +208,11 @@ def _render_each(
                 emit(frame)
             # While the encoder drains its last frames (when x264 leaves a core idle).
             write_thumbnail(cover[0], thumb)
+        metadata = dict(render.metadata) if render is not None else {}
+        if lip is not None:
+            metadata["lip_sync"] = lip.report.to_dict()
+            if lip.report.with_face == 0 and NO_FACE_RENDERED not in outcome.ignored:
+                outcome.ignored.append(NO_FACE_RENDERED)
         outcome.videos.append(
             RenderedVideo(
                 path=path,
@@ -183,7 +220,7 @@ def _render_each(
                 config=config,
                 frames=written,
                 seconds=written / config.fps,
-                metadata=dict(render.metadata) if render is not None else {},
+                metadata=metadata,
                 version=render.version if render is not None else "",
             )
         )

@@ -17,7 +17,7 @@ from kinora.engines.registry import Route, route
 from kinora.pipeline.inputs import DecodedInputs, decode_inputs
 from kinora.pipeline.plan import Plan, plan
 from kinora.pipeline.render import RenderJob
-from kinora.pipeline.sound import plan_soundtrack, soundtrack_maker
+from kinora.pipeline.sound import plan_lip_sync, plan_soundtrack, soundtrack_maker
 from kinora.spec import GenerationSpec
 
 
@@ -43,12 +43,18 @@ def prepare(
     variants: int | None = None,
 ) -> Prepared:
     """Decode ``spec``'s inputs (``local_path`` maps a stored key to a readable file), route
-    it to an engine, plan its soundtrack and its render configs.
+    it to an engine, plan its soundtrack, its lip sync (speech and a face in the picture) and
+    its render configs.
 
     ``long_side`` and ``fps`` default to the settings'; ``variants`` keeps only the first so
     many configs (the bench renders one)."""
     decoded = decode_inputs(spec, local_path, max_pixels=settings.max_image_pixels)
-    chosen = route(motion_type=spec.motion_type.value, kind=decoded.inputs.kind, settings=settings)
+    chosen = route(
+        motion_type=spec.motion_type.value,
+        kind=decoded.inputs.kind,
+        settings=settings,
+        needs=spec.needs,
+    )
     audio_plan = plan_soundtrack(spec, decoded.audio_files)
     narration = (
         audio_plan.video_seconds
@@ -65,6 +71,14 @@ def prepare(
     )
     if variants is not None:
         planned = replace(planned, configs=planned.configs[:variants])
+    lip_sync, not_synced = plan_lip_sync(
+        audio_plan,
+        decoded.inputs.images,
+        native_audio=spec.native_audio,
+        models_dir=settings.resolved_models_dir,
+    )
+    if not_synced:
+        planned = replace(planned, ignored=(*planned.ignored, *not_synced))
     job = RenderJob(
         inputs=decoded.inputs,
         configs=planned.configs,
@@ -72,6 +86,7 @@ def prepare(
         lead_in=decoded.lead_in,
         lead_out=decoded.lead_out,
         soundtrack=soundtrack_maker(audio_plan),
+        lip_sync=lip_sync,
     )
     return Prepared(
         spec=spec, decoded=decoded, route=chosen, audio=audio_plan, plan=planned, job=job

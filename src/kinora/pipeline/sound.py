@@ -1,13 +1,26 @@
 """A spec's soundtrack: planned before the motion (narration sets the duration), rendered to
-exactly the video's length once it is known."""
+exactly the video's length once it is known; and the speech's other use, the face in the
+picture that speaks it (lip sync)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from kinora.audio import AudioPlan, AudioRequest, plan_audio, render_soundtrack
-from kinora.pipeline.render import SoundtrackMaker
+from kinora.audio.visemes import visemes_from_audio
+from kinora.engines.base import Frame
+from kinora.engines.people.landmarks import LandmarkModelsMissing, track_face
+from kinora.pipeline.plan import Ignored
+from kinora.pipeline.render import LipSyncJob, SoundtrackMaker
 from kinora.spec import GenerationSpec
+
+NO_FACE = Ignored("lip_sync", "no face found in the picture: the narration plays without lip sync")
+NOTHING_TO_SYNC = Ignored(
+    "native_audio",
+    "no speech, so no lip sync: native_audio adds the sound effects; narration (with a "
+    "narrator) or narration_url makes a face in the picture speak",
+)
 
 
 def plan_soundtrack(spec: GenerationSpec, audio_files: Mapping[str, bytes]) -> AudioPlan | None:
@@ -36,3 +49,32 @@ def soundtrack_maker(plan: AudioPlan | None) -> SoundtrackMaker | None:
         return render_soundtrack(plan, seconds=seconds).samples
 
     return make  # type: ignore[return-value]
+
+
+def plan_lip_sync(
+    plan: AudioPlan | None,
+    images: Sequence[Frame],
+    *,
+    native_audio: bool,
+    models_dir: Path | None,
+) -> tuple[LipSyncJob | None, tuple[Ignored, ...]]:
+    """The lip-sync job when there is speech and a face to speak it, and what is recorded
+    when not (so nothing is dropped silently).
+
+    A face is looked for in the input images (any of them: a two-image render speaks on the
+    face while it is on screen), confirmed by the face mesh's own score (the detector alone
+    boxes a cat's face); a text render has none to look at, so its frames are
+    searched as they are rendered (:data:`kinora.pipeline.render.NO_FACE_RENDERED`)."""
+    speech = plan.speech if plan is not None else None
+    if speech is None:
+        return None, (NOTHING_TO_SYNC,) if native_audio else ()
+    if images:
+        try:
+            found = any(track_face(image, models_dir=models_dir) for image in images)
+        except LandmarkModelsMissing as exc:
+            reason = f"{exc}: the narration plays without lip sync"
+            return None, (Ignored("lip_sync", reason),)
+        if not found:
+            return None, (NO_FACE,)
+    track = visemes_from_audio(speech.samples, speech.rate, offset_seconds=speech.offset_seconds)
+    return LipSyncJob(track, models_dir), ()
