@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from kinora.engines.morph.flow import (
     FlowInterpolator,
     align_global,
     compute_flow,
+    decisive_alpha,
     fb_error,
     homography_flow,
     interpolate,
@@ -109,3 +111,24 @@ def test_interpolate_beats_crossfade_on_video_frames() -> None:
     got = interpolate(a, b, 0.5)
     crossfade = ((a.astype(np.float32) + b) / 2 + 0.5).astype(np.uint8)
     assert psnr(got, mid) > psnr(crossfade, mid) + 2
+
+
+def test_blend_changes_evenly_over_t() -> None:
+    # two nearly identical frames: the blend alone makes the change; rounding at a constant
+    # 0.5 flipped every one-level difference at t=0.5 at once (a pulse 4x the other steps)
+    a, b = (cover_fit(f, 320, 180) for f in video_frames((400, 401)).values())
+    interp = FlowInterpolator(a, b, compute_flow(a, b))
+    frames = [interp.frame(t).astype(np.int16) for t in np.linspace(0.3, 0.7, 21)]
+    steps = [float(np.abs(y - x).mean()) for x, y in itertools.pairwise(frames)]
+    assert max(steps) < 1.6 * float(np.median(steps))
+
+
+def test_decisive_alpha_switches_where_the_warps_disagree() -> None:
+    a = cover_fit(photo("chelsea.png"), 160, 96).astype(np.float32)
+    other = cover_fit(photo("coffee.png"), 160, 96).astype(np.float32)
+    f1 = a.copy()
+    f1[:, 80:] = other[:, 80:]  # right half: the two warps show different things
+    for t, (left, right) in ((0.3, (0.3, 0.0)), (0.7, (0.7, 1.0))):
+        got = decisive_alpha(np.full((96, 160), t, np.float32), a, f1)
+        assert abs(float(np.median(got[:, :60])) - left) < 0.02  # agreement: blend kept
+        assert abs(float(np.median(got[:, 100:])) - right) < 0.02  # disagreement: a switch

@@ -1,20 +1,27 @@
-"""Two-image engine: transitions that move, not fade.
+"""Two-image engine: a camera move, a flow in-between, or a designed transition.
 
-Related images (frames of one shot, or one scene seen by a moved camera) are interpolated along
-dense optical flow, so content travels from where it is in A to where it is in B. Unrelated
-images have no consistent flow (measured by the forward-backward check); they get a transition
-that still moves: a subject-aware iris reveal, a zoom-through or a whip pan, chosen from the
-seed, or from ``config.camera`` when one is given.
+The case is decided per pair (recorded in the render's metadata):
 
-Endpoints are exact (t=0 is A, t=1 is B after the aspect fit) and motion follows an easing whose
-speed never drops to zero mid-pass, so the per-frame change stays even (no jumps, no stalls).
+- **same scene** (SIFT matches fit a plausible view change that moves the frame by >= 2 % of
+  its diagonal): a camera move from A's view to B's (:mod:`kinora.engines.morph.views`); every
+  frame is one end warped, the hand-over carried by residual flow, so nothing doubles.
+- **consecutive** (little view change, and dense flow explains B: its round trips are
+  consistent): flow in-betweening at an even pace (linear time), with a decisive blend where
+  the flow failed, so a fast hand switches instead of doubling.
+- **unrelated**: a designed transition that moves: a push through A into B, a slide, or a
+  reveal from B's subject, chosen from the seed or from ``config.camera``. None mixes the two
+  pictures over a person: the push cuts under its peak blur, the slide has a hard edge, and
+  the reveal swaps each person whole.
+
+Endpoints are exact (t=0 is A, t=1 is B after the aspect fit).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -27,21 +34,33 @@ from kinora.engines.base import (
     Frame,
     InputKind,
     MotionEngine,
+    Render,
     RenderConfig,
 )
 from kinora.engines.geometry.easing import sine_bump, smoothstep, smoothstep_with_linear
 from kinora.engines.geometry.framing import salient_centre
 from kinora.engines.morph.flow import FlowField, FlowInterpolator, compute_flow
+from kinora.engines.morph.views import CameraMove, match_views, view_shift
+from kinora.engines.parallax.segment import segment
 from kinora.video.fit import cover_fit
 from kinora.vocab import CAMERA_PATH_INFO
 
 FloatArray = npt.NDArray[np.float32]
 
 RELATED = "flow-morph"
+CAMERA_MOVE = "camera-move"
+SAME_SCENE = "same scene"
+CONSECUTIVE = "consecutive"
+UNRELATED = "unrelated"
+MIN_VIEW_SHIFT = 0.02
+"""Corner displacement (share of the diagonal) above which matched views are a camera move."""
 REVEAL = "reveal"
 ZOOM = "zoom-through"
 WHIP = "whip-pan"
 CREATIVE_KINDS: tuple[str, ...] = (REVEAL, ZOOM, WHIP)
+AUTO_KINDS: tuple[str, ...] = (ZOOM, WHIP)
+"""What the seed picks from: the push and the slide move each picture whole, so no person is
+cut apart; the reveal's iris can cross one, so it is only taken on request (camera Static)."""
 
 
 def pass_times(frames_per_motion: int, loop: int) -> list[float]:
@@ -144,12 +163,25 @@ def camera_overlay(
 # ---------------------------------------------------------------- transitions
 
 
+def defocus(image: FloatArray, sigma: float) -> FloatArray:
+    """A wide Gaussian blur, cheaply (at a quarter size for large sigmas)."""
+    if sigma < 0.5:
+        return image
+    h, w = image.shape[:2]
+    k = 4 if sigma > 8 else 1
+    small = cv2.resize(image, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / k)
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+
+
 @dataclass
 class ZoomThrough:
     """Fly into A's subject and out of B's: magnification changes at one log rate throughout.
 
     A grows from 1 to S while B grows from S**-0.35 to 1 (mirrored edges fill the thin margin
-    while B is small and half hidden), so the motion never reverses; a zoom blur hides the cut.
+    while B is small), so the motion never reverses. The switch from A to B takes 30 % of
+    the pass at the peak of the zoom blur, under a defocus that peaks with it: the two are
+    mixed only as fields of colour with no shapes left to double (a cut would be a jump).
     """
 
     a: Frame
@@ -170,11 +202,14 @@ class ZoomThrough:
         blur = 0.12 * 4 * t * (1 - t) * abs(log_s)
         ca = (self.center_a[0] * w, self.center_a[1] * h)
         cb = (self.center_b[0] * w, self.center_b[1] * h)
-        alpha = smoothstep((t - 0.25) / 0.5)
+        alpha = smoothstep((t - 0.35) / 0.3)
+
+        # one tap per ~3 px of smear at the frame's corners: fewer would show as copies
+        spread = blur * 0.5 * math.hypot(w, h)
+        taps = int(min(8, max(2, math.ceil(spread / 3))))
 
         def layer(img: Frame, c: tuple[float, float], lg: float, ang: float) -> FloatArray:
             acc = np.zeros(img.shape, np.float32)
-            taps = 4
             for k in range(taps):
                 s = math.exp(lg + blur * (k / (taps - 1) - 0.5) * np.sign(log_s or 1))
                 acc += _affine(img, _similarity(c, s, ang)).astype(np.float32)
@@ -193,6 +228,9 @@ class ZoomThrough:
         else:
             assert la is not None and lb is not None
             out = la * (1 - alpha) + lb * alpha
+        out = defocus(
+            out, 0.06 * math.hypot(w, h) * math.sin(math.pi * min(1, max(0, (t - 0.3) / 0.4)))
+        )
         return np.ascontiguousarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
 
 
@@ -201,7 +239,8 @@ class WhipPan:
     """A fast camera swing: A leaves, B arrives from the other side, with motion blur.
 
     Both images ride one strip, so the motion is a single continuous pan; blur grows with the
-    speed and hides the seam where it is fastest.
+    speed. The seam between them is hard (a 2 px edge): a soft one would show both pictures,
+    one through the other, over whatever it crosses.
     """
 
     a: Frame
@@ -228,7 +267,7 @@ class WhipPan:
         coord = np.arange(length, dtype=np.float32)
         # position along the motion axis measured from the side B enters
         pos = coord if sign > 0 else (length - 1 - coord)
-        feather = max(1.0, 0.12 * length * math.sin(math.pi * t))
+        feather = 2.0
         alpha_line = np.clip((d - pos) / feather + 0.5, 0.0, 1.0).astype(np.float32)
         alpha = (
             np.broadcast_to(alpha_line[None, :], (h, w))
@@ -242,12 +281,32 @@ class WhipPan:
         return out
 
 
+def keep_whole(dist: FloatArray, subject: FloatArray) -> FloatArray:
+    """Give each connected part of ``subject`` (> 0.5) one reveal distance, its largest.
+
+    A grown margin (3 % of the frame) is included, so the iris's rim passes the part's
+    outline before the part itself switches. Returns the parts' mask: they switch over a
+    wider feather, a short fade of the whole part rather than a one-frame jump.
+    """
+    h, w = dist.shape
+    grow = max(1, round(0.03 * max(h, w)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    solid = cv2.dilate((subject > 0.5).astype(np.uint8), kernel)
+    count, labels = cv2.connectedComponents(solid)
+    for k in range(1, count):
+        part = labels == k
+        dist[part] = float(dist[part].max())
+    return np.asarray(solid > 0, dtype=np.float32)
+
+
 @dataclass
 class Reveal:
     """B opens from its subject outward through an organic iris while both images push in.
 
     The radius follows the quantiles of the distance map, so the revealed area grows evenly
-    with t (even per-frame change) however off-centre the subject is.
+    with t (even per-frame change) however off-centre the subject is. With ``subject_a`` (A's
+    people or main subject, a mask), the iris never cuts it: every part of it is revealed at
+    the moment the iris would have covered all of it, so it leaves whole.
     """
 
     a: Frame
@@ -256,9 +315,11 @@ class Reveal:
     center_b: tuple[float, float]
     seed: int = 0
     push: float = 0.08
+    subject_a: FloatArray | None = None
     _dist: FloatArray = field(init=False, repr=False)
     _quant: FloatArray = field(init=False, repr=False)
     _feather: float = field(init=False, repr=False)
+    _feathers: FloatArray | float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         h, w = self.a.shape[:2]
@@ -274,8 +335,12 @@ class Reveal:
             + 0.04 * np.sin((lobes + 3) * theta - 2 * phase)
         )
         self._dist = (np.hypot(dx, dy) * wobble).astype(np.float32)
+        self._feather = 0.02 * math.hypot(w, h)  # a narrow rim: a wide one shows both pictures
+        self._feathers = self._feather
+        if self.subject_a is not None:
+            parts = keep_whole(self._dist, self.subject_a)
+            self._feathers = self._feather * (1.0 + 5.0 * parts)
         self._quant = np.quantile(self._dist, np.linspace(0, 1, 257)).astype(np.float32)
-        self._feather = 0.08 * math.hypot(w, h)
 
     def __call__(self, t: float) -> Frame:
         if t <= 0:
@@ -285,7 +350,7 @@ class Reveal:
         h, w = self.a.shape[:2]
         q = float(np.interp(t, np.linspace(0, 1, 257), self._quant))
         radius = q + self._feather * (t - 0.5)
-        mask = np.clip((radius - self._dist) / self._feather + 0.5, 0.0, 1.0).astype(np.float32)
+        mask = np.clip((radius - self._dist) / self._feathers + 0.5, 0.0, 1.0).astype(np.float32)
         ca = (self.center_b[0] * w, self.center_b[1] * h)
         cb = ca
         ia = _affine(self.a, _similarity(ca, 1.0 + self.push * t, 0.0))
@@ -298,9 +363,12 @@ class Reveal:
 
 @dataclass(frozen=True)
 class TransitionPlan:
-    """What the engine decided for a pair (kept for logs, tests and docs)."""
+    """What the engine decided for a pair (recorded in the render's metadata, logs, tests)."""
 
     kind: str
+    """:data:`CAMERA_MOVE`, :data:`RELATED` (flow in-between) or one of CREATIVE_KINDS."""
+    case: str
+    """:data:`SAME_SCENE`, :data:`CONSECUTIVE` or :data:`UNRELATED`."""
     related: bool
     consistency: float
     photo_gain: float
@@ -313,6 +381,11 @@ class _Prepared:
     plan: TransitionPlan
     render: Callable[[float], Frame]
     camera_center: tuple[float, float]
+    ease: Callable[[float], float] = smoothstep_with_linear
+
+
+def _linear(t: float) -> float:
+    return t
 
 
 def is_related(flow: FlowField) -> bool:
@@ -332,23 +405,26 @@ def midpoint(a: Frame, b: Frame, *, max_side: int = 320) -> Frame:
 
 
 class MorphEngine(MotionEngine):
-    """Start frame + end frame -> a moving transition (flow morph or a creative move)."""
+    """Start frame + end frame -> a camera move, a flow in-between or a designed transition."""
 
     info = EngineInfo(
         name="kinora-morph",
-        version="1.0",
+        version="2.0",
         accepts=frozenset({InputKind.TWO_IMAGES}),
         needs_gpu=False,
         max_duration=10.0,
         description=(
-            "Optical-flow interpolation between a start and an end image (aligned for camera "
-            "motion, occlusion-aware); unrelated images get a reveal, zoom-through or whip pan."
+            "Two views of one scene become a camera move (SIFT homographies, one view per "
+            "frame); consecutive frames an even optical-flow in-between; unrelated images a "
+            "push through or a slide."
         ),
         honours=frozenset({"camera_control", "motion_range", "seed"}),
     )
 
-    def __init__(self, *, flow_max_side: int = 320) -> None:
+    def __init__(self, *, flow_max_side: int = 320, models_dir: Path | None = None) -> None:
         self.flow_max_side = flow_max_side
+        self.models_dir = models_dir
+        """Where the ISNet segmenter lives (the reveal keeps A's subject whole with it)."""
 
     def plan(self, inputs: EngineInputs, config: RenderConfig) -> TransitionPlan:
         """Decide the transition without rendering (cost: one flow computation)."""
@@ -362,16 +438,32 @@ class MorphEngine(MotionEngine):
         b = cover_fit(np.asarray(inputs.images[1], dtype=np.uint8), w, h)
         amp = min(10, max(1, config.motion_range)) / 5.0
         camera = config.camera.strip().lower()
+        view = match_views(a, b)
+        facts: dict[str, Any] = {
+            "model": view.model,
+            "matches": view.matches,
+            "inliers": view.inliers,
+            "view_shift": round(view_shift(view.homography, w, h), 4),
+        }
+        center = salient_centre(b) if camera else (0.5, 0.5)
+        if view.ok and facts["view_shift"] >= MIN_VIEW_SHIFT:
+            move = CameraMove(a, b, view, flow_max_side=self.flow_max_side)
+            res = move.residual_flow  # what the view change leaves over, between A and B-in-A
+            plan = TransitionPlan(
+                CAMERA_MOVE, SAME_SCENE, True, res.consistency, res.photo_gain, True, facts
+            )
+            return _Prepared(plan, move, center)
         flow = compute_flow(a, b, max_side=self.flow_max_side)
         if is_related(flow):
             interp = FlowInterpolator(a, b, flow)
             plan = TransitionPlan(
-                RELATED, True, flow.consistency, flow.photo_gain, flow.align.ok, {}
+                RELATED, CONSECUTIVE, True, flow.consistency, flow.photo_gain, view.ok, facts
             )
-            center = salient_centre(b) if camera else (0.5, 0.5)
-            return _Prepared(plan, interp.frame, center)
+            # small motion plays through at one speed: an eased start would hold the first
+            # frames still and then hurry
+            return _Prepared(plan, interp.frame, center, _linear)
         rng = np.random.default_rng([config.seed, 0x4B494E])
-        kind = CREATIVE_KINDS[int(rng.integers(len(CREATIVE_KINDS)))]
+        kind = AUTO_KINDS[int(rng.integers(len(AUTO_KINDS)))]
         motion = [(-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0)][int(rng.integers(4))]
         zoom_dir = 1.0 if rng.random() < 0.75 else -1.0
         roll = 0.0
@@ -387,24 +479,43 @@ class MorphEngine(MotionEngine):
         render: Callable[[float], Frame]
         params: dict[str, Any]
         if kind == WHIP:
-            render = WhipPan(a, b, motion=motion, blur=0.25 * amp)
+            # a blur near the per-frame travel: a slide, not a smear
+            render = WhipPan(a, b, motion=motion, blur=0.04 * amp)
             params = {"motion": motion}
         elif kind == ZOOM:
             strength = 1.0 + 1.2 * amp
             render = ZoomThrough(a, b, ca, cb, strength=strength, direction=zoom_dir, roll=roll)
             params = {"direction": "in" if zoom_dir > 0 else "out", "roll": roll}
         else:
-            render = Reveal(a, b, ca, cb, seed=config.seed, push=0.06 * amp)
+            subject = segment(a, models_dir=self.models_dir).mask
+            render = Reveal(a, b, ca, cb, seed=config.seed, push=0.06 * amp, subject_a=subject)
             params = {"center": (round(cb[0], 3), round(cb[1], 3))}
-        plan = TransitionPlan(kind, False, flow.consistency, flow.photo_gain, flow.align.ok, params)
+        plan = TransitionPlan(
+            kind, UNRELATED, False, flow.consistency, flow.photo_gain, view.ok, facts | params
+        )
         return _Prepared(plan, render, (0.5, 0.5))
 
-    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        """The frames, with the case the engine decided for this pair in ``metadata``."""
         prepared = self._prepare(inputs, config)
+        plan = asdict(prepared.plan)
+        metadata = {
+            "two_images": {
+                "case": plan["case"],
+                "transition": plan["kind"],
+                **{k: v for k, v in plan["params"].items() if isinstance(v, (int, float, str))},
+            }
+        }
+        return Render(self._frames(prepared, config), metadata)
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return self._frames(self._prepare(inputs, config), config)
+
+    def _frames(self, prepared: _Prepared, config: RenderConfig) -> Iterator[Frame]:
         amount = 0.04 * min(10, max(1, config.motion_range)) / 5.0
         overlay = prepared.plan.related and bool(config.camera.strip())
         for raw in pass_times(config.frames_per_motion, config.loop):
-            t = smoothstep_with_linear(raw)
+            t = prepared.ease(raw)
             frame = prepared.render(t)
             if overlay:
                 frame = camera_overlay(
