@@ -97,3 +97,94 @@ def test_decode_driver_keeps_every_frame_downscaled(tmp_path: Path) -> None:
     assert len(clip.frames) == 10
     assert max(clip.frames[0].shape[:2]) <= 480
     assert clip.audio is None
+
+
+def _megamind_driver(path: Path, *, seconds: float = 1.5, tone: bool = True) -> bytes:
+    """A real driving video: Megamind's close-up (OpenCV's sample, frames 204-), with a tone
+    as its sound, re-encoded to MP4 at 12 fps."""
+    import cv2
+
+    from tests.engines.engine_helpers import opencv_doc
+
+    cap = cv2.VideoCapture(str(opencv_doc("examples/data/Megamind.avi")))
+    frames = []
+    i = 0
+    while len(frames) < round(seconds * 12):
+        ok, bgr = cap.read()
+        assert ok
+        if i >= 204 and i % 2 == 0:
+            frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+        i += 1
+    cap.release()
+    h, w = frames[0].shape[:2]
+    n = round(seconds * 48000)
+    t = np.arange(n) / 48000
+    audio = np.repeat((0.2 * np.sin(2 * np.pi * 330 * t))[:, None], 2, axis=1).astype(np.float32)
+    with Mp4Writer(
+        path, width=w - w % 2, height=h - h % 2, fps=12, audio=audio if tone else None
+    ) as wr:
+        for frame in frames:
+            wr.write(np.ascontiguousarray(frame[: h - h % 2, : w - w % 2]))
+    return path.read_bytes()
+
+
+def _download(api: Api, media: dict, tmp_path: Path) -> Path:  # type: ignore[type-arg]
+    r = api.client.get(f"/media/{media['id']}/download", headers=api.headers())
+    assert r.status_code == 200
+    out = tmp_path / f"{media['id']}.mp4"
+    out.write_bytes(r.content)
+    return out
+
+
+@pytest.mark.parametrize("keep_sound", [True, False])
+def test_the_character_follows_a_driving_video_for_its_length_with_its_sound(
+    api_factory,
+    testdata: Path,
+    tmp_path: Path,
+    keep_sound: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    from kinora.video.encode import probe
+
+    api: Api = api_factory(keep_driver_sound=keep_sound)
+    driver = _megamind_driver(tmp_path / "driver.mp4", seconds=1.5)
+    r = _post(api, (testdata / "astronaut.png").read_bytes(), driver, loop="2")
+    assert r.status_code == 200, r.text
+    media = api.wait(r.json()["data"]["id"], timeout=300)
+    assert media["processing_status"] == "success", media["error"]
+    assert media["service_name"] == "kinora-character"
+    entry = media["video_history"][-1]
+    ignored = {item["field"] for item in entry["ignored"]}
+    assert "character_animate" not in ignored and "loop" in ignored
+    config = entry["engine_config"]["configs"][0]
+    assert config["character"]["motion"] == "driver"
+    assert abs(config["duration"] - 1.5) < 0.1
+    info = probe(_download(api, media, tmp_path))
+    assert abs(info["duration"] - 1.5) < 0.2
+    assert ("audio_codec" in info) is keep_sound
+    # the driver's mouth moves the character's, so no lip sync runs on top of it
+    assert "lip_sync" not in config
+
+
+def test_a_prompted_performance_runs_on_the_character_engine(api: Api, testdata: Path) -> None:
+    files = [("image_files", ("a.png", (testdata / "astronaut.png").read_bytes(), "image/png"))]
+    data = {"character_animate": "true", "prompt": "she waves hello", "duration": "1"}
+    r = api.client.post("/media", data=data, files=files, headers=api.headers())
+    assert r.status_code == 200, r.text
+    media = api.wait(r.json()["data"]["id"], timeout=300)
+    assert media["processing_status"] == "success", media["error"]
+    assert media["service_name"] == "kinora-character"
+    entry = media["video_history"][-1]
+    assert "character_animate" not in {item["field"] for item in entry["ignored"]}
+    assert entry["engine_config"]["configs"][0]["character"]["motion"] == "wave"
+
+
+def test_a_driving_video_without_anyone_in_it_fails_the_media_and_refunds(
+    api: Api, testdata: Path, tmp_path: Path
+) -> None:
+    before = api.credits()
+    r = _post(api, (testdata / "astronaut.png").read_bytes(), _video(tmp_path / "bars.mp4", 1.0))
+    assert r.status_code == 200, r.text
+    media = api.wait(r.json()["data"]["id"], timeout=300)
+    assert media["processing_status"] == "fail"
+    assert "driving video" in str(media["error"])
+    assert api.credits() == before

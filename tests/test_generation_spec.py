@@ -72,7 +72,6 @@ def test_built_in_engine_records_what_it_does_not_honour(api: Api, testdata: Pat
         data={
             "negative_prompt": "blurry, extra fingers",
             "duration": "1",
-            "character_animate": "true",
             "camera_control": "Zoom in",
         },
         files=files,
@@ -84,7 +83,6 @@ def test_built_in_engine_records_what_it_does_not_honour(api: Api, testdata: Pat
     entry = done["video_history"][-1]
     ignored = {item["field"]: item["reason"] for item in entry["ignored"]}
     assert "kinora-parallax" in ignored["negative_prompt"]
-    assert "character_animate" in ignored
     assert "camera_control" not in ignored  # the one-image engine moves its camera
     assert entry["spec"]["negative_prompt"] == "blurry, extra fingers"
     assert entry["engine_config"]["configs"][0]["negative_prompt"] == "blurry, extra fingers"

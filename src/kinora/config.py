@@ -155,6 +155,11 @@ class Settings(BaseSettings):
         "engine's model file is missing: one-image renders fall back to GrabCut, text renders "
         "fail. Otherwise they refuse to start (exit 2).",
     )
+    keep_driver_sound: bool = Field(
+        default=True,
+        description="character_animate with a driving video keeps the video's own sound when "
+        "it has any (narration, when given, replaces it); false drops it.",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000", description="Base URL used in links the API returns."
     )

@@ -71,3 +71,55 @@ def border_defects(frame: Frame, strip: int = 2) -> list[str]:
             if ratio < 0.03:
                 problems.append(f"{name}: smeared edge (across/along {ratio:.3f})")
     return problems
+
+
+OPENCV_DOC = "usr/share/doc/opencv-doc"
+OPENCV_DOC_CACHE = ROOT / ".cache" / "opencv-doc-files"
+OPENCV_DOC_MEMBERS = (
+    "examples/data/messi5.jpg",  # a footballer, full body
+    "examples/data/fruits.jpg",  # nobody
+    "examples/data/Megamind.avi",  # a cartoon face that turns and talks
+    "opencv4/html/230501201_1.jpg",  # a man in a jacket, head and shoulders (portrait_jacket)
+    "opencv4/html/227943776_1.jpg",  # a smiling portrait (portrait_smile)
+)
+"""OpenCV's sample photos and video (Debian's opencv-doc, Apache-2.0/BSD-3-Clause) that the
+people tests use: real faces and bodies not among ../shared/testdata."""
+
+
+def opencv_doc(member: str) -> Path:
+    """A file of Debian's opencv-doc: the installed package's, else extracted once (with every
+    member of :data:`OPENCV_DOC_MEMBERS`) from ``apt-get download opencv-doc``."""
+    import subprocess
+    import tempfile
+
+    assert member in OPENCV_DOC_MEMBERS, member
+    installed = Path("/") / OPENCV_DOC / member
+    if installed.is_file():
+        return installed
+    cached = OPENCV_DOC_CACHE / OPENCV_DOC / member
+    if cached.is_file():
+        return cached
+    OPENCV_DOC_CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=OPENCV_DOC_CACHE) as tmp:
+        got = subprocess.run(
+            ["apt-get", "download", "opencv-doc"], cwd=tmp, capture_output=True, text=True
+        )
+        debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
+        if not debs:
+            pytest.fail(f"apt-get download opencv-doc failed: {got.stderr.strip()[-400:]}")
+        names = " ".join(f"'./{OPENCV_DOC}/{m}'" for m in OPENCV_DOC_MEMBERS)
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        tar = subprocess.run(
+            f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x -C '{tree}' {names}",
+            shell=True,
+            capture_output=True,
+            text=True,
+        )
+        if tar.returncode != 0:
+            pytest.fail(f"extracting opencv-doc failed: {tar.stderr.strip()[-400:]}")
+        for m in OPENCV_DOC_MEMBERS:
+            target = OPENCV_DOC_CACHE / OPENCV_DOC / m
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (tree / OPENCV_DOC / m).replace(target)
+    return cached

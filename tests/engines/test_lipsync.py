@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from engine_helpers import MODELS_DIR, ROOT, TESTDATA, load_photo
+from engine_helpers import MODELS_DIR, TESTDATA, load_photo, opencv_doc
 
 from kinora.audio.visemes import loudness_per_frame, visemes_from_audio
 from kinora.config import Settings
@@ -26,16 +26,10 @@ from kinora.pipeline.sound import NO_FACE, NOTHING_TO_SYNC
 from kinora.spec import InputRef
 from kinora.video.encode import read_frames
 
-PORTRAIT = ROOT / ".cache" / "quality" / "photos" / "portrait_jacket.png"
+PORTRAIT = "opencv4/html/230501201_1.jpg"  # the quality corpus' portrait_jacket
 NARRATION = "Hello there. My name is Joe. It is a lovely morning."
 FPS = 12
 """Half the usual rate: the mouth's syllables still span two or three frames each."""
-
-
-def corpus_photo(path: Path) -> Path:
-    if not path.is_file():
-        pytest.fail(f"{path} is not fetched: run bench/quality/corpus.py")
-    return path
 
 
 def prepared(
@@ -71,7 +65,7 @@ def openings(frames: list[Frame]) -> np.ndarray:
 def test_the_mouth_follows_the_speech(tmp_path: Path, camera: str) -> None:
     ready = prepared(
         tmp_path,
-        corpus_photo(PORTRAIT),
+        opencv_doc(PORTRAIT),
         camera=camera,
         audio_option={"narrator": "George", "narration": NARRATION},
     )
@@ -112,12 +106,12 @@ def test_no_face_in_the_picture_is_recorded(tmp_path: Path) -> None:
 
 
 def test_native_audio_without_speech_has_nothing_to_sync(tmp_path: Path) -> None:
-    ready = prepared(tmp_path, corpus_photo(PORTRAIT), native_audio=True)
+    ready = prepared(tmp_path, opencv_doc(PORTRAIT), native_audio=True)
     assert ready.job.lip_sync is None
     assert NOTHING_TO_SYNC in ready.plan.ignored
     with_speech = prepared(
         tmp_path,
-        corpus_photo(PORTRAIT),
+        opencv_doc(PORTRAIT),
         native_audio=True,
         audio_option={"narrator": "George", "narration": "Hi."},
     )

@@ -14,8 +14,6 @@ regions of the first frame, camera Static).
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from engine_helpers import MODELS_DIR, ROOT, psnr, require_isnet
+from engine_helpers import MODELS_DIR, opencv_doc, psnr, require_isnet
 
 from kinora.engines.base import EngineInputs, Frame, InputKind, RenderConfig
 from kinora.engines.people import tps
@@ -38,38 +36,10 @@ from kinora.errors import RenderError
 from kinora.video.fit import cover_fit
 from kinora.vocab import TryOnModel
 
-DOC = "usr/share/doc/opencv-doc"
-PERSON = f"{DOC}/examples/data/messi5.jpg"
-GARMENT = f"{DOC}/opencv4/html/230501201_1.jpg"
-NOBODY = f"{DOC}/examples/data/fruits.jpg"
-MEMBERS = (PERSON, GARMENT, NOBODY)
-CACHE = Path(ROOT) / ".cache" / "opencv-doc-tryon"
+PERSON = "examples/data/messi5.jpg"
+GARMENT = "opencv4/html/230501201_1.jpg"
+NOBODY = "examples/data/fruits.jpg"
 WIDTH, HEIGHT = 384, 240
-
-
-def _opencv_doc_file(member: str) -> Path:
-    """An opencv-doc file: installed, extracted by the quality bench, or fetched once."""
-    for base in (Path("/"), Path(ROOT) / ".cache" / "quality" / "x" / "opencv-doc", CACHE):
-        if (base / member).is_file():
-            return base / member
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        got = subprocess.run(
-            ["apt-get", "download", "opencv-doc"], cwd=tmp, capture_output=True, text=True
-        )
-        debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
-        if not debs:
-            pytest.fail(f"apt-get download opencv-doc failed: {got.stderr.strip()[-400:]}")
-        names = " ".join(f"'./{m}'" for m in MEMBERS)
-        tar = subprocess.run(
-            f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x -C '{CACHE}' {names}",
-            shell=True,
-            capture_output=True,
-            text=True,
-        )
-        if tar.returncode != 0:
-            pytest.fail(f"extracting opencv-doc failed: {tar.stderr.strip()[-400:]}")
-    return CACHE / member
 
 
 def _read(path: Path) -> Frame:
@@ -91,8 +61,8 @@ class TryOn:
 @pytest.fixture(scope="module")
 def tryon() -> Iterator[TryOn]:
     require_isnet()
-    person = _read(_opencv_doc_file(PERSON))
-    garment = _read(_opencv_doc_file(GARMENT))
+    person = _read(opencv_doc(PERSON))
+    garment = _read(opencv_doc(GARMENT))
     engine = TryOnEngine(MODELS_DIR)
     config = RenderConfig(
         width=WIDTH,
@@ -201,7 +171,7 @@ def test_engine_declares_what_it_does() -> None:
 
 def test_a_person_image_without_a_body_fails_the_render(tryon: TryOn) -> None:
     # OpenCV's fruit bowl: a real photo with no one in it.
-    fruits = _read(_opencv_doc_file(NOBODY))
+    fruits = _read(opencv_doc(NOBODY))
     config = RenderConfig(width=96, height=64, fps=4, duration=1.0)
     with pytest.raises(RenderError, match="no person's body"):
         tryon.engine.render(EngineInputs(images=[fruits, tryon.garment]), config)
@@ -290,8 +260,8 @@ def test_try_on_through_the_api_runs_the_built_in_and_says_so(api_factory) -> No
 
     api: Api = api_factory()
     files = [
-        ("image_files", ("person.jpg", _opencv_doc_file(PERSON).read_bytes(), "image/jpeg")),
-        ("image_files", ("garment.jpg", _opencv_doc_file(GARMENT).read_bytes(), "image/jpeg")),
+        ("image_files", ("person.jpg", opencv_doc(PERSON).read_bytes(), "image/jpeg")),
+        ("image_files", ("garment.jpg", opencv_doc(GARMENT).read_bytes(), "image/jpeg")),
     ]
     data = {"motion_type": "TryOnVideo", "model": "FashnTryOn", "duration": "1"}
     r = api.client.post("/media", data=data, files=files, headers=api.headers())

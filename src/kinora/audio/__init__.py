@@ -24,6 +24,7 @@ from kinora.vocab import DEFAULT_NARRATOR
 
 __all__ = [
     "DEFAULT_NARRATOR",
+    "DRIVER_SOURCE",
     "MAX_NARRATED_SECONDS",
     "RATE",
     "SPEECH_LEAD_SECONDS",
@@ -45,6 +46,8 @@ RATE = 48000
 MAX_NARRATED_SECONDS = 30.0
 SPEECH_LEAD_SECONDS = 0.3
 SPEECH_TAIL_SECONDS = 1.0
+DRIVER_SOURCE = "driving video"
+"""SpeechPlan.source of a driving video's own sound (its length is the video's, not speech's)."""
 #: Narration text without a narrator is spoken by this voice.
 
 
@@ -59,6 +62,8 @@ class AudioRequest:
     prompt: str = ""
     camera: str = ""
     seed: int = 0
+    driver_audio: bytes | None = None
+    """A driving video's own sound (character_animate): kept unless narration replaces it."""
 
     @property
     def has_narration(self) -> bool:
@@ -69,6 +74,7 @@ class AudioRequest:
         """False when nothing asks for sound: the video then has no audio stream at all."""
         return (
             self.has_narration
+            or bool(self.driver_audio)
             or bool(self.bg_music_prompt and self.bg_music_prompt.strip())
             or bool(self.bg_music_audio)
             or self.native_audio
@@ -134,12 +140,23 @@ def plan_audio(request: AudioRequest, *, motion_seconds: float) -> AudioPlan:
             words=count_words(request.narration),
             offset_seconds=SPEECH_LEAD_SECONDS,
         )
+    elif request.driver_audio:
+        try:
+            samples = decode_audio(request.driver_audio, rate=RATE, what="the driving video")
+        except RenderError as exc:
+            notes.append(f"{exc.message}: the driving video's sound is not kept")
+        else:
+            speech = SpeechPlan(
+                samples=samples, rate=RATE, source=DRIVER_SOURCE, words=0, offset_seconds=0.0
+            )
     elif request.narrator:
         notes.append("narrator given without narration text: no speech")
     music_audio = None
     if request.bg_music_audio:
         music_audio = decode_audio(request.bg_music_audio, rate=RATE, what="bg_music_url")
-    if speech is not None:
+    if speech is not None and speech.source == DRIVER_SOURCE:
+        video_seconds = motion_seconds  # the driving video's length: its sound plays along
+    elif speech is not None:
         wanted = speech.offset_seconds + speech.seconds + SPEECH_TAIL_SECONDS
         if wanted > MAX_NARRATED_SECONDS:
             notes.append(

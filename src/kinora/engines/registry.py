@@ -72,6 +72,7 @@ with those inputs they run here instead of the built-in for the inputs alone."""
 
 OWN_PLUGINS: dict[str, str] = {
     "tryon": "kinora.engines.people.tryon:TryOnEngine",
+    "character": "kinora.engines.people.character:CharacterEngine",
     "diffusers": "kinora.engines.diffusion:DiffusersEngine",
     "replicate": "kinora.engines.providers.replicate:ReplicateEngine",
     "fal": "kinora.engines.providers.fal:FalEngine",

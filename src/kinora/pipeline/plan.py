@@ -46,12 +46,9 @@ SPEC_TO_ENGINE_FIELD: dict[str, str] = {
 the planner's, but whether a seed reproduces a render is the engine's: ``seed``."""
 
 
-NOT_YET_HONOURED: dict[str, str] = {
-    "character_animate": "no built-in engine animates characters yet: recorded as ignored",
-    "try_on_model": "refused at create (422) unless TryOnVideo routes to an engine that "
-    "honours it (kinora.domain.media.check_honourable)",
-}
-"""Spec fields no shipped engine may honour, and how each is kept from being dropped silently."""
+NOT_YET_HONOURED: dict[str, str] = {}
+"""Spec fields no shipped engine honours, and how each is kept from being dropped silently
+(none today: kinora-tryon honours try_on_model, kinora-character character_animate)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,7 @@ def plan(
     long_side: int,
     fps: int,
     narration_seconds: float | None = None,
+    driver_seconds: float | None = None,
 ) -> Plan:
     """Render configs for every variant of ``spec``, and what the engine will not honour.
 
@@ -117,6 +115,14 @@ def plan(
         duration, loop = narration_seconds, 1
         if spec.loop != 1:
             ignored.append(Ignored("loop", "narration sets the video's length; loop not applied"))
+        if driver_seconds is not None:
+            options["mouth"] = "speech"  # narration, not the driver, moves the mouth
+    elif driver_seconds is not None:
+        duration, loop = driver_seconds, 1
+        if spec.loop != 1:
+            ignored.append(
+                Ignored("loop", "the driving video sets the video's length; loop not applied")
+            )
     configs = tuple(
         RenderConfig(
             width=width,

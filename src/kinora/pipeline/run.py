@@ -55,7 +55,9 @@ def prepare(
         settings=settings,
         needs=spec.needs,
     )
-    audio_plan = plan_soundtrack(spec, decoded.audio_files)
+    driver = decoded.inputs.driver
+    kept = driver if driver is not None and settings.keep_driver_sound else None
+    audio_plan = plan_soundtrack(spec, decoded.audio_files, driver=kept)
     narration = (
         audio_plan.video_seconds
         if audio_plan is not None and audio_plan.speech is not None
@@ -68,6 +70,7 @@ def prepare(
         long_side=long_side or settings.output_long_side,
         fps=fps or settings.fps,
         narration_seconds=narration,
+        driver_seconds=driver.seconds if driver is not None else None,
     )
     if variants is not None:
         planned = replace(planned, configs=planned.configs[:variants])

@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kinora.audio import AudioPlan, AudioRequest, plan_audio, render_soundtrack
+from kinora.audio import DRIVER_SOURCE, AudioPlan, AudioRequest, plan_audio, render_soundtrack
 from kinora.audio.visemes import visemes_from_audio
-from kinora.engines.base import Frame
+from kinora.engines.base import Clip, Frame
 from kinora.engines.people.landmarks import LandmarkModelsMissing, track_face
 from kinora.pipeline.plan import Ignored
 from kinora.pipeline.render import LipSyncJob, SoundtrackMaker
@@ -23,8 +23,13 @@ NOTHING_TO_SYNC = Ignored(
 )
 
 
-def plan_soundtrack(spec: GenerationSpec, audio_files: Mapping[str, bytes]) -> AudioPlan | None:
-    """The soundtrack plan, or None when nothing asks for sound (no audio stream then)."""
+def plan_soundtrack(
+    spec: GenerationSpec, audio_files: Mapping[str, bytes], *, driver: Clip | None = None
+) -> AudioPlan | None:
+    """The soundtrack plan, or None when nothing asks for sound (no audio stream then).
+
+    A driving video (``driver``, with its sound kept) sets the length, and its sound plays
+    along unless narration replaces it."""
     request = AudioRequest(
         narrator=spec.audio.narrator,
         narration=spec.audio.narration,
@@ -35,10 +40,12 @@ def plan_soundtrack(spec: GenerationSpec, audio_files: Mapping[str, bytes]) -> A
         prompt=spec.prompt,
         camera=spec.camera_control.value,
         seed=int(spec.seeds[0]) if spec.seeds else 0,
+        driver_audio=driver.audio if driver is not None else None,
     )
     if not request.wants_audio:
         return None
-    return plan_audio(request, motion_seconds=spec.motion_seconds)
+    seconds = driver.seconds if driver is not None else spec.motion_seconds
+    return plan_audio(request, motion_seconds=seconds)
 
 
 def soundtrack_maker(plan: AudioPlan | None) -> SoundtrackMaker | None:
@@ -66,6 +73,8 @@ def plan_lip_sync(
     boxes a cat's face); a text render has none to look at, so its frames are
     searched as they are rendered (:data:`kinora.pipeline.render.NO_FACE_RENDERED`)."""
     speech = plan.speech if plan is not None else None
+    if speech is not None and speech.source == DRIVER_SOURCE:
+        return None, ()  # the character's mouth follows the driving video's face
     if speech is None:
         return None, (NOTHING_TO_SYNC,) if native_audio else ()
     if images:

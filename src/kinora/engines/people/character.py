@@ -1,0 +1,523 @@
+"""The character engine: a photographed person or figure performs a motion.
+
+One image holds the character. It is segmented (ISNet), its body pose and face mesh are read
+(MediaPipe's models), and a rig is built from them (:mod:`.skeleton`: the bones the photo
+shows, with the character's own bone lengths). The motion comes from a driving video when one
+is given (:mod:`.driving`: the driver's face and joint angles relative to its first frame, so
+the character keeps its own face and build) or from the prompt (:mod:`.performances`: wave,
+clap, dance, walk, jump, nod, look around, talk; an idle otherwise).
+
+Each frame the face's parts are moved first on the photo (:mod:`.faceparts`: jaw, lids, brows,
+a depth-weighted turn, a dark mouth interior), then the body: a triangle mesh over the
+subject's mask, each vertex skinned to the bones near it, is posed by the bones' rigid maps
+and the photo is resampled triangle by triangle (:mod:`.meshwarp`), legs behind the torso and
+the arms in front. Where the character moves off, the background shows, filled once behind
+the whole subject. The camera stays still unless ``camera`` asks for a gentle zoom or pan.
+
+A body cut off by the picture's lower edge (a portrait) keeps its place: only its head and
+arms move, so no gap opens at the edge; a face without a visible body turns about a neck
+placed under the chin; a body whose face is too small or turned away moves without face parts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from kinora.engines.base import (
+    EngineInfo,
+    EngineInputs,
+    Frame,
+    InputKind,
+    ModelFile,
+    MotionEngine,
+    Render,
+    RenderConfig,
+)
+from kinora.engines.parallax.segment import ISNET_FILENAME, isnet_path, segment
+from kinora.engines.people.driving import DrivenFrame, read_driver
+from kinora.engines.people.faceparts import FaceRig, FaceState
+from kinora.engines.people.landmarks import (
+    MESH_MIN_SCORE,
+    FaceMesh,
+    detect_faces,
+    detect_pose,
+    face_mesh,
+)
+from kinora.engines.people.meshwarp import (
+    Mesh,
+    backward_map,
+    blend_transforms,
+    mask_mesh,
+    skin_weights,
+)
+from kinora.engines.people.models import landmark_model_files
+from kinora.engines.people.performances import Beat, Performance, Timeline, amplitude, pick
+from kinora.engines.people.skeleton import (
+    JOINTS,
+    LIMBS,
+    NECK,
+    PELVIS,
+    PoseState,
+    Rig,
+    pose_joints,
+)
+from kinora.errors import RenderError
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+MESH_CELLS = 48
+"""Mesh spacing: the picture's shorter side over this many cells."""
+MAP_SAMPLES = 200
+"""The body warp is computed on about this many samples across the shorter side."""
+HEAD_SHIFT_SHARE = 0.7
+SKIN_EXTENSION = {
+    "l_forearm": 0.5,
+    "r_forearm": 0.5,
+    "l_foot": 0.3,
+    "r_foot": 0.3,
+    "head": 0.9,
+}
+"""How far past its end joint each chain-ending bone skins, as a share of its length."""
+STILL_DISTANCE = 0.2
+"""Subject parts farther than this share of the body's height from every bone stay put."""
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+FILL_SIDE = 192
+"""The background is inpainted at this longer side, then scaled up."""
+CAMERA_ZOOM = 0.06
+CAMERA_PAN = 0.035
+
+
+@dataclass
+class Scene:
+    """What the engine knows about one character photo at one output size."""
+
+    rgba: npt.NDArray[np.uint8]
+    """The fitted photo with the subject mask as alpha, its soft rim slightly hardened: that
+    rim carries the old background's colour, which would show as a halo once a limb moves
+    over the body."""
+    background: Frame
+    rig: Rig
+    face: FaceRig | None
+    mesh: Mesh
+    weights: F32
+    layers: list[npt.NDArray[np.int32]]
+    """Triangle indices per draw layer, back to front."""
+    anchored: bool
+    """The subject touches the lower edge: the body stays put."""
+    sides: dict[str, str]
+    """Which arm a one-arm performance uses ("main")."""
+    step: int
+    """Pixels between the body warp's computed samples (see meshwarp.backward_map)."""
+    on_edge_x: npt.NDArray[np.bool_]
+    on_edge_y: npt.NDArray[np.bool_]
+    """Mesh vertices on the picture's left or right (top or bottom) edge."""
+
+
+def _fit(image: Frame, mask: F32, width: int, height: int) -> tuple[Frame, F32]:
+    """Scaled to cover the output and cropped around the subject's centre."""
+    h, w = image.shape[:2]
+    scale = max(width / w, height / h)
+    sw, sh = max(width, round(w * scale)), max(height, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    big = np.asarray(cv2.resize(image, (sw, sh), interpolation=interp), np.uint8)
+    big_mask = np.asarray(cv2.resize(mask, (sw, sh), interpolation=cv2.INTER_LINEAR), np.float32)
+    ys, xs = np.nonzero(big_mask > 0.5)
+    cx = float(xs.mean()) if xs.size else sw / 2
+    cy = float(ys.mean()) if ys.size else sh / 2
+    x0 = int(np.clip(round(cx - width / 2), 0, sw - width))
+    y0 = int(np.clip(round(cy - height / 2), 0, sh - height))
+    crop = np.ascontiguousarray(big[y0 : y0 + height, x0 : x0 + width])
+    return crop, np.ascontiguousarray(big_mask[y0 : y0 + height, x0 : x0 + width])
+
+
+def fill_background(rgb: Frame, mask: F32) -> F32:
+    """The picture with the subject removed: inpainted at a small size (structure from the
+    surroundings), scaled up, and given back grain like the photo's own, so the revealed
+    area is not a smear."""
+    h, w = mask.shape
+    radius = max(3, round(0.015 * max(h, w)))
+    hole = cv2.dilate((mask > 0.2).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=radius)
+    f = min(1.0, FILL_SIDE / max(h, w))
+    sw, sh = max(8, round(w * f)), max(8, round(h * f))
+    small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA)
+    small_hole = (cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    small_hole = np.asarray(cv2.dilate(small_hole, np.ones((3, 3), np.uint8)), np.uint8)
+    filled = cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA)
+    up = np.asarray(cv2.resize(filled, (w, h), interpolation=cv2.INTER_CUBIC), np.float32)
+    up = np.asarray(cv2.GaussianBlur(up, (0, 0), 1.0 / f * 0.6), np.float32)
+    keep = hole == 0
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    detail = grey - cv2.GaussianBlur(grey, (0, 0), 2.0)
+    grain = float(detail[keep].std()) if keep.any() else 0.0
+    noise = np.random.default_rng(0).normal(0.0, grain * 0.7, (h, w)).astype(np.float32)
+    up += np.asarray(cv2.GaussianBlur(noise, (0, 0), 0.7), np.float32)[..., None]
+    out = rgb.astype(np.float32)
+    soft = cv2.GaussianBlur(hole.astype(np.float32), (0, 0), 2.0)[..., None]
+    out = out * (1 - soft) + up * soft
+    result: F32 = np.clip(out, 0, 255).astype(np.float32)
+    return result
+
+
+def _largest_face(image: Frame, mask: F32, models_dir: Path | None) -> FaceMesh | None:
+    """The face mesh of the largest face on the subject, if one is found."""
+    for face in detect_faces(image, models_dir=models_dir):
+        x, y = face.keypoint("nose_tip")
+        iy = int(np.clip(y, 0, mask.shape[0] - 1))
+        ix = int(np.clip(x, 0, mask.shape[1] - 1))
+        if mask[iy, ix] < 0.3:
+            continue
+        mesh = face_mesh(image, face, models_dir=models_dir)
+        if mesh.score >= MESH_MIN_SCORE:
+            return mesh
+    return None
+
+
+def _fallback_rig(mask: F32, face: FaceMesh | None) -> Rig:
+    """No body found: a spine up the subject's middle, so it still breathes and sways."""
+    ys, xs = np.nonzero(mask > 0.5)
+    h, w = mask.shape
+    joints = np.zeros((JOINTS, 2), np.float32)
+    usable = np.zeros(JOINTS, bool)
+    if ys.size:
+        cx = float(np.median(xs))
+        top, bottom = float(ys.min()), float(ys.max())
+    else:
+        cx, top, bottom = w / 2, 0.0, float(h - 1)
+    joints[PELVIS] = (cx, bottom)
+    joints[NECK] = (cx, top + 0.3 * (bottom - top))
+    usable[[PELVIS, NECK]] = True
+    return Rig.build(joints, usable, face)
+
+
+class CharacterEngine(MotionEngine):
+    """A character photo performs a prompted motion or a driving video's (module docstring)."""
+
+    info = EngineInfo(
+        name="kinora-character",
+        version="1.0",
+        accepts=frozenset({InputKind.ONE_IMAGE}),
+        needs_gpu=False,
+        max_duration=10.0,
+        description=(
+            "Animates the person or figure in a photo: a prompted performance (wave, clap, "
+            "dance, walk, jump, nod, look around, talk; an idle otherwise) or a driving video's "
+            "face and body motion, by a skinned mesh warp of the segmented character over "
+            "its inpainted background."
+        ),
+        honours=frozenset(
+            {"character_animate", "prompt", "camera_control", "motion_range", "seed"}
+        ),
+    )
+
+    @classmethod
+    def model_files(cls, models_dir: Path) -> list[ModelFile]:
+        """The face and pose models, and ISNet (without it the mask comes from GrabCut)."""
+        return [
+            *landmark_model_files(
+                models_dir, which=("face_detector", "face_mesh", "pose_detector", "pose_landmarks")
+            ),
+            ModelFile(
+                name=f"the ISNet segmentation model ({ISNET_FILENAME})",
+                path=Path(models_dir) / ISNET_FILENAME,
+            ),
+        ]
+
+    def __init__(self, models_dir: Path | None = None) -> None:
+        self.models_dir = Path(models_dir) if models_dir is not None else None
+        self._scenes: OrderedDict[tuple[str, int, int], Scene] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def service_version(self) -> str:
+        method = "isnet-medium" if isnet_path(self.models_dir) else "grabcut-fallback"
+        return f"{self.info.version}+{method}"
+
+    # --- the character ---------------------------------------------------------------------
+
+    def scene(self, image: Frame, width: int, height: int) -> Scene:
+        """The character prepared for ``width`` x ``height`` (cached for a few photos)."""
+        key = (hashlib.sha1(image.tobytes()).hexdigest(), width, height)
+        with self._lock:
+            if key in self._scenes:
+                self._scenes.move_to_end(key)
+                return self._scenes[key]
+        seg = segment(np.ascontiguousarray(image[..., :3]), models_dir=self.models_dir)
+        rgb, mask = _fit(np.ascontiguousarray(image[..., :3]), seg.mask, width, height)
+        scene = self._prepare(rgb, mask)
+        with self._lock:
+            self._scenes[key] = scene
+            while len(self._scenes) > 3:
+                self._scenes.popitem(last=False)
+        return scene
+
+    def _prepare(self, rgb: Frame, mask: F32) -> Scene:
+        h, w = mask.shape
+        face = _largest_face(rgb, mask, self.models_dir)
+        pose = detect_pose(rgb, models_dir=self.models_dir)
+        if pose is not None:
+            joints, usable = pose_joints(pose, (h, w))
+            rig = Rig.build(joints, usable, face)
+        else:
+            rig = Rig.build(np.zeros((JOINTS, 2), np.float32), np.zeros(JOINTS, bool), face)
+        if not rig.bones:
+            rig = _fallback_rig(mask, face)
+        spacing = max(5.0, min(h, w) / MESH_CELLS)
+        # The mesh reaches past the mask's soft rim, so the triangles the outline drops
+        # (in its concave nicks) are ones with nothing of the subject in them.
+        reach = max(2, round(spacing * 0.6))
+        solid = cv2.dilate(
+            (mask > 0.1).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=reach
+        )
+        face_rig = FaceRig(face, (h, w)) if face is not None else None
+        if face_rig is not None:
+            # The face's parts move a little past its outline (a turn, a dropped jaw): the
+            # body mesh covers its whole ring, or the moved edge would be cut off.
+            ring = np.round(face_rig.all_points[len(face_rig.points) :]).astype(np.int32)
+            cv2.fillPoly(solid, [ring], 1)
+        extra = rig.joints[rig.usable]
+        mesh = mask_mesh(solid > 0, spacing, extra)
+        starts = np.array([rig.joints[b.start] for b in rig.bones], np.float32)
+        # Bones that end a chain reach on past their last joint for skinning: a hand past
+        # the wrist, the toes, the top of the head, so those follow their bone.
+        ends = np.array(
+            [
+                rig.joints[b.end]
+                + SKIN_EXTENSION.get(b.name, 0.0) * (rig.joints[b.end] - rig.joints[b.start])
+                for b in rig.bones
+            ],
+            np.float32,
+        )
+        weights = skin_weights(
+            mesh.vertices,
+            starts,
+            ends,
+            reach=0.05 * rig.height,
+            power=3.0,
+            still=STILL_DISTANCE * rig.height,
+        )
+        dominant = weights[mesh.triangles].mean(axis=1).argmax(axis=1)
+        layer_of = [*(b.layer for b in rig.bones), 1]  # the still column: with the torso
+        tri_layer = np.array([layer_of[k] for k in dominant], np.int32)
+        layers = [np.flatnonzero(tri_layer == layer).astype(np.int32) for layer in (0, 1, 2)]
+        edge = np.clip((mask - 0.2) / 0.6, 0.0, 1.0)
+        alpha = edge * edge * (3 - 2 * edge)
+        rgba = np.dstack([rgb, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)])
+        background = np.clip(fill_background(rgb, mask) + 0.5, 0, 255).astype(np.uint8)
+        anchored = float((mask[-2:] > 0.5).mean()) > 0.02
+        names = rig.names
+        main = "r" if "r_forearm" in names else "l"
+        return Scene(
+            rgba=rgba,
+            background=background,
+            rig=rig,
+            face=face_rig,
+            mesh=mesh,
+            weights=weights,
+            layers=[layer for layer in layers if layer.size],
+            anchored=anchored,
+            sides={"main": main},
+            step=max(1, min(h, w) // MAP_SAMPLES),
+            on_edge_x=(mesh.vertices[:, 0] <= 1.0) | (mesh.vertices[:, 0] >= w - 2.0),
+            on_edge_y=(mesh.vertices[:, 1] <= 1.0) | (mesh.vertices[:, 1] >= h - 2.0),
+        )
+
+    # --- motion ----------------------------------------------------------------------------
+
+    def _beat_state(self, scene: Scene, beat: Beat) -> tuple[PoseState, FaceState]:
+        """A performance's moment as the character's pose and face."""
+        rig = scene.rig
+        names = rig.names
+        turns: dict[str, float] = {}
+        body: dict[str, tuple[float, float]] = {}
+        root = (0.0, 0.0)
+        stretch = 1.0
+        for channel, value in beat.values.items():
+            kind, _, limb = channel.partition(":")
+            if kind in ("body", "main") and limb in LIMBS:
+                sides: tuple[str, ...] = LIMBS[limb]
+                if kind == "main":
+                    sides = tuple(s for s in sides if s.startswith(scene.sides["main"] + "_"))
+                for bone in sides:
+                    if bone in names:
+                        body[bone] = (math.radians(value), beat.weight)
+            elif kind in ("turn", "swing") and limb in LIMBS:
+                for bone in LIMBS[limb]:
+                    if bone not in names:
+                        continue
+                    side = 1.0 if bone.startswith("l_") else -1.0
+                    outward = side * rig.side_sign
+                    sign = outward if kind == "turn" else outward * side
+                    turns[bone] = turns.get(bone, 0.0) + math.radians(value) * sign
+            elif kind == "turn" and limb in ("spine", "head"):
+                turns[limb] = turns.get(limb, 0.0) + value
+        if "root_x" in beat.values or "root_y" in beat.values:
+            root = (
+                beat.values.get("root_x", 0.0) * rig.height,
+                beat.values.get("root_y", 0.0) * rig.height,
+            )
+        stretch = beat.values.get("stretch", 1.0)
+        face_h = scene.face.height if scene.face is not None else 0.12 * rig.height
+        head = (beat.values.get("head_x", 0.0) * face_h, beat.values.get("head_y", 0.0) * face_h)
+        if scene.anchored:
+            root = (0.0, 0.0)
+            stretch = 1.0 + (stretch - 1.0) * 0.5
+        face = FaceState(
+            mouth=beat.values.get("mouth", 0.0),
+            blink=(beat.blink, beat.blink),
+            brow=beat.values.get("brow", 0.0),
+            yaw=beat.values.get("yaw", 0.0),
+            pitch=beat.values.get("pitch", 0.0),
+        )
+        return PoseState(turns, body, root, stretch, head), face
+
+    def _driven_state(self, scene: Scene, driven: DrivenFrame) -> tuple[PoseState, FaceState]:
+        """A driver's moment as the character's pose and face (at the driver's own size of
+        motion: motion_range shapes performances, not a driver)."""
+        rig = scene.rig
+        turns = {k: v for k, v in driven.turns.items() if k in rig.names}
+        turns["head"] = turns.get("head", 0.0) + driven.head_turn
+        face_h = scene.face.height if scene.face is not None else 0.12 * rig.height
+        # Less than the driver's own shift: part of it shows already in the turn (the face's
+        # inner points move with yaw), and a head sliding its full way looks loose on a neck.
+        head_shift = (
+            driven.head_shift[0] * face_h * HEAD_SHIFT_SHARE,
+            driven.head_shift[1] * face_h * HEAD_SHIFT_SHARE,
+        )
+        root = (driven.root_shift[0] * rig.height, driven.root_shift[1] * rig.height)
+        if scene.anchored:
+            root = (0.0, 0.0)
+        elif driven.turns:
+            head_shift = (0.0, 0.0)  # the driven body carries the head
+        return PoseState(turns, {}, root, 1.0, head_shift), driven.face or FaceState()
+
+    # --- drawing ---------------------------------------------------------------------------
+
+    def draw(self, scene: Scene, pose: PoseState, face: FaceState) -> Frame:
+        """One frame of the character in ``pose`` with ``face``."""
+        src = scene.face.apply(scene.rgba, face) if scene.face is not None else scene.rgba
+        maps, _posed = scene.rig.solve(pose)
+        transforms = np.stack([*(maps[b.name] for b in scene.rig.bones), IDENTITY])
+        moved = blend_transforms(scene.weights, transforms, scene.mesh.vertices)
+        h, w = src.shape[:2]
+        # Where the picture's edge cuts the body, the cut stays on the edge (it may slide
+        # along it): a turning torso must not open a gap between itself and the frame.
+        rest = scene.mesh.vertices
+        moved[:, 0] = np.where(scene.on_edge_x, rest[:, 0], moved[:, 0])
+        moved[:, 1] = np.where(scene.on_edge_y, rest[:, 1], moved[:, 1])
+        out = scene.background.copy()
+        colour = np.ascontiguousarray(src[..., :3])
+        opacity = np.ascontiguousarray(src[..., 3])
+        for layer in scene.layers:
+            tris = scene.mesh.triangles[layer]
+            bmap = backward_map(scene.mesh.vertices, moved, tris, (h, w), step=scene.step)
+            if bmap is None:
+                continue
+            hh, ww = bmap.map_x.shape
+            over = cv2.remap(
+                colour, bmap.map_x, bmap.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+            alpha = cv2.remap(opacity, bmap.map_x, bmap.map_y, cv2.INTER_LINEAR) * (
+                bmap.covered * np.float32(1 / 255)
+            )
+            window = (slice(bmap.y0, bmap.y0 + hh), slice(bmap.x0, bmap.x0 + ww))
+            under = np.ascontiguousarray(out[window])
+            out[window] = cv2.blendLinear(under, over, 1.0 - alpha, alpha)
+        return out
+
+    @staticmethod
+    def _camera(camera: str, t: float, amp: float, width: int, height: int) -> F64 | None:
+        """The 2x3 map from output pixels to the drawn frame's for a gentle camera move at
+        progress ``t`` (0-1): a slow zoom, or a pan or tilt inside a slight zoom (so no
+        border shows); None for a still camera (the default, and any other path)."""
+        ease = t * t * (3 - 2 * t)
+        name = camera.strip().lower()
+        dx = dy = 0.0
+        if name == "zoom in":
+            zoom = 1.0 + CAMERA_ZOOM * amp * ease
+        elif name == "zoom out":
+            zoom = 1.0 + CAMERA_ZOOM * amp * (1.0 - ease)
+        elif name in ("pan left", "pan right"):
+            zoom = 1.0 + CAMERA_PAN * amp * 2
+            dx = CAMERA_PAN * amp * (1 - 2 * ease) * (1 if name == "pan left" else -1) * width
+        elif name in ("tilt up", "tilt down", "crane up", "crane down"):
+            zoom = 1.0 + CAMERA_PAN * amp * 2
+            dy = CAMERA_PAN * amp * (1 - 2 * ease) * (1 if name.endswith("up") else -1) * height
+        else:
+            return None
+        cx, cy = (width - 1) / 2, (height - 1) / 2
+        return np.array(
+            [[1 / zoom, 0.0, cx - cx / zoom + dx], [0.0, 1 / zoom, cy - cy / zoom + dy]]
+        )
+
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        """The frames, and what moved the character: ``metadata["character"]`` names the
+        performance (or "driver"), whether a face and which bones were found, and what the
+        picture could not do (a wave with no arm in the picture)."""
+        report: dict[str, Any] = {}
+        return Render(self._frames(inputs, config, report), metadata={"character": report})
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return self._frames(inputs, config, {})
+
+    def _frames(
+        self, inputs: EngineInputs, config: RenderConfig, report: dict[str, Any]
+    ) -> Iterator[Frame]:
+        if not inputs.images:
+            raise RenderError("character animation needs the character's image")
+        width, height = config.width, config.height
+        total = config.total_frames
+        per_loop = config.frames_per_motion
+        driven: list[DrivenFrame] | None = None
+        if inputs.driver is not None:
+            driven = read_driver(inputs.driver, per_loop, config.fps, models_dir=self.models_dir)
+        scene = self.scene(inputs.images[0], width, height)
+        amp = amplitude(config.motion_range)
+        timeline: Timeline | None = None
+        report.update(face=scene.face is not None, bones=sorted(scene.rig.names))
+        if driven is None:
+            performance: Performance = pick(config.prompt or inputs.prompt)
+            report["motion"] = performance.name
+            if performance.needs_arms and not {"l_forearm", "r_forearm"} & scene.rig.names:
+                report["note"] = f"no arm in the picture to {performance.name} with"
+            timeline = Timeline(
+                performance,
+                per_loop / config.fps,
+                motion_range=config.motion_range,
+                seed=config.seed,
+            )
+        else:
+            report["motion"] = "driver"
+        for i in range(total):
+            if driven is not None:
+                pose, face = self._driven_state(scene, driven[i % per_loop])
+                if config.options.get("mouth") == "speech":
+                    face = dataclasses.replace(face, mouth=0.0)  # narration's lip sync moves it
+            else:
+                assert timeline is not None
+                pose, face = self._beat_state(scene, timeline.at((i % per_loop) / config.fps))
+            frame = self.draw(scene, pose, face)
+            move = self._camera(config.camera, i / max(1, total - 1), amp, width, height)
+            if move is not None:
+                frame = np.asarray(
+                    cv2.warpAffine(
+                        frame,
+                        move,
+                        (width, height),
+                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                        borderMode=cv2.BORDER_REFLECT,
+                    ),
+                    np.uint8,
+                )
+            yield np.ascontiguousarray(frame)

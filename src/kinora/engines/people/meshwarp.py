@@ -1,0 +1,234 @@
+"""Piecewise-affine mesh warps: a triangle mesh over a mask, skinning weights, backward maps.
+
+The character engine moves a photographed body by moving the vertices of a triangle mesh laid
+over it and resampling the photo triangle by triangle. Each output pixel belongs to one
+destination triangle, and inside it the map back to the photo is that triangle's affine map,
+so the warp is continuous across shared edges (no seams) and exact at the vertices.
+
+Rasterising is done by OpenCV (``fillConvexPoly`` writes each triangle's index into an id
+image, in draw order, so later triangles cover earlier ones) and the per-pixel source
+coordinates come from one vectorised lookup of the triangles' affine maps: a frame costs a
+few milliseconds whatever the triangle count.
+
+Coordinates here are OpenCV's: pixel ``(i, j)``'s centre is at ``(j, i)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from scipy.spatial import Delaunay
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+
+SUBPIXEL_SHIFT = 4
+"""Fractional bits for rasterising (vertices are not on integer pixels)."""
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """A triangle mesh: vertices (N, 2) in pixels and triangles (M, 3) of vertex indices."""
+
+    vertices: F32
+    triangles: I32
+
+
+def _resample_contour(contour: F32, spacing: float) -> F32:
+    """Points every ``spacing`` pixels along a closed contour."""
+    closed = np.vstack([contour, contour[:1]])
+    seg = np.hypot(*np.diff(closed, axis=0).T)
+    length = float(seg.sum())
+    if length < spacing * 3:
+        return contour
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    at = np.arange(0.0, length, spacing)
+    xs = np.interp(at, cum, closed[:, 0])
+    ys = np.interp(at, cum, closed[:, 1])
+    return np.stack([xs, ys], axis=1).astype(np.float32)
+
+
+def mask_mesh(mask: npt.NDArray[np.bool_], spacing: float, extra: F32 | None = None) -> Mesh:
+    """A mesh covering ``mask``: its outline resampled every ``spacing`` pixels, a grid of the
+    same spacing inside, and ``extra`` points (joints, so bones bend at vertices); Delaunay
+    triangles whose centre and edge midpoints fall inside the mask are kept, so concave gaps
+    (between an arm and the body) stay open and the arm can move away from the body."""
+    binary = mask.astype(np.uint8)
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    min_area = spacing * spacing * 2
+    points: list[F32] = []
+    for contour in contours:
+        if cv2.contourArea(contour) < min_area:
+            continue
+        points.append(_resample_contour(contour[:, 0, :].astype(np.float32), spacing))
+    inner = cv2.erode(binary, np.ones((3, 3), np.uint8), iterations=max(1, int(spacing * 0.4)))
+    h, w = mask.shape
+    step = max(2, int(spacing))
+    gy, gx = np.mgrid[step // 2 : h : step, step // 2 : w : step]
+    on = inner[gy, gx] > 0
+    points.append(np.stack([gx[on], gy[on]], axis=1).astype(np.float32))
+    if extra is not None and len(extra):
+        inside = extra[
+            (extra[:, 0] >= 0) & (extra[:, 0] < w) & (extra[:, 1] >= 0) & (extra[:, 1] < h)
+        ]
+        ix = np.clip(inside[:, 0].astype(int), 0, w - 1)
+        iy = np.clip(inside[:, 1].astype(int), 0, h - 1)
+        points.append(inside[binary[iy, ix] > 0].astype(np.float32))
+    vertices = np.vstack(points).astype(np.float32)
+    vertices = np.unique(np.round(vertices, 1), axis=0).astype(np.float32)
+    if len(vertices) < 3:
+        return Mesh(vertices, np.zeros((0, 3), np.int32))
+    tri = Delaunay(vertices).simplices.astype(np.int32)
+    corners = vertices[tri]  # (M, 3, 2)
+    probes = np.concatenate(
+        [corners.mean(axis=1, keepdims=True), (corners + np.roll(corners, 1, axis=1)) / 2], axis=1
+    )
+    px = np.clip(np.round(probes[..., 0]).astype(int), 0, w - 1)
+    py = np.clip(np.round(probes[..., 1]).astype(int), 0, h - 1)
+    keep = (binary[py, px] > 0).all(axis=1)
+    return Mesh(vertices, tri[keep])
+
+
+def point_segment_distance(points: F32, a: F32, b: F32) -> F32:
+    """Distance from each point (N, 2) to each segment a[k]-b[k] (K, 2): (N, K)."""
+    ab = (b - a)[None, :, :]
+    ap = points[:, None, :] - a[None, :, :]
+    denom = np.maximum((ab * ab).sum(axis=2), 1e-9)
+    t = np.clip((ap * ab).sum(axis=2) / denom, 0.0, 1.0)
+    closest = a[None, :, :] + t[..., None] * ab
+    out: F32 = np.hypot(*(points[:, None, :] - closest).transpose(2, 0, 1)).astype(np.float32)
+    return out
+
+
+def skin_weights(
+    points: F32,
+    starts: F32,
+    ends: F32,
+    reach: float,
+    power: float = 4.0,
+    *,
+    still: float | None = None,
+) -> F32:
+    """Linear-blend-skinning weights (N, K), rows summing to 1: inverse distance to each bone
+    segment raised to ``power``, softened by ``reach`` pixels. A high power keeps each limb
+    rigid (its points follow their nearest bone) while points near a joint blend the two
+    bones meeting there, which bends the skin instead of tearing it.
+
+    With ``still`` (pixels), a last column weighs "no bone" as if it were that far from
+    every point: parts of the subject far from all bones (a ball at the feet, a held sign)
+    stay where they are instead of swinging with whichever limb is nearest."""
+    d = point_segment_distance(points, starts, ends)
+    if still is not None:
+        d = np.concatenate([d, np.full((len(points), 1), still, np.float32)], axis=1)
+    w = 1.0 / np.power(d + reach, power)
+    out: F32 = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def blend_transforms(weights: F32, transforms: F64, points: F32) -> F32:
+    """Each point moved by its weighted mix of the bones' 2x3 affine maps (K, 2, 3)."""
+    homo = np.concatenate([points, np.ones((len(points), 1), np.float32)], axis=1)
+    mixed = np.einsum("nk,kij->nij", weights.astype(np.float64), transforms)
+    out: F32 = np.einsum("nij,nj->ni", mixed, homo.astype(np.float64)).astype(np.float32)
+    return out
+
+
+def _affines(src: F32, dst: F32, triangles: I32) -> F64:
+    """Per triangle, the 2x3 map from destination to source pixels (M, 2, 3); degenerate
+    destination triangles (which cover no pixel) get the identity."""
+    d = dst[triangles].astype(np.float64)  # (M, 3, 2)
+    s = src[triangles].astype(np.float64)
+    dh = np.concatenate([d, np.ones((*d.shape[:2], 1))], axis=2)  # (M, 3, 3)
+    det = np.linalg.det(dh)
+    ok = np.abs(det) > 1e-6
+    out = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (len(triangles), 1, 1))
+    if ok.any():
+        # dh @ A.T = s  ->  A.T = solve(dh, s)
+        sol = np.linalg.solve(dh[ok], s[ok])  # (m, 3, 2)
+        out[ok] = sol.transpose(0, 2, 1)
+    return out
+
+
+@dataclass(frozen=True)
+class BackwardMap:
+    """Source coordinates per output pixel (for ``cv2.remap``) and how much of each pixel a
+    triangle covered (0-1), over the window ``(x0, y0)`` of size ``map_x.shape``."""
+
+    map_x: F32
+    map_y: F32
+    covered: F32
+    x0: int
+    y0: int
+
+
+def backward_map(
+    src: F32,
+    dst: F32,
+    triangles: I32,
+    shape: tuple[int, int],
+    *,
+    window: tuple[int, int, int, int] | None = None,
+    step: int = 1,
+) -> BackwardMap | None:
+    """The piecewise-affine map taking the mesh at ``src`` to ``dst``, sampled on the output
+    pixels of ``shape`` (h, w) inside ``window`` (x0, y0, x1, y1; default: the destination
+    mesh's box). Triangles are drawn in order: a later one covers an earlier one. None when
+    nothing lands in the picture.
+
+    With ``step`` > 1 the map is computed every ``step`` pixels and scaled up bilinearly:
+    inside a triangle the map is affine, so that is exact there, and across shared edges it
+    is continuous; samples just outside the mesh take their neighbour's triangle so the
+    outline interpolates cleanly. A large frame so costs a fraction of the lookups."""
+    h, w = shape
+    if len(triangles) == 0:
+        return None
+    if window is None:
+        lo = np.floor(dst.min(axis=0)).astype(int) - step
+        hi = np.ceil(dst.max(axis=0)).astype(int) + 2 * step
+        window = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+    x0, y0 = max(0, window[0]), max(0, window[1])
+    x1, y1 = min(w, window[2]), min(h, window[3])
+    if x1 <= x0 or y1 <= y0:
+        return None
+    lw, lh = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
+    # A window of whole steps (moved back from the edge if it can be) scales up exactly.
+    x0, y0 = max(0, x1 - lw * step), max(0, y1 - lh * step)
+    lw, lh = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
+    centre = (step - 1) / 2.0
+    ids = np.full((lh, lw), -1, np.int32)
+    scale = 1 << SUBPIXEL_SHIFT
+    low = (dst - np.array([x0 + centre, y0 + centre], np.float32)) / step
+    fixed = np.round(low * scale).astype(np.int32)
+    for k, tri in enumerate(triangles):
+        cv2.fillConvexPoly(ids, fixed[tri], k, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
+    covered = (ids >= 0).astype(np.float32)
+    if step > 1:
+        grown = np.asarray(cv2.dilate(ids.astype(np.float32), np.ones((3, 3), np.uint8)))
+        ids = np.where(ids >= 0, ids, grown.astype(np.int32))
+    affine = _affines(src, dst, triangles).reshape(-1, 6).astype(np.float32)
+    a = affine[np.maximum(ids, 0)]  # (lh, lw, 6)
+    gy, gx = np.mgrid[0:lh, 0:lw].astype(np.float32)
+    gx = gx * step + (x0 + centre)
+    gy = gy * step + (y0 + centre)
+    map_x = a[..., 0] * gx + a[..., 1] * gy + a[..., 2]
+    map_y = a[..., 3] * gx + a[..., 4] * gy + a[..., 5]
+    if step > 1:
+        size = (x1 - x0, y1 - y0)
+        full = (lw * step, lh * step)
+        map_x = np.asarray(cv2.resize(map_x, full, interpolation=cv2.INTER_LINEAR))
+        map_y = np.asarray(cv2.resize(map_y, full, interpolation=cv2.INTER_LINEAR))
+        covered = np.asarray(cv2.resize(covered, full, interpolation=cv2.INTER_LINEAR))
+        if full != size:
+            map_x, map_y = map_x[: size[1], : size[0]], map_y[: size[1], : size[0]]
+            covered = covered[: size[1], : size[0]]
+    return BackwardMap(
+        np.ascontiguousarray(map_x, np.float32),
+        np.ascontiguousarray(map_y, np.float32),
+        np.ascontiguousarray(covered, np.float32),
+        x0,
+        y0,
+    )
