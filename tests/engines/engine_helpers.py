@@ -81,6 +81,10 @@ OPENCV_DOC_MEMBERS = (
     "examples/data/Megamind.avi",  # a cartoon face that turns and talks
     "opencv4/html/230501201_1.jpg",  # a man in a jacket, head and shoulders (portrait_jacket)
     "opencv4/html/227943776_1.jpg",  # a smiling portrait (portrait_smile)
+    "examples/data/starry_night.jpg",  # a painting in a black mat
+    "opencv4/html/boat.jpg",  # a stitched panorama with black wedges (harbour_panorama)
+    "opencv4/html/ldr_debevec.jpg",  # a night sky over a building (night_capitol)
+    "examples/text/scenetext02.jpg",  # a dark forest with a sign (forest_sign)
 )
 """OpenCV's sample photos and video (Debian's opencv-doc, Apache-2.0/BSD-3-Clause) that the
 people tests use: real faces and bodies not among ../shared/testdata."""

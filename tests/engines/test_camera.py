@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
 import pytest
 
 from kinora.engines.geometry import camera as cam
+from kinora.engines.geometry import framing
 
 PIVOT = (0.05, -0.02, 1.0)
 K = cam.intrinsics(400.0, 199.5, 112.0)
@@ -149,3 +151,179 @@ def test_fit_cover_zoom_finds_the_least_zoom_that_covers() -> None:
     assert cam.fit_cover_zoom(move, lambda z: False, limit=0.8, steps=40, search="ladder") is None
     still = cam.fit_cover_zoom(move, lambda z: True, limit=0.35, steps=16)
     assert still is not None and still.cover_zoom == 0.0
+
+
+# ------------------------------------------------------------------ how far each path goes
+
+W, H = 384, 216
+K_OUT = cam.intrinsics(float(W), (W - 1) / 2, (H - 1) / 2)
+CLASS_OF = {
+    "Pan right": "shift",
+    "Pan left": "shift",
+    "Tilt up": "shift",
+    "Tilt down": "shift",
+    "Crane up": "shift",
+    "Crane down": "shift",
+    "Roll right": "roll",
+    "Roll left": "roll",
+    "Zoom in": "zoom",
+    "Zoom out": "zoom",
+}
+
+
+def background_motion(m: cam.CameraMove, inv_depth: float) -> tuple[float, float, float]:
+    """(shift % of the frame, rotation degrees, zoom either way) of a background plane at
+    ``inv_depth`` between the rest frame and the frame furthest from it (the bench's terms)."""
+    plane = np.array([0.0, 0.0, inv_depth])
+    zc = tuple(project(K_OUT, m.pivot[0] / m.pivot[2], m.pivot[1] / m.pivot[2]))
+
+    def h_at(t: float) -> np.ndarray:
+        return cam.plane_homography(
+            cam.pose(m, t), plane=plane, k_src=K_OUT, k_dst=K_OUT, zoom_center=zc
+        )
+
+    rest = h_at(1.0 if m.path == "Zoom out" else 0.0)
+    h = h_at(0.0 if m.path == "Zoom out" else 1.0) @ np.linalg.inv(rest)
+    c = np.array([(W - 1) / 2, (H - 1) / 2])
+    moved = project(h, *c) - c
+    shift = 100.0 * max(abs(moved[0]) / W, abs(moved[1]) / H)
+    right = project(h, c[0] + 10, c[1]) - project(h, *c)
+    rot = float(np.degrees(np.arctan2(right[1], right[0])))
+    scale = float(np.linalg.norm(right)) / 10.0
+    return shift, rot, max(scale, 1.0 / scale)
+
+
+@pytest.mark.parametrize("path", list(CLASS_OF))
+def test_every_path_does_what_its_name_says_at_the_default_range(path: str) -> None:
+    """Issue 22's sizes: pans, tilts and cranes move the view by 5 % of the frame, rolls turn
+    6 degrees, zooms reach 1.2x, for every seed and a background anywhere from the picture's
+    bottom (inverse depth 0.62) to its top (0.22) behind a subject at depth 1."""
+    for seed in range(12):
+        m = move(path, seed=seed, pivot=(0.04 * (seed % 3 - 1), -0.03, 1.0))
+        for inv in (0.22, 0.42, 0.62):
+            shift, rot, zoom = background_motion(m, inv)
+            figure = {"shift": shift, "roll": abs(rot), "zoom": zoom}[CLASS_OF[path]]
+            target = {"shift": 5.0, "roll": 6.0, "zoom": 1.2}[CLASS_OF[path]]
+            assert figure >= target, (seed, inv, shift, rot, zoom)
+
+
+@pytest.mark.parametrize("path", ["Pan left", "Crane up", "Roll right", "Zoom in", "Orbit left"])
+def test_moves_grow_with_motion_range(path: str) -> None:
+    figures = []
+    for r in range(1, 11):
+        shift, rot, zoom = background_motion(move(path, motion_range=r, seed=2), 0.4)
+        figures.append(shift + abs(rot) + 100.0 * (zoom - 1.0))
+    assert all(a < b for a, b in itertools.pairwise(figures)), figures
+
+
+def test_the_cover_zoom_can_scale_about_its_own_centre() -> None:
+    m = cam.with_cover_zoom(move("Pan right"), 0.2)
+    plane = np.array([0.0, 0.0, 0.5])
+    about_pivot = cam.pose(m, 1.0)
+    corner = cam.pose(dataclasses.replace(m, cover_center=(0.0, 0.0)), 1.0)
+    assert corner.zoom == pytest.approx(about_pivot.zoom / corner.cover)
+    h_pivot = cam.plane_homography(about_pivot, plane=plane, k_src=K_OUT, k_dst=K_OUT)
+    h_corner = cam.plane_homography(corner, plane=plane, k_src=K_OUT, k_dst=K_OUT)
+    # Same scale, a different fixed point: the corner's side of the frame stays put.
+    bare = cam.plane_homography(
+        dataclasses.replace(corner, cover=1.0), plane=plane, k_src=K_OUT, k_dst=K_OUT
+    )
+    p = project(bare, 50.0, 40.0)
+    assert np.allclose(project(h_corner, 50.0, 40.0), p * corner.cover)
+    assert not np.allclose(project(h_pivot, 50.0, 40.0), p * corner.cover)
+    assert (
+        cam.pose(m, 0.0).cover == 1.0
+        and cam.pose(dataclasses.replace(m, cover_center=(0.0, 0.0)), 0.0).cover == 1.0
+    )
+
+
+def test_fit_cover_takes_the_centre_that_needs_least_zoom() -> None:
+    m = move("Pan right", seed=4)
+    needed = {None: 0.2, (0.0, 0.0): 0.07, (383.0, 0.0): 0.3, (191.5, 107.5): 0.07}
+
+    def covers(zoom: float, *, center: tuple[float, float] | None) -> bool:
+        return zoom >= needed[center]
+
+    fitted = cam.fit_cover(m, covers, centers=list(needed), limit=0.35, steps=16)
+    assert fitted is not None and fitted.cover_center == (0.0, 0.0)  # the first of the least
+    assert 0.07 <= fitted.cover_zoom <= 0.07 + 0.35 / 2**16
+    still = cam.fit_cover(m, lambda z, *, center: True, centers=list(needed), limit=0.35, steps=16)
+    assert still is not None and still.cover_zoom == 0.0 and still.cover_center is None
+    none = cam.fit_cover(m, lambda z, *, center: False, centers=list(needed), limit=0.35, steps=16)
+    assert none is None
+    assert cam.frame_centre(W, H) == ((W - 1) / 2, (H - 1) / 2)
+
+
+def test_cranes_over_scenery_move_the_background() -> None:
+    """Without a subject the pivot lies on the background: a crane that kept looking back at
+    it would hold the background still."""
+    pivot = (0.0, 0.0, 2.4)  # a point of the background, as the engine picks it
+    for has_subject, least in ((False, 5.0), (True, 0.0)):
+        m = move("Crane up", pivot=pivot, has_subject=has_subject)
+        shift, _, _ = background_motion(m, 1.0 / 2.4)
+        assert shift >= least, (has_subject, shift)
+    still = background_motion(move("Crane up", pivot=pivot, has_subject=True), 1.0 / 2.4)[0]
+    assert still < background_motion(move("Crane up", pivot=pivot, has_subject=False), 0.42)[0]
+
+
+# ------------------------------------------------------------------ framing
+
+
+def crop_of(
+    centre: tuple[float, float], crop: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """The relative (x0, y0, x1, y1) of a crop centred as cover_crop_box would, clamped."""
+    x0 = min(max(centre[0] - crop[0] / 2, 0.0), 1.0 - crop[0])
+    y0 = min(max(centre[1] - crop[1] / 2, 0.0), 1.0 - crop[1])
+    return x0, y0, x0 + crop[0], y0 + crop[1]
+
+
+def share_inside(mask: np.ndarray, box: tuple[float, float, float, float]) -> float:
+    h, w = mask.shape
+    x0, y0, x1, y1 = round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)
+    return float(mask[y0:y1, x0:x1].sum() / mask.sum())
+
+
+def test_framing_keeps_a_subject_that_fits_whole() -> None:
+    # A standing figure low in a tall picture (a footballer with the ball at his feet),
+    # framed for a wide output: the old centre (pulled to the head) cut the feet off.
+    mask = np.zeros((400, 300), np.float32)
+    mask[150:395, 120:180] = 1.0
+    crop = (1.0, 0.75)  # the crop is 75 % of the height
+    old = crop_of(framing.subject_centre_of_mask(mask), crop)
+    new = crop_of(framing.subject_frame_centre(mask, crop=crop), crop)
+    assert share_inside(mask, old) < 0.97
+    assert share_inside(mask, new) == pytest.approx(1.0)
+
+
+def test_framing_keeps_the_top_of_a_subject_too_tall_to_fit() -> None:
+    mask = np.zeros((400, 300), np.float32)
+    mask[40:400, 130:170] = 1.0  # a tower from near the top to the bottom edge
+    crop = (1.0, 0.5)
+    y0 = crop_of(framing.subject_frame_centre(mask, crop=crop), crop)[1]
+    assert y0 <= 40 / 400 <= y0 + 0.1 * crop[1]  # its top just inside
+    face = framing.subject_frame_centre(mask, crop=(0.05, 0.5), face=(0.47, 0.2))
+    assert face[0] == pytest.approx(0.47)  # too wide for the crop: centred on the face
+
+
+def test_framing_a_real_photo_keeps_the_subject_in(isnet_engine, photos) -> None:  # type: ignore[no-untyped-def]
+    image = photos["coffee.png"]
+    mask = isnet_engine.segmentation(image).mask
+    ih, iw = image.shape[:2]
+    for width, height in ((384, 216), (216, 384), (288, 288)):
+        scale = min(iw / width, ih / height)
+        crop = (width * scale / iw, height * scale / ih)
+        centre = framing.subject_frame_centre(mask, crop=crop)
+        binary = (mask > 0.5).astype(np.float32)
+        new = share_inside(binary, crop_of(centre, crop))
+        old = share_inside(binary, crop_of(framing.subject_centre_of_mask(mask), crop))
+        assert new >= old - 1e-6, (width, height, new, old)
+
+
+def test_a_crane_over_a_subject_filling_the_frame_moves_it() -> None:
+    """When the subject is most of the picture, holding it still would hold the view still."""
+    near = [
+        background_motion(move("Crane down", seed=1, subject_share=share), 1.0)[0]
+        for share in (0.0, 0.5, 0.8)
+    ]
+    assert near[0] < near[1] < near[2] and near[2] > 1.8 * near[0], near

@@ -14,6 +14,7 @@ from kinora.engines.base import EngineInputs, Frame
 from kinora.inputs.decode import decode_driver_file, decode_image, decode_video_file
 from kinora.pipeline.render import Clip
 from kinora.spec import GenerationSpec
+from kinora.video.trim import trim_borders
 
 
 @dataclass
@@ -53,9 +54,10 @@ def decode_inputs(
             else:
                 last, decoded.lead_out = video.first, Clip(frames=video.head, fps=video.fps)
         else:
-            pixels = decode_image(
-                path.read_bytes(), field="image_files", max_pixels=max_pixels
-            ).pixels
+            # Black mats, letterbox bars and stitching wedges are not part of the picture.
+            pixels = trim_borders(
+                decode_image(path.read_bytes(), field="image_files", max_pixels=max_pixels).pixels
+            )
             if item.position == "First":
                 first = pixels
             else:

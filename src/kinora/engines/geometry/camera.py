@@ -12,11 +12,12 @@ ends on it.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +53,11 @@ class CameraPose:
     position: Mat
     rotation: Mat
     zoom: float = 1.0
+    """The path's zoom (with the border-hiding zoom too when that has no centre of its own)."""
+    cover: float = 1.0
+    """The border-hiding zoom, when it scales about its own centre (``cover_center``)."""
+    cover_center: tuple[float, float] | None = None
+    """Output pixels the border-hiding zoom scales about (None: it is part of ``zoom``)."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,16 @@ class CameraMove:
     """Direction of Rotate 360 (+1 or -1)."""
     push: float = 0.0
     """Extra push-in towards the pivot, a fraction of the pivot's depth, for life."""
+    subject: bool = True
+    """The pivot is a subject in front of its background (else a point of the scenery)."""
+    subject_share: float = 0.0
+    """The share of the rest frame the subject covers (0 when unknown)."""
     cover_zoom: float = 0.0
     """Zoom added along the motion envelope so no border shows; set by the renderer."""
+    cover_center: tuple[float, float] | None = None
+    """Output pixels the cover zoom scales about; None: the path's zoom centre (the subject).
+    About the frame's centre an off-centre subject's shifts and turns need less zoom to cover,
+    and the zoom does not take back part of the move (see :func:`fit_cover`)."""
 
 
 def intrinsics(focal: float, cx: float, cy: float) -> Mat:
@@ -142,8 +156,10 @@ def pose(move: CameraMove, t: float) -> CameraPose:
     position, rot, zoom = path.pose(at)
     if move.push and path.pushes:
         position = position + p * (move.push * at.a * path.envelope(move, t))
-    zoom *= 1.0 + move.cover_zoom * path.envelope(move, t)
-    return CameraPose(position=np.asarray(position, dtype=np.float64), rotation=rot, zoom=zoom)
+    cover = 1.0 + move.cover_zoom * path.envelope(move, t)
+    if move.cover_center is None:
+        return CameraPose(np.asarray(position, dtype=np.float64), rot, zoom * cover)
+    return CameraPose(np.asarray(position, dtype=np.float64), rot, zoom, cover, move.cover_center)
 
 
 # ---------------------------------------------------------------- the paths' poses
@@ -202,16 +218,38 @@ class PathPose:
     """Always periodic: it comes back to its start whatever the request's loop."""
 
 
+SCENERY_HOLD = 0.5
+"""The share of its look back at the pivot that a crane or Rotate 360 keeps over scenery:
+there the pivot lies on the background, and looking back at it would hold the background
+still (the move would show nothing)..."""
+
+
+FILLED_HOLD = 0.5
+"""The share of it kept when the subject fills the frame (from FILL_FROM to FILL_TO of it):
+then the subject is most of what is seen, and holding it still would hold the view still."""
+FILL_FROM, FILL_TO = 0.3, 0.7
+
+
+def _hold(at: At, weight: float) -> float:
+    """How much a move that keeps looking back at the pivot does so (see SCENERY_HOLD)."""
+    if not at.move.subject:
+        return SCENERY_HOLD * weight
+    fill = min(1.0, max(0.0, (at.move.subject_share - FILL_FROM) / (FILL_TO - FILL_FROM)))
+    return weight * (1.0 - (1.0 - FILLED_HOLD) * fill)
+
+
 def _rest(at: At) -> tuple[Mat, Mat, float]:
     return np.zeros(3), np.eye(3), 1.0
 
 
 def _zoom(sign: float) -> PoseFn:
     def zoom(at: At) -> tuple[Mat, Mat, float]:
+        # A push towards the subject for depth, and the lens's zoom for size: a push alone
+        # hardly grows a far background (1.1x), which is what a zoom is judged by.
         k = at.s if sign > 0 else 1.0 - at.s
-        position = at.p * (0.22 * at.a * k)
+        position = at.p * (0.12 * at.a * k)
         position = position + np.array([0.025 * at.a * at.move.drift * k * at.d, 0.0, 0.0])
-        return position, look_at(position, at.p, 0.6), 1.0
+        return position, look_at(position, at.p, 0.6), 1.0 + 0.2 * at.a * k
 
     return zoom
 
@@ -228,8 +266,9 @@ def _dolly_zoom(at: At) -> tuple[Mat, Mat, float]:
 def _pan(sign: float) -> PoseFn:
     def pan(at: At) -> tuple[Mat, Mat, float]:
         a, s, d = at.a, at.s, at.d
-        position = np.array([sign * 0.10 * a * s * d, 0.03 * a * at.move.drift * s * d, 0.0])
-        return position, rotation((0.0, 1.0, 0.0), -sign * math.radians(1.5) * a * s), 1.0
+        # Mostly the head's turn (which moves every depth alike), some travel for parallax.
+        position = np.array([sign * 0.09 * a * s * d, 0.03 * a * at.move.drift * s * d, 0.0])
+        return position, rotation((0.0, 1.0, 0.0), -sign * math.radians(2.4) * a * s), 1.0
 
     return pan
 
@@ -237,8 +276,11 @@ def _pan(sign: float) -> PoseFn:
 def _crane(sign: float) -> PoseFn:
     def crane(at: At) -> tuple[Mat, Mat, float]:
         a, s, d = at.a, at.s, at.d
-        position = np.array([0.03 * a * at.move.drift * s * d, sign * 0.13 * a * s * d, 0.0])
-        return position, look_at(position, at.p, 0.55), 1.0
+        # Rising while tilting to keep the subject nearly framed: the background slides past
+        # it. (Looking only half-way back at it cancelled the background's motion near depth
+        # 1.8, where most backgrounds lie.)
+        position = np.array([0.03 * a * at.move.drift * s * d, sign * 0.18 * a * s * d, 0.0])
+        return position, look_at(position, at.p, _hold(at, 0.85)), 1.0
 
     return crane
 
@@ -260,7 +302,7 @@ def _roll(sign: float) -> PoseFn:
     def roll(at: At) -> tuple[Mat, Mat, float]:
         # Camera-centric like the other paths: rolling right turns the picture to the left.
         position = at.p * (0.05 * at.a * at.s)
-        turn = rotation((0.0, 0.0, 1.0), sign * math.radians(4.0) * at.a * at.s)
+        turn = rotation((0.0, 0.0, 1.0), sign * math.radians(7.0) * at.a * at.s)
         return position, turn @ look_at(position, at.p), 1.0
 
     return roll
@@ -284,13 +326,15 @@ def _rotate_360(at: At) -> tuple[Mat, Mat, float]:
     position = np.array(
         [radius * (math.cos(phi) - 1.0), at.move.spin * radius * math.sin(phi), 0.0]
     )
-    return position, look_at(position, at.p, 1.0), 1.0
+    return position, look_at(position, at.p, _hold(at, 1.0)), 1.0
 
 
 def _aerial(at: At) -> tuple[Mat, Mat, float]:
+    # Rising and flying forward, tilting down over the land: the tilt carries most of the
+    # view's shift (the climb's is cancelled near the pivot's depth by looking back at it).
     a, s = at.a, at.s
-    position = np.array([0.04 * a * at.move.drift * s, -0.07 * a * s, 0.16 * a * s]) * at.d
-    rot = rotation((1.0, 0.0, 0.0), math.radians(2.0) * a * s) @ look_at(position, at.p, 0.3)
+    position = np.array([0.04 * a * at.move.drift * s, -0.08 * a * s, 0.16 * a * s]) * at.d
+    rot = rotation((1.0, 0.0, 0.0), math.radians(3.0) * a * s) @ look_at(position, at.p, 0.3)
     return position, rot, 1.0
 
 
@@ -333,18 +377,27 @@ def plane_homography(
 
     With X = Z K^-1 p and 1/Z = m.p, the new camera sees R (X - C) = Z (R K^-1 + t m^T) p with
     t = -R C, so p' ~ K' (R K^-1 + t m^T) p. The zoom scales about ``zoom_center`` (output
-    pixels; the subject, so zooming never pushes it out of frame), else the principal point.
+    pixels; the subject, so zooming never pushes it out of frame), else the principal point;
+    then the pose's own border-hiding zoom about its centre: K' = S(cover) S(zoom) K.
     """
-    k_new = k_dst.copy()
-    k_new[0, 0] *= cam.zoom
-    k_new[1, 1] *= cam.zoom
-    if zoom_center is not None:
-        k_new[0, 2] += (cam.zoom - 1.0) * (k_dst[0, 2] - zoom_center[0])
-        k_new[1, 2] += (cam.zoom - 1.0) * (k_dst[1, 2] - zoom_center[1])
+    centre = zoom_center if zoom_center is not None else (float(k_dst[0, 2]), float(k_dst[1, 2]))
+    k_new = _scaled_about(k_dst, cam.zoom, centre)
+    if cam.cover_center is not None:
+        k_new = _scaled_about(k_new, cam.cover, cam.cover_center)
     t = -cam.rotation @ cam.position
     m = np.asarray(plane, dtype=np.float64).reshape(1, 3)
     h = k_new @ (cam.rotation @ np.linalg.inv(k_src) + t.reshape(3, 1) @ m)
     return np.asarray(h / h[2, 2], dtype=np.float64)
+
+
+def _scaled_about(k: Mat, zoom: float, centre: tuple[float, float]) -> Mat:
+    """Intrinsics whose image is scaled by ``zoom`` about the output pixel ``centre``."""
+    out = k.copy()
+    out[0, 0] *= zoom
+    out[1, 1] *= zoom
+    out[0, 2] = zoom * k[0, 2] + (1.0 - zoom) * centre[0]
+    out[1, 2] = zoom * k[1, 2] + (1.0 - zoom) * centre[1]
+    return out
 
 
 def choose_auto_path(*, seed: int, has_subject: bool) -> str:
@@ -368,18 +421,20 @@ def plan_move(
     periodic: bool,
     pivot: tuple[float, float, float],
     has_subject: bool = True,
+    subject_share: float = 0.0,
 ) -> CameraMove:
     """Resolve a camera_control value and a seed into a concrete, reproducible move.
 
-    The seed picks the auto path, jitters the amplitude (±15 %), adds a small secondary drift
-    and push, and the Rotate 360 direction: same seed, same move; other seeds, other variants.
+    The seed picks the auto path, jitters the amplitude (up to 20 % more: the paths' sizes are
+    the least each should show), adds a small secondary drift and push, and the Rotate 360
+    direction: same seed, same move; other seeds, other variants.
     """
     if camera not in CAMERA_PATHS:
         raise ValueError(f"unknown camera_control {camera!r}")
     path = camera or choose_auto_path(seed=seed, has_subject=has_subject)
     # Auto draws its variant from its own stream, so it never duplicates the explicit path.
     rng = np.random.default_rng([seed, 202, 0 if camera else 1])
-    jitter = float(rng.uniform(0.85, 1.15))
+    jitter = float(rng.uniform(1.0, 1.2))
     drift = float(rng.uniform(-1.0, 1.0))
     push = float(rng.uniform(0.0, 0.05))
     spin = 1.0 if rng.random() < 0.5 else -1.0
@@ -391,6 +446,8 @@ def plan_move(
         drift=drift,
         spin=spin,
         push=push,
+        subject=has_subject,
+        subject_share=subject_share,
     )
 
 
@@ -444,3 +501,44 @@ def fit_cover_zoom(
 
 def with_amplitude(move: CameraMove, amplitude: float) -> CameraMove:
     return replace(move, amplitude=amplitude)
+
+
+class CoversAt(Protocol):
+    """An engine's border test for a cover zoom scaling about ``center`` (None: the path's
+    own zoom centre): does every frame of the move see only drawn picture?"""
+
+    def __call__(self, zoom: float, *, center: tuple[float, float] | None) -> bool: ...
+
+
+def frame_centre(width: int, height: int) -> tuple[float, float]:
+    """The output frame's centre in pixels: where a border-hiding zoom needs least to cover a
+    move that shifts or turns the view, without shifting the view itself (zooming about an
+    off-centre subject, or about the side away from the move, takes back part of the move)."""
+    return ((width - 1) / 2.0, (height - 1) / 2.0)
+
+
+def fit_cover(
+    move: CameraMove,
+    covers: CoversAt,
+    *,
+    centers: Sequence[tuple[float, float] | None],
+    limit: float,
+    steps: int,
+) -> CameraMove | None:
+    """The move with the least cover zoom over every candidate centre (None: the path's own
+    zoom centre) that hides every border, or None if none does within ``limit``.
+
+    ``covers(zoom, center=...)`` is the engine's test, as for :func:`fit_cover_zoom` (bisection,
+    per centre). Ties keep the earlier centre, so list the path's own centre (None) first to
+    keep a move that needs no help exactly as it was.
+    """
+    best: CameraMove | None = None
+    step = limit / 2**steps  # the bisection's resolution: closer than that is a tie
+    for centre in centers:
+        test = functools.partial(covers, center=centre)
+        if best is not None and (best.cover_zoom < step or not test(best.cover_zoom - step)):
+            continue  # cannot do better by a step: skip its search
+        fitted = fit_cover_zoom(replace(move, cover_center=centre), test, limit=limit, steps=steps)
+        if fitted is not None and (best is None or fitted.cover_zoom < best.cover_zoom - step):
+            best = fitted
+    return best
