@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from engine_helpers import MODELS_DIR, border_defects, mean_diff, psnr, render
 
 from kinora.engines.base import EngineInputs, Frame, InputKind, RenderConfig
 from kinora.engines.geometry.camera import CAMERA_PATHS
-from kinora.engines.geometry.framing import subject_centre_of_mask
+from kinora.engines.geometry.framing import subject_frame_centre
 from kinora.engines.parallax.engine import ParallaxEngine
 from kinora.video.fit import cover_crop_box, cover_fit
 
@@ -86,9 +87,10 @@ def test_crop_is_centred_on_the_subject(
     assert x <= xs.mean() < x + w and y <= ys.mean() < y + h
     if ys.max() - ys.min() < h:
         assert y <= ys.min()
-    assert plan.canvas.crop_box == cover_crop_box(
-        iw, ih, size[0], size[1], subject_centre_of_mask(mask)
-    )
+    _, _, cw, ch = cover_crop_box(iw, ih, size[0], size[1])
+    seg_mask = isnet_engine.segmentation(image).mask
+    centre = subject_frame_centre(seg_mask, crop=(cw / iw, ch / ih))
+    assert plan.canvas.crop_box == cover_crop_box(iw, ih, size[0], size[1], centre)
 
 
 def _flow_split(frames: list[Frame], fg: np.ndarray, a: int, b: int) -> tuple[float, float]:
@@ -406,3 +408,52 @@ def test_background_keeps_no_outline_of_the_subject(
     edge = float(detail[(outside > 0) & (outside <= 2)].mean())
     further = float(detail[(outside > 8) & (outside <= 14)].mean())
     assert edge / further < limit, edge / further
+
+
+def test_faint_and_thin_parts_travel_with_the_subject(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    """Whatever ISNet sees of the subject, however faintly (whiskers, fur), is in the subject
+    layer and filled in the background: none of it is left behind as a ghost."""
+    plan = isnet_engine.plan(photos["chelsea.png"], RenderConfig(width=640, height=360))
+    back, front = plan.layout.layers
+    assert front.alpha is not None
+    mask = plan.canvas.mask
+    core = (mask > 0.5).astype(np.uint8)
+    near = cv2.dilate(core, np.ones((31, 31), np.uint8)) > 0
+    faint = near & (mask > 0.15)
+    assert np.count_nonzero(faint & (mask < 0.5)) > 200  # the photo has faint parts
+    assert np.all(front.alpha[faint] > 0)
+    changed = np.abs(back.rgb.astype(np.int16) - plan.canvas.rgb).max(axis=2) > 0
+    assert float(changed[faint].mean()) > 0.95
+    # Beyond the subject's margin the background keeps its own pixels and rides nowhere.
+    outside = cv2.distanceTransform((front.alpha == 0).astype(np.uint8), cv2.DIST_L2, 3) > 4
+    assert not changed[outside & ~near].any()
+
+
+def test_a_subject_standing_on_something_meets_it(
+    isnet_engine: ParallaxEngine, photos: dict[str, Frame]
+) -> None:
+    """The cup stands on the table: its plane meets the background's along its lowest row
+    (it does not slide off its support) and has depth 1 at its centroid. The
+    astronaut is cut by the picture's bottom edge: upright. A dolly zoom keeps it upright.
+    (Square, so the whole cup fits in the crop with the table below it.)"""
+    config = RenderConfig(width=256, height=256, camera="Orbit left")
+    plan = isnet_engine.plan(photos["coffee.png"], config)
+    back, front = plan.layout.layers
+    assert front.alpha is not None
+    rows = np.flatnonzero((plan.canvas.mask > 0.5).any(axis=1))
+    xs = np.linspace(0, front.alpha.shape[1] - 1, 5)
+    for x in xs:
+        point = np.array([x, rows[-1], 1.0])
+        assert abs(float(front.plane @ point) - float(back.plane @ point)) < 1e-6
+    ys, xs = np.nonzero(plan.canvas.mask > 0.5)
+    centroid = np.array([xs.mean(), ys.mean(), 1.0])
+    assert float(front.plane @ centroid) == pytest.approx(1.0)
+    assert front.plane[1] < 0.0  # nearer upward
+    dolly = isnet_engine.plan(
+        photos["coffee.png"], dataclasses.replace(config, camera="Dolly zoom")
+    )
+    assert np.array_equal(dolly.layout.layers[1].plane, [0.0, 0.0, 1.0])
+    portrait = isnet_engine.plan(photos["astronaut.png"], config)
+    assert np.array_equal(portrait.layout.layers[1].plane, [0.0, 0.0, 1.0])

@@ -3,15 +3,18 @@
 No monocular depth model ships in a registry here, so depth comes from cues: the subject mask
 (near), height in the picture (lower is nearer, as on a ground plane) and sharpness (defocused
 areas are far), smoothed edge-aware with a guided filter, then fitted by a plane per layer. A
-plane maps to any camera by an exact homography, so layers never stretch or tear; the
-background is filled under the subject (smooth colour by inpainting, fine texture quilted in
-from around it) so revealed areas never show holes or smears, and the subject keeps its
-original pixels up to just past the filled region so the rest view reproduces the input
-exactly.
+plane maps to any camera by an exact homography, so layers never stretch or tear; a subject
+that stands on something shown (a branch, the ground) leans so that it meets its support's
+plane where it touches it. The subject's alpha is its matte refined at full resolution
+(``matting``), faint and thin parts included, with its own colours at the fractional edge;
+the background is filled under everything the matte covers (smooth colour by inpainting,
+fine texture quilted in from around it) so revealed areas show no remnant of the subject, and
+the edge colours are solved over that fill so the rest view reproduces the input.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kinora.engines.base import Frame
+from kinora.engines.parallax.matting import foreground_colours, refine_matte
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -273,14 +277,16 @@ def _quilt_detail(
     return np.asarray(acc / np.maximum(total, 1.0)[..., None], np.float32)
 
 
-def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8]) -> Frame:
+def _inpaint(rgb: Frame, hole: npt.NDArray[np.uint8], untrusted: npt.NDArray[np.uint8]) -> Frame:
     """Fill ``hole`` plausibly for revealing: the smooth fill's colours plus fine texture
     quilted in from nearby known picture (wood grain, fabric, foliage) whose colour is about
-    the fill's, so a different object nearby lends no detail."""
+    the fill's, so a different object nearby lends no detail. Neither takes anything from
+    ``untrusted`` (the hole and a margin around it, where the subject's fringe may lie); the
+    margin keeps its own pixels and the fill is matched to them at the hole's edge."""
     if not hole.any():
         return rgb.copy()
-    smooth = _smooth_fill(rgb, hole)
-    detail = _quilt_detail(rgb, hole, smooth)
+    smooth = _smooth_fill(rgb, untrusted)
+    detail = _quilt_detail(rgb, untrusted, smooth)
     filled = np.clip(_seam_matched(rgb, hole, smooth) + detail + 0.5, 0, 255).astype(np.uint8)
     out = rgb.copy()
     out[hole > 0] = filled[hole > 0]
@@ -350,6 +356,60 @@ def _with_rim(rgb: Frame, hole: npt.NDArray[np.uint8], reach: int) -> npt.NDArra
     return np.asarray(np.where(smooth & inner.astype(bool), 1, hole), np.uint8)
 
 
+STANDING_MIN_GAP = 0.02
+"""Rows of background (share of the canvas) below the subject for it to stand on something."""
+STANDING_MAX_INV_DEPTH = 1.8 * SUBJECT_INV_DEPTH
+"""The nearest a standing subject's top may come (its lean toward the camera is capped)."""
+
+
+def standing_plane(
+    bg_plane: F64, binary: npt.NDArray[np.uint8], centroid: tuple[float, float]
+) -> F64:
+    """The subject's plane: upright at depth 1, or, when the picture shows what it rests on
+    (background below its lowest point: a branch, the ground, a table), leaning so that its
+    lowest row lies on the background's plane and its centroid at depth 1 (so the subject as
+    a whole still moves against the background as an upright one would).
+
+    On a plane of its own the subject slides against its support: a squirrel's feet leave the
+    branch, the part of the branch the mask took rides along, the rest slides away. Meeting
+    the background at the contact, the feet stay put and parallax grows with height, as for
+    anything standing on a surface; the plane still maps by one homography.
+    """
+    upright = np.array([0.0, 0.0, SUBJECT_INV_DEPTH])
+    rows = np.flatnonzero(binary.any(axis=1))
+    h = binary.shape[0]
+    if rows.size == 0 or rows[-1] >= h - 1 - STANDING_MIN_GAP * h:
+        return upright  # cut by the picture's bottom edge: what it stands on is not shown
+    top, y_c = float(rows[0]), float(rows[-1])
+    px, py = centroid
+    if y_c - py < 0.1 * (y_c - top):
+        return upright
+
+    def bg(y: float) -> float:
+        return float(bg_plane @ np.array([px, y, 1.0]))
+
+    k = (SUBJECT_INV_DEPTH - bg(py)) / (y_c - py)  # inverse depth gained per row upward
+    # Capped so the top comes no nearer than STANDING_MAX_INV_DEPTH.
+    k = min(k, (STANDING_MAX_INV_DEPTH - bg(top)) / (y_c - top))
+    if k <= 0.0:
+        return upright
+    return np.asarray(bg_plane + k * np.array([0.0, -1.0, y_c]), np.float64)
+
+
+def upright(layout: Layout) -> Layout:
+    """The layout with its subject upright at depth 1 (no lean onto its support): for a
+    dolly zoom, whose point is a subject that keeps its size while the world grows behind it;
+    leaning, the subject's lower part would grow with the ground."""
+    if not layout.has_subject:
+        return layout
+    back, front = layout.layers
+    plane = np.array([0.0, 0.0, SUBJECT_INV_DEPTH])
+    if np.array_equal(front.plane, plane):
+        return layout
+    layers = (back, dataclasses.replace(front, plane=plane))
+    return dataclasses.replace(layout, layers=layers, pivot_inv_depth=SUBJECT_INV_DEPTH)
+
+
 def build_layout(canvas: Frame, mask: F32) -> Layout:
     """Layers for a canvas (the fitted photo plus margins, at output scale) and its soft mask."""
     ch, cw = mask.shape
@@ -375,30 +435,45 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
         plane = bg_plane / w_c
         back = Layer("background", canvas, None, plane, (0, 0, cw, ch), _sides(full))
         return Layout((back,), (inv_full / w_c).astype(np.float32), (px, py), 1.0, False)
-    # Hole radius ~3 px at 720p: ISNet edges sit within a pixel or two of the true edge.
+    # The subject's matte at full resolution: thin and blurred parts keep their partial
+    # alpha (they travel with the subject instead of staying behind as ghosts).
+    matte = refine_matte(canvas, mask)
+    side = max(ch, cw)
+    # (within 6 % of the long side of the solid mask, as the ghost measure's subject; by
+    # distance, since a dilation that wide costs more than the rest of the layout)
+    near_core = cv2.distanceTransform(1 - binary, cv2.DIST_L2, 3) <= 0.06 * side
+    matte = np.where(near_core, matte, 0.0).astype(np.float32)
+    # The hole holds every pixel the subject shows in, however faintly, the background specks
+    # it encloses and its rim (a dark edge, a shadow line), so no remnant of it is left.
     r_hole = max(2, round(0.004 * min(ch, cw)))
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 1, 2 * r_hole + 1))
-    hole = _without_islands(np.asarray(cv2.dilate(binary, disk), np.uint8))
+    support = (matte > 0).astype(np.uint8)
+    hole = _without_islands(support)
     hole = _with_rim(canvas, hole, r_hole + 1)
-    background = _inpaint(canvas, hole)
-    # Alpha is 1 over the whole filled hole (so the rest view is the input, pixel for pixel),
-    # then ramps off over ~2 px: only a thin ring of real background travels with the subject.
-    # Faint matte beyond it (wisps, a lattice half taken) stays in the background alone:
-    # in both layers it would show twice once they move apart.
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-    core = cv2.dilate(hole, ring).astype(np.float32)
-    alpha_f = cv2.GaussianBlur(core, (5, 5), 0.8)
-    alpha_f = np.where(hole > 0, 1.0, alpha_f)
+    # ...and a margin of ~3 px at 720p around it: ISNet's edges sit within a pixel or two of
+    # the true edge, and the true edge left on the background traces the subject's outline
+    # once the layers part. The fill takes nothing from a margin beyond that either.
+    hole = np.asarray(cv2.dilate(hole, disk), np.uint8)
+    untrusted = np.asarray(cv2.dilate(hole, disk), np.uint8)
+    background = _inpaint(canvas, hole, untrusted)
+    # Rim, margin and enclosed specks travel with the subject whole (the rest view keeps them).
+    attached = ((hole > 0) & (support == 0)).astype(np.float32)
+    # The subject's alpha is its matte, 1 over what is attached to it (a thin ring of the old
+    # background rides along, no more), and its fractional edge carries the subject's own
+    # colour, not the background's.
+    alpha_f = np.maximum(matte, attached)
+    subject_rgb = foreground_colours(canvas, alpha_f, background)
     alpha = np.clip(alpha_f * 255.0 + 0.5, 0, 255).astype(np.uint8)
     ys, xs = np.nonzero(alpha)
     bbox = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
     ys_in, xs_in = np.nonzero(binary)
     cx, cy = float(xs_in.mean()), float(ys_in.mean())
+    subject_plane = standing_plane(bg_plane, binary, (cx, cy))
     # Favour the upper part of the subject (faces, tops) as the focus point.
     cy = cy + 0.4 * (bbox[1] - cy)
-    subject_plane = np.array([0.0, 0.0, SUBJECT_INV_DEPTH])
+    pivot_inv = float(subject_plane @ np.array([cx, cy, 1.0]))
     back = Layer("background", background, None, bg_plane, (0, 0, cw, ch), _sides(full))
     front = Layer(
-        "subject", canvas, alpha, subject_plane, bbox, _sides((alpha > 0).astype(np.uint8))
+        "subject", subject_rgb, alpha, subject_plane, bbox, _sides((alpha > 0).astype(np.uint8))
     )
-    return Layout((back, front), inv_full, (cx, cy), SUBJECT_INV_DEPTH, True)
+    return Layout((back, front), inv_full, (cx, cy), pivot_inv, True)

@@ -13,7 +13,6 @@ show it, and a premultiplied 8-bit blend. ``frames`` converts to RGB for callers
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import math
 import threading
@@ -37,9 +36,9 @@ from kinora.engines.base import (
 )
 from kinora.engines.geometry import camera as cam
 from kinora.engines.geometry import kernels
-from kinora.engines.geometry.framing import subject_centre_of_mask
+from kinora.engines.geometry.framing import subject_frame_centre
 from kinora.engines.geometry.warp import Grid, perspective_grid, remap, warp_perspective
-from kinora.engines.parallax.depth import Layer, Layout, build_layout
+from kinora.engines.parallax.depth import Layer, Layout, build_layout, upright
 from kinora.engines.parallax.faces import find_faces
 from kinora.engines.parallax.segment import ISNET_FILENAME, Segmentation, isnet_path, segment
 from kinora.video.colour import i420_planes, i420_to_rgb, premultiplied_yuv_planes, yuv_planes
@@ -176,17 +175,28 @@ class _Reach:
         self.env = np.asarray(env)
         self.plan = plan
 
-    def covered(self, cover_zoom: float, width: int, height: int) -> bool:
+    def covered(
+        self,
+        cover_zoom: float,
+        width: int,
+        height: int,
+        center: tuple[float, float] | None = None,
+    ) -> bool:
         """Does every frame see only canvas, and no cut edge of a layer touching a canvas side?
 
-        Same arithmetic as ``cam.plane_homography`` (H = K'(z) G / G22), inverted in closed form.
+        Same arithmetic as ``cam.plane_homography`` (H = S(c, about the cover centre)
+        S(z, about the zoom centre) K G / G22), inverted in closed form. ``center``: where the
+        border-hiding zoom scales about (None: the path's own zoom centre).
         """
         plan = self.plan
         k = plan.k_dst
-        z = self.zoom * (1.0 + cover_zoom * self.env)  # (frames,)
-        fz = k[0, 0] * z
-        cx = k[0, 2] + (z - 1.0) * (k[0, 2] - plan.zoom_center[0])
-        cy = k[1, 2] + (z - 1.0) * (k[1, 2] - plan.zoom_center[1])
+        zc = plan.zoom_center
+        z = self.zoom  # the path's own zoom, per frame
+        c = 1.0 + cover_zoom * self.env  # the border-hiding zoom, per frame
+        cc = zc if center is None else center
+        fz = k[0, 0] * z * c
+        cx = c * (z * k[0, 2] + (1.0 - z) * zc[0]) + (1.0 - c) * cc[0]
+        cy = c * (z * k[1, 2] + (1.0 - z) * zc[1]) + (1.0 - c) * cc[1]
         corners = _corners(width, height)  # (3, 4)
         # K'(z)^-1 @ corners, per frame: rays of the output's corners.
         rays = np.empty((len(z), 3, 4))
@@ -213,17 +223,40 @@ class _Reach:
 
 
 def _fit_move(plan: Plan, width: int, height: int) -> cam.CameraMove:
-    """The least extra zoom along the motion envelope that hides every border (binary search,
-    ``cam.fit_cover_zoom``); moves too big for MAX_COVER_ZOOM lose amplitude instead."""
+    """The least extra zoom along the motion envelope that hides every border, scaling about
+    the focus point or the frame's centre, whichever needs less (``cam.fit_cover``); a move
+    too big for MAX_COVER_ZOOM keeps the largest amplitude that fits (bisected), so a larger
+    motion_range never moves less."""
     move = plan.move
-    for _ in range(10):
-        reach = _Reach(plan, move)
-        covers = functools.partial(reach.covered, width=width, height=height)
-        fitted = cam.fit_cover_zoom(move, covers, limit=MAX_COVER_ZOOM, steps=16)
-        if fitted is not None:
-            return fitted
-        move = cam.with_amplitude(move, move.amplitude * 0.75)
-    return cam.with_amplitude(move, 0.0)
+    centers = (None, cam.frame_centre(width, height))
+
+    def fit(m: cam.CameraMove) -> cam.CameraMove | None:
+        reach = _Reach(plan, m)
+
+        def covers(zoom: float, *, center: tuple[float, float] | None) -> bool:
+            return reach.covered(zoom, width, height, center)
+
+        return cam.fit_cover(m, covers, centers=centers, limit=MAX_COVER_ZOOM, steps=16)
+
+    fitted = fit(move)
+    if fitted is not None:
+        return fitted
+    lo, hi, best = 0.0, move.amplitude, None
+    for _ in range(6):
+        mid = 0.5 * (lo + hi)
+        trial = fit(cam.with_amplitude(move, mid))
+        if trial is not None:
+            lo, best = mid, trial
+        else:
+            hi = mid
+    return best if best is not None else cam.with_amplitude(move, 0.0)
+
+
+def _subject_share(canvas: Canvas, width: int, height: int) -> float:
+    """How much of the rest frame the subject fills (cranes look back at it less when it
+    fills the frame, so the background's move shows)."""
+    view = canvas.mask[canvas.top : canvas.top + height, canvas.left : canvas.left + width]
+    return float((view > 0.5).mean())
 
 
 def _face_on_subject(image: Frame, mask: npt.NDArray[np.float32]) -> tuple[float, float] | None:
@@ -311,13 +344,15 @@ class ParallaxEngine(MotionEngine):
                 return self._scenes[key]
         seg = self.segmentation(image)
         face = _face_on_subject(image, seg.mask)
-        if face is None:
-            center = subject_centre_of_mask(seg.mask)
-        else:
-            # Frame the face with headroom: its centre at 40 % of the crop's height.
-            ih, iw = image.shape[:2]
-            _, _, _, crop_h = cover_crop_box(iw, ih, width, height)
-            center = ((face[0] + 0.5) / iw, (face[1] + 0.1 * crop_h + 0.5) / ih)
+        # The subject whole in the crop when it fits (feet and ball included), else its top
+        # (a head, a tower's top) or its face.
+        ih, iw = image.shape[:2]
+        _, _, crop_w, crop_h = cover_crop_box(iw, ih, width, height)
+        center = subject_frame_centre(
+            seg.mask,
+            crop=(crop_w / iw, crop_h / ih),
+            face=None if face is None else ((face[0] + 0.5) / iw, (face[1] + 0.5) / ih),
+        )
         canvas = fit_canvas(image, seg.mask, width=width, height=height, center=center)
         layout = build_layout(canvas.rgb, canvas.mask)
         if face is not None and layout.has_subject:
@@ -328,7 +363,9 @@ class ParallaxEngine(MotionEngine):
                 (face[0] + 0.5 - x0) * scale + canvas.left - 0.5,
                 (face[1] + 0.5 - y0) * scale + canvas.top - 0.5,
             )
-            layout = dataclasses.replace(layout, pivot_px=pivot)
+            # (on a leaning subject plane the face's depth is the plane's there).
+            inv = float(layout.layers[-1].plane @ np.array([pivot[0], pivot[1], 1.0]))
+            layout = dataclasses.replace(layout, pivot_px=pivot, pivot_inv_depth=inv)
         found = (canvas, layout, seg.method)
         with self._lock:
             self._scenes[key] = found
@@ -340,7 +377,8 @@ class ParallaxEngine(MotionEngine):
         """The layout's render planes, kept with the scene (variants share them)."""
         with self._lock:
             for key, scene in self._scenes.items():
-                if scene[1] is layout:
+                # (the same back layer: a dolly zoom's upright layout shares the planes)
+                if scene[1].layers[0] is layout.layers[0]:
                     if key not in self._prepared:
                         self._prepared[key] = _Layers.of(layout)
                     for stale in set(self._prepared) - set(self._scenes):
@@ -352,6 +390,11 @@ class ParallaxEngine(MotionEngine):
         """Segmentation, canvas, layers and the fitted camera move for one render."""
         width, height = config.width, config.height
         canvas, layout, method = self.scene(image, width, height)
+        path = config.camera or cam.choose_auto_path(
+            seed=config.seed, has_subject=layout.has_subject
+        )
+        if path == "Dolly zoom":
+            layout = upright(layout)
         focal = 1.0 * max(width, height)
         k_src = cam.intrinsics(focal, canvas.left + (width - 1) / 2, canvas.top + (height - 1) / 2)
         k_dst = cam.intrinsics(focal, (width - 1) / 2, (height - 1) / 2)
@@ -369,6 +412,7 @@ class ParallaxEngine(MotionEngine):
             periodic=periodic,
             pivot=(float(pivot[0]), float(pivot[1]), float(pivot[2])),
             has_subject=layout.has_subject,
+            subject_share=_subject_share(canvas, width, height) if layout.has_subject else 0.0,
         )
         times = cam.frame_times(config.frames_per_motion, periodic=move.periodic)
         # Zoom about the focus point, kept off the frame's edges.
