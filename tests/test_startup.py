@@ -260,9 +260,20 @@ def test_invalid_model_files_are_problems(tmp_path: Path) -> None:
     (models / ISNET_FILENAME).write_bytes(b"")
     (models / ICONS_FILENAME).write_text('{"icons": ', encoding="utf-8")
     problems = preflight(_settings(tmp_path, models))
-    assert [p.severity for p in problems] == [Severity.MODEL, Severity.MODEL]
-    text = "\n".join(str(p) for p in problems)
-    assert "invalid (empty)" in text and "not valid JSON" in text
+    assert {p.severity for p in problems} == {Severity.MODEL}
+    by_file = {p.path.name: p for p in problems if p.path is not None}
+    assert "invalid (empty)" in str(by_file[ISNET_FILENAME])
+    assert "not valid JSON" in str(by_file[ICONS_FILENAME])
+    # one problem per file, naming every engine that needs it
+    assert len(by_file) == len(problems)
+    assert "kinora-parallax" in by_file[ISNET_FILENAME].engine
+    assert "kinora-tryon" in by_file[ISNET_FILENAME].engine
+    # the rest: the face and pose models the people engines need, missing here
+    assert all(
+        p.path.suffix == ".tflite"
+        for p in problems
+        if p.path not in (models / ISNET_FILENAME, models / ICONS_FILENAME)
+    )
     (models / ISNET_FILENAME).write_bytes(b"<html>not found</html>")
     assert file_problem(models / ISNET_FILENAME) == "not an ONNX model"
     assert refuses_start(problems, _settings(tmp_path, models))

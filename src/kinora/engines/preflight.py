@@ -20,6 +20,7 @@ Nothing here loads a model or calls out.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -202,21 +203,26 @@ def _route_problems(settings: Settings) -> list[Problem]:
 
 
 def model_problems(settings: Settings, *, thorough: bool = True) -> list[Problem]:
-    """Missing or invalid model files of every enabled engine."""
+    """Missing or invalid model files of every enabled engine: one problem per file, naming
+    every engine that needs it (ISNet serves three)."""
     models_dir = settings.resolved_models_dir
     classes = engine_classes()
-    problems: list[Problem] = []
+    by_path: dict[Path, Problem] = {}
     for name in enabled_engines(settings):
         cls = classes.get(name)
         if cls is None:
             continue
         for model in cls.model_files(models_dir):
+            seen = by_path.get(model.path)
+            if seen is not None:
+                by_path[model.path] = dataclasses.replace(seen, engine=f"{seen.engine}, {name}")
+                continue
             problem = file_problem(model.path, thorough=thorough)
             if problem:
-                problems.append(
-                    Problem(name, _describe(model, problem), Severity.MODEL, model.path, model.fix)
+                by_path[model.path] = Problem(
+                    name, _describe(model, problem), Severity.MODEL, model.path, model.fix
                 )
-    return problems
+    return list(by_path.values())
 
 
 def preflight(settings: Settings, *, models: bool = True) -> list[Problem]:
