@@ -2,16 +2,13 @@
 
 The models are MediaPipe's, installed by ``make install`` from its wheel. The full-body photo
 (messi5.jpg) and the talking cartoon (Megamind.avi) are OpenCV's sample data from Debian's
-``opencv-doc``: fetched once with ``apt-get download`` into .cache/opencv-doc when the package
+``opencv-doc``: fetched once with ``apt-get download`` (engine_helpers.opencv_doc) when the package
 is not installed.
 """
 
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
-import tempfile
 import threading
 import zipfile
 from pathlib import Path
@@ -19,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from engine_helpers import MODELS_DIR, ROOT, load_photo
+from engine_helpers import MODELS_DIR, load_photo, opencv_doc
 
 from kinora.engines.base import Frame, ModelFile
 from kinora.engines.people import landmarks as lm
@@ -29,9 +26,6 @@ from kinora.engines.people.models import (
     landmark_model_files,
 )
 from kinora.engines.preflight import file_problem
-
-OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
-OPENCV_CACHE = ROOT / ".cache" / "opencv-doc"
 
 
 def _require_models() -> None:
@@ -47,36 +41,9 @@ def _models() -> None:
 
 @pytest.fixture(scope="session")
 def opencv_data() -> Path:
-    """OpenCV's sample data: the installed opencv-doc package, else a cached extraction of it."""
-    system = Path("/") / OPENCV_DATA
-    if (system / "messi5.jpg").is_file() and (system / "Megamind.avi").is_file():
-        return system
-    cached = OPENCV_CACHE / "data"
-    if (cached / "messi5.jpg").is_file() and (cached / "Megamind.avi").is_file():
-        return cached
-    OPENCV_CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=OPENCV_CACHE) as tmp:
-        got = subprocess.run(
-            ["apt-get", "download", "opencv-doc"], cwd=tmp, capture_output=True, text=True
-        )
-        debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
-        if not debs:
-            pytest.fail(f"apt-get download opencv-doc failed: {got.stderr.strip()[-400:]}")
-        tree = Path(tmp) / "tree"
-        tree.mkdir()
-        # Only the sample data (22 MB of the package's 270): dpkg-deb's file tree, filtered.
-        tar = subprocess.run(
-            f"dpkg-deb --fsys-tarfile '{debs[0]}' | tar -x -C '{tree}' './{OPENCV_DATA}'",
-            shell=True,
-            capture_output=True,
-            text=True,
-        )
-        if tar.returncode != 0:
-            pytest.fail(f"extracting opencv-doc failed: {tar.stderr.strip()[-400:]}")
-        if cached.exists():
-            shutil.rmtree(cached)
-        (tree / OPENCV_DATA).rename(cached)
-    return cached
+    """OpenCV's sample data: the installed opencv-doc package's, else the one extraction of it
+    that every people test shares (engine_helpers.opencv_doc)."""
+    return opencv_doc("examples/data/messi5.jpg").parent
 
 
 def _read(path: Path) -> Frame:
