@@ -8,6 +8,7 @@ import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -96,18 +97,26 @@ def decode_video(
         return decode_video_file(Path(tmp.name), field=field, max_pixels=max_pixels)
 
 
+def _checked_stream(
+    container: Any, field: str | tuple[str | int, ...], max_pixels: int
+) -> tuple[Any, int, int, float]:
+    """The container's video stream, its frame size and duration (s), refused with the field
+    named when there is none or its frames are too large or too small."""
+    if not container.streams.video:
+        raise InputError(field, "the file has no video stream")
+    stream = container.streams.video[0]
+    w, h = stream.codec_context.width, stream.codec_context.height
+    if w * h > max_pixels or w < 16 or h < 16:
+        raise InputError(field, f"video frame size {w}x{h} is not accepted")
+    return stream, w, h, (container.duration or 0) / 1_000_000
+
+
 def decode_video_file(
     path: Path, *, field: str | tuple[str | int, ...], max_pixels: int
 ) -> DecodedVideo:
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(field, "the file has no video stream")
-            stream = container.streams.video[0]
-            w, h = stream.codec_context.width, stream.codec_context.height
-            if w * h > max_pixels or w < 16 or h < 16:
-                raise InputError(field, f"video frame size {w}x{h} is not accepted")
-            seconds = (container.duration or 0) / 1_000_000
+            stream, _, _, seconds = _checked_stream(container, field, max_pixels)
             if seconds > MAX_VIDEO_SECONDS:
                 raise InputError(field, f"video is longer than {MAX_VIDEO_SECONDS:.0f} s")
             fps = float(stream.average_rate or 24)
@@ -162,13 +171,7 @@ def decode_driver_file(
     frames: list[Frame] = []
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(field, "the file has no video stream")
-            stream = container.streams.video[0]
-            w, h = stream.codec_context.width, stream.codec_context.height
-            if w * h > max_pixels or w < 16 or h < 16:
-                raise InputError(field, f"video frame size {w}x{h} is not accepted")
-            seconds = (container.duration or 0) / 1_000_000
+            stream, w, h, seconds = _checked_stream(container, field, max_pixels)
             if seconds > max_seconds + 0.05:
                 limit = f"a driving video may last {max_seconds:.0f} s"
                 raise InputError(field, f"{limit} (it lasts {seconds:.1f} s)")
