@@ -52,14 +52,6 @@ class Runtime:
     """This process runs workers too (``kinora serve`` with embedded workers): its API may do
     CPU work itself instead of queueing it behind renders."""
 
-    def link(self, key: str) -> str:
-        """A key-free link to a stored file: presigned by the store, or signed by us."""
-        if self.settings.download_mode == "redirect":
-            url = self.storage.presigned_url(key, ttl_seconds=self.settings.url_ttl_seconds)
-            if url:
-                return url
-        return self.signer.url(key)
-
     def close(self) -> None:
         self.db.dispose()
 
@@ -68,15 +60,22 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     # Owner-only (0700): the database, queue, secret key and media files live here. The SQLite
     # files themselves are made 0600 where they are opened (db/session.py, jobs/queue.py).
     private_dir(settings.data_dir)
+    # One key signs links and seals webhook secrets at rest (db/sealed.py); plain secrets
+    # left from before are sealed on start.
+    key = settings.signing_key()
     if migrate:
-        upgrade(settings.resolved_database_url)
+        upgrade(settings.resolved_database_url, secret_key=key)
     huey = make_huey(settings.resolved_queue_url)
     queue = HueyQueue(huey)
+    db = Database(settings.resolved_database_url, secret_key=key)
     runtime = Runtime(
         settings=settings,
-        db=Database(settings.resolved_database_url),
+        db=db,
         storage=build_storage(settings),
-        signer=UrlSigner(settings.signing_key(), settings.public_url, settings.url_ttl_seconds),
+        # Links sign their media's link version: making a media private revokes them.
+        signer=UrlSigner(
+            key, settings.public_url, settings.url_ttl_seconds, versions=db.link_version
+        ),
         huey=huey,
         queue=queue,
     )

@@ -17,6 +17,7 @@ import shutil
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -123,28 +124,62 @@ class LocalStorage(Storage):
         self._path(key).unlink(missing_ok=True)
 
 
+def media_id_of(key: str) -> str:
+    """The media a stored file belongs to: keys read ``<customer>/<media>/...``."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 else ""
+
+
 class UrlSigner:
-    def __init__(self, key: bytes, base_url: str, ttl_seconds: int) -> None:
+    """Signed, expiring links to stored files.
+
+    With ``versions`` (media id -> its link version, ``Database.link_version``) a link also
+    signs the version of its media, so bumping the version (the media made private) revokes
+    every link handed out before, however long they had left. Version 0 signs as links always
+    did, so links made before versions existed keep working.
+    """
+
+    def __init__(
+        self,
+        key: bytes,
+        base_url: str,
+        ttl_seconds: int,
+        *,
+        versions: Callable[[str], int] | None = None,
+    ) -> None:
         self._key = key
         self.base_url = base_url.rstrip("/")
         self.ttl = ttl_seconds
+        self.versions = versions
 
-    def _signature(self, key: str, expires: int) -> str:
-        msg = f"{key}\n{expires}".encode()
-        return hmac.new(self._key, msg, hashlib.sha256).hexdigest()
+    def _signature(self, key: str, expires: int, version: int = 0) -> str:
+        msg = f"{key}\n{expires}" if not version else f"{key}\n{expires}\nv{version}"
+        return hmac.new(self._key, msg.encode(), hashlib.sha256).hexdigest()
 
-    def url(self, key: str, *, now: float | None = None) -> str:
+    def _version(self, key: str, given: int | None) -> int:
+        if self.versions is None:
+            return 0  # no way to check one at verify time: sign without
+        if given is not None:
+            return given
+        media_id = media_id_of(key)
+        return self.versions(media_id) if media_id else 0
+
+    def url(self, key: str, *, now: float | None = None, version: int | None = None) -> str:
+        """A link to ``key``; ``version`` is its media's link version when the caller has it
+        at hand (else it is looked up)."""
         expires = int((now or time.time()) + self.ttl)
         # Round expiry to the hour so repeated reads return the same (cacheable) link.
         expires -= expires % 3600
         expires += 3600
-        query = urlencode({"expires": expires, "signature": self._signature(key, expires)})
+        signature = self._signature(key, expires, self._version(key, version))
+        query = urlencode({"expires": expires, "signature": signature})
         return f"{self.base_url}/files/{quote(key)}?{query}"
 
     def verify(self, key: str, expires: int, signature: str, *, now: float | None = None) -> bool:
         if expires < (now or time.time()) or not signature.isascii():
             return False  # compare_digest refuses non-ASCII str (a TypeError, not a "no")
-        return hmac.compare_digest(self._signature(key, expires), signature)
+        expected = self._signature(key, expires, self._version(key, None))
+        return hmac.compare_digest(expected, signature)
 
 
 class S3Storage(Storage):

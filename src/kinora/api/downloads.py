@@ -119,8 +119,10 @@ def resolve_download(
     if object_type == "thumbnail_jpg":
         return Download(item["thumbnail_key"], "image/jpeg", f"{stem}.jpg", store)
     if object_type == "bullet_video_gif":
-        # Snapped like the MP4 widths (any key may ask, on any public or unlisted video).
-        gif_width = snap_width(width or GIF_DEFAULT_WIDTH, GIF_WIDTHS)
+        # Snapped like the MP4 widths (any key may ask, on any public or unlisted video), and
+        # never wider than the video: a wider GIF would only be an upscaled copy.
+        asked = min(width or GIF_DEFAULT_WIDTH, int(item["width"]) or GIF_DEFAULT_WIDTH)
+        gif_width = snap_width(asked, GIF_WIDTHS)
         gif_key = f"{base}/renditions/video_{index}_w{gif_width}.gif"
         gif = Rendition(key, gif_key, "gif", gif_width, None)
         return _rendition(runtime, gif, Download(gif_key, "image/gif", f"{stem}.gif", store))

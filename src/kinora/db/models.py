@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from kinora.db.sealed import SecretBox, Unsealable, is_sealed
 from kinora.spec import GenerationSpec
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> dt.datetime:
@@ -38,6 +42,47 @@ class SpecColumn(TypeDecorator[GenerationSpec]):
         return GenerationSpec.from_stored(value)
 
 
+SECRET_BOX = "kinora_secret_box"
+"""Attribute of an engine's dialect holding its :class:`SecretBox` (``Database(secret_key=)``);
+a type's bind and result processing sees only the dialect, and each engine has its own."""
+
+
+def secret_box(dialect: Dialect) -> SecretBox | None:
+    box = getattr(dialect, SECRET_BOX, None)
+    return box if isinstance(box, SecretBox) else None
+
+
+class SealedText(TypeDecorator[str]):
+    """A secret stored sealed (``db/sealed.py``) when the engine has a key, read back plain.
+
+    Without a key (a Database built without ``secret_key``) values are written as given; a
+    plain value read back is returned as it is (rows written before sealing; they are sealed
+    on start, ``db.session.seal_plain_secrets``).
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        box = secret_box(dialect)
+        if box is None or not value or is_sealed(str(value)):
+            return value
+        return box.seal(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str:
+        if not value or not is_sealed(str(value)):
+            return str(value or "")
+        box = secret_box(dialect)
+        if box is None:
+            log.error("a sealed secret was read without a key: treated as none")
+            return ""
+        try:
+            return box.open(str(value))
+        except Unsealable as exc:  # KINORA_SECRET_KEY changed: no request should fail for it
+            log.error("a sealed secret cannot be opened (%s): treated as none", exc)
+            return ""
+
+
 class MediaStatus(StrEnum):
     QUEUED = "queue_bullet"
     PROCESSING = "processing_bullet"
@@ -55,8 +100,8 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     credits: Mapped[int] = mapped_column(Integer, default=0)
-    webhook_secret: Mapped[str] = mapped_column(String(100), default="")
-    """Standard Webhooks signing secret (``whsec_...``)."""
+    webhook_secret: Mapped[str] = mapped_column(SealedText, default="")
+    """Standard Webhooks signing secret (``whsec_...``), sealed at rest (``SealedText``)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -106,6 +151,9 @@ class Media(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[list[Any]] = mapped_column(JSON, default=list)
     video_history: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    link_version: Mapped[int] = mapped_column(Integer, default=0)
+    """Part of every signed link to the media's files; bumped when the media is made private,
+    so the links handed out while it was shared stop working at once (not after their TTL)."""
     bullet_version: Mapped[int] = mapped_column(Integer, default=0)
     """Generations started; the running one is ``bullet_version`` itself."""
     service_name: Mapped[str] = mapped_column(String(100), default="")
@@ -130,6 +178,19 @@ class Media(Base):
     def inputs(self) -> list[dict[str, Any]]:
         """The stored input files, as the file map and downloads read them."""
         return [item.model_dump() for item in self.spec.inputs]
+
+
+PRIVATE = "0"
+"""``visibility_status`` of a private media."""
+
+
+@event.listens_for(Media.visibility_status, "set", active_history=True)
+def _revoke_links_when_made_private(
+    target: Media, value: Any, oldvalue: Any, _initiator: Any
+) -> None:
+    """A media going private revokes its signed links (whoever makes the change)."""
+    if value == PRIVATE and oldvalue in ("1", "2"):
+        target.link_version = (target.link_version or 0) + 1
 
 
 class WebhookDelivery(Base):

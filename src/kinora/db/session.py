@@ -11,8 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, Text, column, create_engine, event, select, table, update
 from sqlalchemy.orm import Session, sessionmaker
+
+from kinora.db.models import SECRET_BOX, Media, secret_box
+from kinora.db.sealed import PREFIX, SecretBox
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -60,7 +63,11 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """One database: its engine and sessions. With ``secret_key`` (the process's signing key,
+    ``Settings.signing_key()``) secrets are sealed at rest (``models.SealedText``); the key
+    is the engine's own, so two runtimes in one process never share one."""
+
+    def __init__(self, url: str, *, secret_key: bytes | None = None) -> None:
         url = normalise_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -73,6 +80,8 @@ class Database:
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        if secret_key:
+            setattr(self.engine.dialect, SECRET_BOX, SecretBox(secret_key))
         self.writes = sessionmaker(self.engine, expire_on_commit=False)
         self.sessions = sessionmaker(
             self.engine.execution_options(kinora_read_only=True), expire_on_commit=False
@@ -84,6 +93,13 @@ class Database:
         """A session whose transaction commits on success and rolls back on error."""
         with self.writes() as session, session.begin():
             yield session
+
+    def link_version(self, media_id: str) -> int:
+        """The media's link version (``Media.link_version``; 0 for an unknown media), which
+        every signed link to its files signs (``storage.UrlSigner``)."""
+        with self.sessions() as s:
+            version = s.scalar(select(Media.link_version).where(Media.id == media_id))
+        return int(version or 0)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -118,8 +134,9 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str) -> None:
-    """Bring the database schema to the newest migration (serialised across processes)."""
+def upgrade(url: str, *, secret_key: bytes | None = None) -> None:
+    """Bring the database schema to the newest migration (serialised across processes); with
+    ``secret_key``, then seal the secrets still stored plain."""
     url = normalise_url(url)
     if url.startswith("postgresql"):
         # Several workers may start at once: one migrates, the others wait on the lock.
@@ -132,8 +149,39 @@ def upgrade(url: str) -> None:
                 conn.exec_driver_sql("SELECT pg_advisory_unlock(717171)")
                 conn.commit()
         engine.dispose()
-        return
-    file = _sqlite_path(url)
-    if file is not None:
-        private_sqlite_file(file)
-    command.upgrade(alembic_config(url), "head")
+    else:
+        file = _sqlite_path(url)
+        if file is not None:
+            private_sqlite_file(file)
+        command.upgrade(alembic_config(url), "head")
+    if secret_key:
+        database = Database(url, secret_key=secret_key)
+        try:
+            seal_plain_secrets(database)
+        finally:
+            database.dispose()
+
+
+def seal_plain_secrets(database: Database) -> int:
+    """Seal webhook secrets written before sealing (or by a process without a key); returns
+    how many. Idempotent, and safe beside other starting processes: a row is rewritten only
+    while it still holds the plain value read."""
+    box = secret_box(database.engine.dialect)
+    if box is None:
+        return 0
+    raw = table("customers", column("id", String), column("webhook_secret", Text))
+    sealed = 0
+    with database.session() as s:
+        rows = s.execute(
+            select(raw.c.id, raw.c.webhook_secret).where(
+                raw.c.webhook_secret != "", raw.c.webhook_secret.not_like(PREFIX + "%")
+            )
+        ).all()
+        for customer_id, plain in rows:
+            result = s.execute(
+                update(raw)
+                .where(raw.c.id == customer_id, raw.c.webhook_secret == plain)
+                .values(webhook_secret=box.seal(plain))
+            )
+            sealed += int(getattr(result, "rowcount", 0) or 0)
+    return sealed

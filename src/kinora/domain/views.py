@@ -89,6 +89,16 @@ def history_entry(
     }
 
 
+def media_link(runtime: Runtime, media: Media, key: str) -> str:
+    """A key-free link to one of the media's files (``Runtime.link``), signing the media's
+    link version: the links stop working when it is made private."""
+    if runtime.settings.download_mode == "redirect":
+        url = runtime.storage.presigned_url(key, ttl_seconds=runtime.settings.url_ttl_seconds)
+        if url:
+            return url
+    return runtime.signer.url(key, version=media.link_version or 0)
+
+
 def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> MediaPublic:
     """The media object; for anyone but its owner, without the owner's private fields."""
     history = list(media.video_history)
@@ -97,13 +107,13 @@ def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> Media
     spec = media.spec
     result = [
         ResultVideo(
-            url=runtime.link(item["key"]),
+            url=media_link(runtime, media, item["key"]),
             index=item["index"],
             seed=item["seed"],
             width=item["width"],
             height=item["height"],
             duration=item["duration"],
-            thumbnail_url=runtime.link(item["thumbnail_key"]),
+            thumbnail_url=media_link(runtime, media, item["thumbnail_key"]),
             gif_url=f"{base}/media/{media.id}/download"
             f"?object_type=bullet_video_gif&index={item['index']}",
         )

@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook
 from kinora.db.models import Customer, Media, WebhookDelivery
 from kinora.domain.views import media_public, timestamp
 from kinora.errors import FetchError, NotFoundError
-from kinora.inputs.fetch import check_url, guarded_client
+from kinora.inputs.fetch import RefusedAddress, check_url, guarded_client
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -72,6 +72,19 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
+def _refused(exc: BaseException) -> bool:
+    """Whether a send failed because the guarded client refused the address (a name that
+    resolves to a forbidden one), as opposed to a network error worth retrying."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, RefusedAddress):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def deliver(
     runtime: Runtime, *, webhook_id: str, url: str, payload: dict[str, Any], attempt: int
 ) -> WebhookDelivery:
@@ -92,10 +105,17 @@ def deliver(
         headers["webhook-signature"] = Webhook(secret).sign(webhook_id, now, body)
     status: int | None = None
     error = ""
+    # A URL that can never be delivered to (malformed, another scheme, credentials, a
+    # forbidden address) fails for good at once instead of being retried for hours.
+    forbidden = False
     retry_after: float | None = None
     started = time.monotonic()
     try:
-        check_url(url, field="webhook_url")
+        try:
+            check_url(url, field="webhook_url")
+        except FetchError:
+            forbidden = True
+            raise
         with guarded_client(
             allow_private=settings.allow_private_urls,
             timeout=settings.webhook_timeout_seconds,
@@ -108,13 +128,14 @@ def deliver(
         error = exc.message
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
+        forbidden = _refused(exc)
     elapsed_ms = int((time.monotonic() - started) * 1000)
     delays = settings.retry_delays
     if status is not None and 200 <= status < 300:
         outcome = "delivered"
     elif status is not None and 300 <= status < 400:
         outcome, error = "failed", error or "redirects are not followed"
-    elif "not allowed" in error or "not an http" in error:
+    elif forbidden:
         outcome = "failed"
     elif (status is None or status >= 500 or status in RETRYABLE) and attempt <= len(delays):
         outcome = "retrying"

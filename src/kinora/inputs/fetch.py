@@ -165,8 +165,12 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class _Refused(httpcore.ConnectError):
-    pass
+class RefusedAddress(httpcore.ConnectError):
+    """A connection refused before it was made: the address is not allowed (never worth
+    retrying, unlike other connect errors)."""
+
+
+_Refused = RefusedAddress
 
 
 def guarded_client(
