@@ -102,6 +102,8 @@ bench: install
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_throughput.py
 	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/lipsync_speed.py
+	$(BIN)/python bench/people_speed.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache $(KERNELS)

@@ -14,9 +14,9 @@ from tests.conftest import kinora_env, launch_server, start_process
 def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) -> None:
     data_dir = tmp_path / "data"
     server = launch_server(data_dir, workers=0)  # API only; workers run separately
-    # Long enough a render to catch mid-way: at 640 px a 10 s clip now renders in under a
-    # second, faster than the polling below can see it.
-    env = kinora_env(data_dir, KINORA_OUTPUT_LONG_SIDE="1920")
+    # Long enough a render to catch mid-way (at 640 px a 10 s clip renders in about a
+    # second, faster than the polling below can see it), short enough to render twice.
+    env = kinora_env(data_dir, KINORA_OUTPUT_LONG_SIDE="1280")
     worker = None
     try:
         key = server.key(credits=3)

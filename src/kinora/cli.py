@@ -96,6 +96,7 @@ def serve(
     import uvicorn
 
     from kinora.api.app import create_app
+    from kinora.api.protocol import timed_protocol
     from kinora.domain.accounts import list_keys
 
     os.umask(0o077)  # everything this process creates is its owner's only (docs/security.md)
@@ -114,7 +115,8 @@ def serve(
     err.print(f"Serving on {public} (docs at {public}/docs)")
     trusted = settings.forwarded_allow_ips.strip()
     # Open event streams would hold a graceful shutdown forever: give them 10 s. X-Forwarded-*
-    # is believed only from KINORA_FORWARDED_ALLOW_IPS. Slow clients: see docs/deploy.md.
+    # is believed only from KINORA_FORWARDED_ALLOW_IPS. Slow clients: header and body read
+    # timeouts (kinora.api.protocol, docs/deploy.md).
     uvicorn.run(
         application,
         host=host,
@@ -123,6 +125,10 @@ def serve(
         timeout_graceful_shutdown=10,
         timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        http=timed_protocol(
+            header_timeout=settings.header_timeout_seconds,
+            body_timeout=settings.body_timeout_seconds,
+        ),
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
     )
@@ -289,7 +295,7 @@ def render(
 
     from kinora.domain.requests import MediaCreate
     from kinora.pipeline.render import render_all, scratch_dir
-    from kinora.pipeline.run import prepare
+    from kinora.pipeline.run import after_render, prepare
     from kinora.spec import InputRef
 
     settings = _settings(data_dir)
@@ -344,6 +350,7 @@ def render(
                 out_dir=work,
                 on_progress=on_progress,
             )
+        after_render(prepared, outcome)  # a hosted lip sync, when one is configured
         for item in outcome.ignored:
             err.print(f"[yellow]note:[/] {item.field} not honoured: {item.reason}")
         output.parent.mkdir(parents=True, exist_ok=True)

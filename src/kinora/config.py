@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kinora.routing import parse_routes
+from kinora.routing import Target, parse_routes
 
 
 def default_models_dir() -> Path:
@@ -27,6 +27,9 @@ def default_models_dir() -> Path:
     ``.venv/share/kinora/models``), so any data dir works with them."""
     return Path(sys.prefix) / "share" / "kinora" / "models"
 
+
+LIPSYNC_ENGINES = ("fal", "kling")
+"""Providers of ``KINORA_LIPSYNC_TARGET`` (kinora.pipeline.lipsync_step)."""
 
 _PROVIDER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
@@ -122,6 +125,21 @@ class Settings(BaseSettings):
     luma_api_key: str = Field(
         default="", description="Luma Dream Machine API key (the operator's)."
     )
+    fashn_api_key: str = Field(
+        default="", description="FASHN API key (the operator's own): FashnTryOn on FASHN's API."
+    )
+    kling_access_key: str = Field(
+        default="", description="Kling API access key (the operator's): the JWT's issuer."
+    )
+    kling_secret_key: str = Field(
+        default="", description="Kling API secret key (the operator's): signs each JWT."
+    )
+    lipsync_target: str = Field(
+        default="",
+        description="Hosted lip sync of rendered videos with speech and a face: "
+        "fal:fal-ai/sync-lipsync[/v2], fal:fal-ai/latentsync or kling:lip-sync (options as "
+        "in engine routes); empty: the built-in lip sync. The built-in is the fallback.",
+    )
     provider_base_urls: str = Field(
         default="",
         description="Provider base URL overrides, e.g. replicate=http://host:port,fal=...; "
@@ -215,6 +233,18 @@ class Settings(BaseSettings):
         description="`kinora serve`: the largest request line plus headers (bytes); a longer "
         "one is answered 400 and closed.",
     )
+    header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="`kinora serve`: a request's line and headers must all arrive within this "
+        "long (from the connection's opening or the request's first byte); else 408, closed.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="`kinora serve`: the longest wait for the next bytes of a request body "
+        "while the server is reading it; else 408, closed.",
+    )
     forwarded_allow_ips: str = Field(
         default="",
         description="`kinora serve`: peers (comma-separated IPs or networks, or *) whose "
@@ -230,6 +260,18 @@ class Settings(BaseSettings):
     @classmethod
     def _check_routes(cls, value: str) -> str:
         parse_routes(value)  # a typo stops the process at start, not every render later
+        return value
+
+    @field_validator("lipsync_target")
+    @classmethod
+    def _check_lipsync_target(cls, value: str) -> str:
+        if value.strip():  # a typo stops the process at start, not every lip sync later
+            target = Target.parse(value)
+            if target.engine not in LIPSYNC_ENGINES:
+                raise ValueError(
+                    f"lip-sync target {value!r}: the engine must be one of "
+                    f"{', '.join(LIPSYNC_ENGINES)}"
+                )
         return value
 
     @field_validator("provider_base_urls")

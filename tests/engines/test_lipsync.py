@@ -166,3 +166,31 @@ def test_visemes_open_on_sound_and_shut_in_silence() -> None:
     assert opening[(time > 0.95) & (time < 1.1)].max() < 0.1
     assert opening[time < 0.3].max() == 0.0  # before the speech starts in the clip
     assert np.all(np.abs(shape) <= 1.0)
+
+
+def test_the_i420_path_matches_the_rgb_one_and_leaves_the_rest_exact() -> None:
+    """``apply_i420`` (the encoder's format, only the face's box converted) draws what
+    ``apply`` draws, and every pixel away from the face keeps its exact value."""
+    from kinora.engines.people.lipsync import LipSync
+    from kinora.video.colour import i420_to_rgb, rgb_to_i420
+
+    yuv = rgb_to_i420(_portrait())
+    opening = np.array([0.0, 0.8, 0.8, 0.3], np.float32)
+    shape = np.stack([np.array([0, -1, 1, 0]), np.zeros(4), np.array([0, 0, 0, 1])], axis=1)
+    rgb_lip = LipSync(opening, shape, fps=12, models_dir=MODELS_DIR)
+    yuv_lip = LipSync(opening, shape, fps=12, models_dir=MODELS_DIR)
+    source = i420_to_rgb(yuv)
+    for i in range(4):
+        by_rgb = rgb_lip.apply(source, i).astype(np.int16)
+        by_yuv = yuv_lip.apply_i420(yuv, i)
+        assert by_yuv.shape == yuv.shape
+        # Away from the face (the frame's corners, in Y and in U): untouched.
+        assert np.array_equal(by_yuv[:40, :40], yuv[:40, :40])
+        assert np.array_equal(by_yuv[280:320, 280:], yuv[280:320, 280:])
+        assert np.array_equal(by_yuv[320:340, :20], yuv[320:340, :20])
+        back = i420_to_rgb(by_yuv).astype(np.int16)
+        assert float(np.abs(back - by_rgb).mean()) < 0.2
+        if i:
+            assert float(np.abs(back - source).max()) > 40  # the mouth moved
+    assert yuv_lip.report.with_face == 4
+    assert yuv_lip.report.visemes == "from the phonemes and the speech's loudness"

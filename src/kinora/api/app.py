@@ -12,9 +12,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from kinora import studio
 from kinora.api.ratelimit import RateLimits
@@ -150,6 +151,13 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             content={"message": "DATABASE_UNAVAILABLE", "detail": "the database is not reachable"},
             headers={"Retry-After": "5"},
         )
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        """The client hung up (or was timed out, :mod:`kinora.api.protocol`) before its body
+        was read: nothing was done and nobody is left to answer; not a server error."""
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -18,7 +18,7 @@ from kinora.audio.effects import native_effects
 from kinora.audio.loudness import SILENCE_LUFS
 from kinora.audio.mix import TARGET_LUFS, mix
 from kinora.audio.music import derive_style, generate_music, loop_to_length, warm_up
-from kinora.audio.speech import VOICES, VoiceSpec, count_words, synthesize
+from kinora.audio.speech import VOICES, Phoneme, VoiceSpec, count_words, synthesize
 from kinora.errors import RenderError
 from kinora.vocab import DEFAULT_NARRATOR
 
@@ -90,6 +90,10 @@ class SpeechPlan:
     source: str  # narrator name or "narration_url"
     words: int
     offset_seconds: float
+    phonemes: tuple[Phoneme, ...] = ()
+    """The speech engine's phonemes and their times (empty for uploaded or driver sound)."""
+    timing: str = ""
+    """Where those times come from ("flite", "flite fitted to piper")."""
 
     @property
     def seconds(self) -> float:
@@ -139,6 +143,8 @@ def plan_audio(request: AudioRequest, *, motion_seconds: float) -> AudioPlan:
             source=narrator,
             words=count_words(request.narration),
             offset_seconds=SPEECH_LEAD_SECONDS,
+            phonemes=tuple(spoken.phonemes),
+            timing=spoken.timing,
         )
     elif request.driver_audio:
         try:

@@ -6,6 +6,16 @@ shift and a pace. Pitch comes from the engine where it can hold formants still (
 pitch and formants together, so the engine is asked for the rest of the pitch and for a
 matching slower rate, which keeps the pace as specified. Piper and flite rms have no pitch
 control, so for them pitch and formants move together.
+
+Each :class:`Speech` also carries its phonemes and their times (the lip sync's visemes come
+from them). flite prints its own (``-psdur``: each phoneme's end time), which are exact for a
+flite voice once scaled by the voice's resampling and shifted by the trimmed lead. Piper
+gives none (its per-phoneme durations come only from a model patched for alignments, which
+needs the ``onnx`` package), so a Piper voice's timeline is flite's for the same words
+fitted to Piper's audio: both are cut into speech runs at their pauses, the runs are paired
+(merging the shortest pauses of whichever has more), and each flite run is stretched onto
+its Piper run. That is an approximation: the phonemes' order and the pauses are right, their
+places within a run are flite's proportions, good to a syllable or so.
 """
 
 from __future__ import annotations
@@ -128,6 +138,24 @@ _FALLBACK_BASE: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 
+PAUSE = "pau"
+"""flite's name for silence (and the phoneme set is CMU's ARPAbet, lower case)."""
+PAUSE_MIN_SECONDS = 0.12
+"""Quiet shorter than this is a stop's closure inside a word, not a pause between runs."""
+TIMELINE_VOICE = "rms"
+"""The flite voice whose timeline a Piper voice's is fitted from (all flite US voices share
+CMU's phoneme set and lexicon)."""
+
+
+@dataclass(frozen=True)
+class Phoneme:
+    """One phoneme of a :class:`Speech`, in seconds from its first sample."""
+
+    symbol: str
+    start: float
+    end: float
+
+
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Speech:
     """Synthesised narration at ``rate``, trimmed of silence, mono float32 peaking at -1 dBFS."""
@@ -138,6 +166,11 @@ class Speech:
     base_used: str
     words: int
     notes: tuple[str, ...] = field(default=())
+    phonemes: tuple[Phoneme, ...] = field(default=())
+    """The phonemes in order, covering the samples (``pau`` for silence)."""
+    timing: str = ""
+    """Where the phonemes' times come from: ``flite`` (the engine's own) or ``flite fitted to
+    piper`` (an approximation: see the module's docstring)."""
 
     @property
     def seconds(self) -> float:
@@ -206,9 +239,24 @@ def _piper(text: str, *, stretch: float) -> tuple[npt.NDArray[np.float64], int]:
     return np.concatenate(parts), rate
 
 
+def _parse_psdur(out: str) -> list[tuple[str, float]]:
+    """flite ``-psdur``'s ``sym:end`` words (end in seconds), in order. Reading a file, flite
+    prints one line per utterance with times from the utterance's start; the wav holds the
+    utterances back to back, so each line's times move by the ends before it."""
+    phones: list[tuple[str, float]] = []
+    offset = 0.0
+    for line in out.splitlines():
+        found = re.findall(r"([a-z]+):([0-9]+(?:\.[0-9]*)?)", line)
+        ends = [float(end) for _, end in found]
+        phones.extend((sym, offset + end) for (sym, _), end in zip(found, ends, strict=True))
+        if ends:
+            offset += ends[-1]
+    return phones
+
+
 def _flite(
     text: str, *, base: str, stretch: float, f0: float | None
-) -> tuple[npt.NDArray[np.float64], int]:
+) -> tuple[npt.NDArray[np.float64], int, list[tuple[str, float]]]:
     exe = FLITE if Path(FLITE).is_file() else shutil.which("flite")
     if exe is None:
         raise RenderError("flite is not installed")
@@ -216,19 +264,20 @@ def _flite(
         out = Path(tmp) / "speech.wav"
         text_file = Path(tmp) / "text.txt"
         text_file.write_text(text, encoding="utf-8")
-        cmd = [exe, "-voice", base, "-f", str(text_file), "-o", str(out)]
+        cmd = [exe, "-voice", base, "-f", str(text_file), "-psdur", "-o", str(out)]
         cmd += ["--setf", f"duration_stretch={stretch:.4f}"]
         if f0 is not None:
             cmd += ["--setf", f"int_f0_target_mean={f0:.2f}"]
         try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+            done = subprocess.run(cmd, check=True, capture_output=True, timeout=120)
         except (subprocess.SubprocessError, OSError) as exc:
             raise RenderError(f"flite failed for voice {base}: {exc}") from exc
         rate, data = wavfile.read(out)
     x = np.asarray(data, dtype=np.float64)
     if data.dtype == np.int16:
         x = x / 32768.0
-    return (x.mean(axis=1) if x.ndim == 2 else x), int(rate)
+    phones = _parse_psdur(done.stdout.decode("utf-8", "replace"))
+    return (x.mean(axis=1) if x.ndim == 2 else x), int(rate), phones
 
 
 def _resample(x: npt.NDArray[np.float64], ratio: float) -> npt.NDArray[np.float64]:
@@ -238,18 +287,105 @@ def _resample(x: npt.NDArray[np.float64], ratio: float) -> npt.NDArray[np.float6
     return np.asarray(signal.resample_poly(x, frac.numerator, frac.denominator))
 
 
-def _trim(x: npt.NDArray[np.float64], rate: int) -> npt.NDArray[np.float64]:
-    """Cut leading/trailing silence (keeps 40 ms), so the planned duration is the speech."""
+def _trim(x: npt.NDArray[np.float64], rate: int) -> tuple[npt.NDArray[np.float64], int]:
+    """Cut leading/trailing silence (keeps 40 ms), so the planned duration is the speech;
+    and the first kept sample's index (the phonemes' times move by it)."""
     hop = max(1, rate // 100)
     n = len(x) // hop
     if n == 0:
-        return x
+        return x, 0
     rms = np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1))
     on = np.nonzero(rms > rms.max() * 10 ** (-45 / 20))[0]
     if on.size == 0:
-        return x[:0]
+        return x[:0], 0
     pad = int(0.04 * rate)
-    return x[max(0, on[0] * hop - pad) : min(len(x), (on[-1] + 1) * hop + pad)]
+    start = max(0, on[0] * hop - pad)
+    return x[start : min(len(x), (on[-1] + 1) * hop + pad)], int(start)
+
+
+def _timeline(
+    phones: list[tuple[str, float]], *, scale: float, shift: float, seconds: float
+) -> tuple[Phoneme, ...]:
+    """flite's (symbol, end) list as phonemes in the final samples' seconds: times divided by
+    ``scale`` (the resampling's speed-up), less ``shift`` (the trimmed lead), clipped to the
+    audio; phonemes wholly outside it are dropped."""
+    out: list[Phoneme] = []
+    start = 0.0
+    for sym, end in phones:
+        a = min(seconds, max(0.0, start / scale - shift))
+        b = min(seconds, max(0.0, end / scale - shift))
+        start = end
+        if b > a:
+            out.append(Phoneme(sym, a, b))
+    return tuple(out)
+
+
+def speech_runs(
+    x: npt.NDArray[np.floating[Any]], rate: int, *, min_pause: float = PAUSE_MIN_SECONDS
+) -> list[tuple[float, float]]:
+    """The (start, end) seconds of the runs of speech in ``x``: 10 ms steps louder than 35 dB
+    under its loudest, joined across quiet shorter than ``min_pause``."""
+    hop = max(1, rate // 100)
+    n = len(x) // hop
+    if n == 0:
+        return []
+    rms = np.sqrt(np.mean(np.asarray(x[: n * hop], np.float64).reshape(n, hop) ** 2, axis=1))
+    loud = rms > rms.max() * 10 ** (-35 / 20)
+    runs: list[list[float]] = []
+    for i in np.nonzero(loud)[0]:
+        t = float(i * hop / rate)
+        if runs and t - runs[-1][1] < min_pause:
+            runs[-1][1] = t + hop / rate
+        else:
+            runs.append([t, t + hop / rate])
+    return [(a, b) for a, b in runs if b - a >= 0.03]
+
+
+def _phoneme_runs(phonemes: tuple[Phoneme, ...]) -> list[tuple[float, float]]:
+    """The runs of non-pause phonemes, split at pauses of at least ``PAUSE_MIN_SECONDS``."""
+    runs: list[list[float]] = []
+    for ph in phonemes:
+        if ph.symbol == PAUSE:
+            continue
+        if runs and ph.start - runs[-1][1] < PAUSE_MIN_SECONDS:
+            runs[-1][1] = ph.end
+        else:
+            runs.append([ph.start, ph.end])
+    return [(a, b) for a, b in runs]
+
+
+def _merge_to(runs: list[tuple[float, float]], count: int) -> list[tuple[float, float]]:
+    """Join ``runs`` across their shortest pauses until ``count`` are left."""
+    out = list(runs)
+    while len(out) > max(1, count):
+        i = min(range(len(out) - 1), key=lambda j: out[j + 1][0] - out[j][1])
+        out[i : i + 2] = [(out[i][0], out[i + 1][1])]
+    return out
+
+
+def fit_timeline(
+    phonemes: tuple[Phoneme, ...],
+    source_seconds: float,
+    runs: list[tuple[float, float]],
+    seconds: float,
+) -> tuple[Phoneme, ...]:
+    """``phonemes`` (of audio ``source_seconds`` long) moved onto audio ``seconds`` long whose
+    speech runs are ``runs``: run for run (the side with more merged at its shortest pauses),
+    each stretched linearly; pauses land in the pauses."""
+    mine = _phoneme_runs(phonemes)
+    if not mine or not runs:
+        return ()
+    count = min(len(mine), len(runs))
+    mine, theirs = _merge_to(mine, count), _merge_to(runs, count)
+    src = [0.0] + [t for run in mine for t in run] + [max(source_seconds, mine[-1][1])]
+    dst = [0.0] + [t for run in theirs for t in run] + [max(seconds, theirs[-1][1])]
+    starts = np.interp([ph.start for ph in phonemes], src, dst)
+    ends = np.interp([ph.end for ph in phonemes], src, dst)
+    return tuple(
+        Phoneme(ph.symbol, float(a), float(b))
+        for ph, a, b in zip(phonemes, starts, ends, strict=True)
+        if b > a
+    )
 
 
 def _available(base: str) -> bool:
@@ -276,23 +412,47 @@ def synthesize(text: str, *, narrator: str, rate: int = 48000) -> Speech:
     formant = spec.formant if native else spec.pitch
     k = 2.0 ** (formant / 12.0)  # resampling factor: raises pitch+formants by k, shortens by k
     stretch = k / (spec.pace * NARRATION_RATE)
+    phones: list[tuple[str, float]] | None = None
     if BASE_ENGINE[base] == "piper":
         x, src_rate = _piper(clean, stretch=stretch)
     else:
         engine_f0 = BASE_F0[base] * 2.0 ** ((spec.pitch - formant) / 12.0) if native else None
-        x, src_rate = _flite(clean, base=base, stretch=stretch, f0=engine_f0)
+        x, src_rate, phones = _flite(clean, base=base, stretch=stretch, f0=engine_f0)
     # Playing src_rate audio as if recorded at src_rate*k, then converting to `rate`.
     y = _resample(x, rate / (src_rate * k))
     sos = signal.butter(2, 70.0, btype="highpass", fs=rate, output="sos")
-    y = _trim(signal.sosfilt(sos, y), rate)
+    y, start = _trim(signal.sosfilt(sos, y), rate)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0:
         y = y * (10 ** (-1 / 20) / peak)
-    return Speech(
+    seconds = len(y) / rate
+    if phones is not None:
+        phonemes = _timeline(phones, scale=k, shift=start / rate, seconds=seconds)
+        timing = "flite"
+    else:
+        phonemes, timing = _piper_timeline(clean, y, rate), "flite fitted to piper"
+    spoken = Speech(
         samples=y.astype(np.float32),
         rate=rate,
         voice=narrator,
         base_used=base,
         words=count_words(clean),
         notes=tuple(notes),
+        phonemes=phonemes,
+        timing=timing if phonemes else "",
     )
+    return spoken
+
+
+def _piper_timeline(text: str, y: npt.NDArray[np.float64], rate: int) -> tuple[Phoneme, ...]:
+    """flite's timeline of ``text`` fitted to Piper's audio ``y`` (empty without flite)."""
+    if not flite_available():
+        return ()
+    try:
+        _, _, phones = _flite(text, base=TIMELINE_VOICE, stretch=1.0, f0=None)
+    except RenderError:
+        return ()
+    if not phones:
+        return ()
+    source = _timeline(phones, scale=1.0, shift=0.0, seconds=phones[-1][1])
+    return fit_timeline(source, phones[-1][1], speech_runs(y, rate), len(y) / rate)

@@ -247,6 +247,7 @@ def check_honourable(runtime: Runtime, spec: GenerationSpec, *, visuals: int) ->
             kind=InputKind.TWO_IMAGES,
             settings=runtime.settings,
             needs=spec.needs,
+            try_on_model=spec.try_on_model.value,
         )
         cls = registry.engine_classes().get(decision.engine)
         if cls is None or "try_on_model" not in cls.info.reachable:

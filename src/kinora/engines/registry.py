@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 from kinora.config import Settings
-from kinora.engines.base import InputKind, MotionEngine
+from kinora.engines.base import (
+    EngineInputs,
+    Frame,
+    InputKind,
+    MotionEngine,
+    Render,
+    RenderConfig,
+)
 from kinora.routing import AUTO_TYPES, MOTION_TYPES, Target, parse_routes
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "BUILTIN_FOR_INPUT",
     "MOTION_TYPES",
     "OWN_PLUGINS",
+    "TRY_ON_TARGETS",
     "Resolution",
     "Route",
     "Target",
@@ -78,10 +86,41 @@ OWN_PLUGINS: dict[str, str] = {
     "fal": "kinora.engines.providers.fal:FalEngine",
     "runway": "kinora.engines.providers.runway:RunwayEngine",
     "luma": "kinora.engines.providers.luma:LumaEngine",
+    "fashn": "kinora.engines.providers.fashn:FashnTryOnEngine",
+    "fal-tryon": "kinora.engines.providers.fal:FalTryOnEngine",
+    "kling": "kinora.engines.providers.kling:KlingEngine",
+    "kling-tryon": "kinora.engines.providers.kling:KlingTryOnEngine",
 }
 """Kinora's own engines beyond the built-ins for inputs, also registered as entry points in
 pyproject.toml. Loaded here too when an install's metadata predates those entry points (an old
 editable install)."""
+
+TRY_ON_MOTION_TYPE = "TryOnVideo"
+
+TRY_ON_TARGETS: dict[str, tuple[str, ...]] = {
+    "FashnTryOn": ("fashn:tryon-v1.6", "fal-tryon:fal-ai/fashn/tryon/v1.6"),
+    "KlingTryOn": (
+        "kling-tryon:kolors-virtual-try-on-v1-5",
+        "fal-tryon:fal-ai/kling/v1-5/kolors-virtual-try-on",
+    ),
+    "NanoBananaProTryOn": ("fal-tryon:fal-ai/nano-banana-pro/edit",),
+    "SeedreamTryOn": ("fal-tryon:fal-ai/bytedance/seedream/v4/edit",),
+    "ViduTryOn": (),
+}
+"""The shipped mapping of each TryOnVideo ``model`` to the hosted targets tried for it, in
+order, when the operator routed nothing for TryOnVideo (``KINORA_ENGINE_ROUTES`` entries for
+TryOnVideo replace this table for every model). The first whose key is set runs; with none,
+the built-in kinora-tryon, the reasons recorded (docs/providers.md, "Try-on providers").
+
+- FashnTryOn: FASHN's own API (KINORA_FASHN_API_KEY), else FASHN's model on fal.
+- KlingTryOn: Kling's own Kolors try-on (KINORA_KLING_ACCESS_KEY and _SECRET_KEY), else the
+  same model on fal.
+- NanoBananaProTryOn, SeedreamTryOn: those image-edit models on fal, given both images and a
+  try-on instruction.
+- ViduTryOn: no hosted try-on is shipped (Vidu's API makes videos from references, not a
+  dressed still): the built-in, recorded as such, unless the operator routes TryOnVideo."""
+
+NO_TRY_ON_PROVIDER = "{model}: no hosted try-on provider is shipped for it"
 
 
 @cache
@@ -202,6 +241,27 @@ def builtin_for(kind: InputKind, needs: frozenset[str] = frozenset()) -> str:
     return BUILTIN_FOR_INPUT[kind]
 
 
+def try_on_candidates(
+    motion_type: str, table: Mapping[str, list[Target]], try_on_model: str
+) -> tuple[list[Target], str]:
+    """The targets of a TryOnVideo: the operator's route for it, else the shipped ones for
+    its ``model`` (:data:`TRY_ON_TARGETS`); and why there are none, when there are none."""
+    own = candidates(motion_type, table)
+    if own or motion_type != TRY_ON_MOTION_TYPE or not try_on_model:
+        return own, ""
+    shipped = [Target.parse(t) for t in TRY_ON_TARGETS.get(try_on_model, ())]
+    return shipped, "" if shipped else NO_TRY_ON_PROVIDER.format(model=try_on_model)
+
+
+def _reachable(cls: type[MotionEngine], target: Target) -> frozenset[str]:
+    """The fields this target can honour: per model where the engine says so (Runway's
+    ``act_two`` performs a character, ``gen4_turbo`` does not), else the class's own."""
+    per_model = getattr(cls, "honours_for", None)
+    if callable(per_model):
+        return frozenset(per_model(target.argument))
+    return cls.info.reachable
+
+
 def resolve(
     *,
     motion_type: str,
@@ -209,15 +269,18 @@ def resolve(
     settings: Settings,
     table: Mapping[str, list[Target]] | None = None,
     needs: frozenset[str] = frozenset(),
+    try_on_model: str = "",
 ) -> Resolution:
     """The first configured target that can run these inputs and honours every field in
-    ``needs`` (see :data:`BUILTIN_FOR_FIELD`), else the built-in for them."""
+    ``needs`` (see :data:`BUILTIN_FOR_FIELD`), else the built-in for them. A TryOnVideo's
+    ``try_on_model`` picks the shipped provider targets when the operator routed none."""
     table = routes_from_settings(settings) if table is None else table
-    reasons: list[str] = []
-    for target in candidates(motion_type, table):
+    targets, none_shipped = try_on_candidates(motion_type, table, try_on_model)
+    reasons: list[str] = [none_shipped] if none_shipped else []
+    for target in targets:
         verdict = check(target, settings)
         cls = engine_classes().get(target.engine)
-        missing = sorted(needs - cls.info.reachable) if cls is not None else []
+        missing = sorted(needs - _reachable(cls, target)) if cls is not None else []
         if verdict.problem:
             reasons.append(f"{target}: {verdict.problem}")
         elif kind not in verdict.accepts:
@@ -287,10 +350,19 @@ def route(
     kind: InputKind,
     settings: Settings,
     needs: frozenset[str] = frozenset(),
+    try_on_model: str = "",
 ) -> Route:
     """The engine that will run a motion_type for these inputs (see the module docstring);
-    ``needs``: fields the request needs honoured (:func:`resolve`)."""
-    decision = resolve(motion_type=motion_type, kind=kind, settings=settings, needs=needs)
+    ``needs``: fields the request needs honoured, ``try_on_model``: a TryOnVideo's model
+    (:func:`resolve`). A built-in that runs for want of a usable target records why in each
+    render's metadata (``fallback_reason``, kept in the generation's history)."""
+    decision = resolve(
+        motion_type=motion_type,
+        kind=kind,
+        settings=settings,
+        needs=needs,
+        try_on_model=try_on_model,
+    )
     if decision.fallback_reason:
         log.warning(
             "motion_type %s (%s) runs on %s: %s",
@@ -301,5 +373,45 @@ def route(
         )
     if decision.target is None:
         engine = engine_for(decision.engine, models_dir=settings.resolved_models_dir)
+        if decision.fallback_reason and needs:
+            engine = noted(engine, decision.fallback_reason)
         return Route(engine, motion_type, "", decision.fallback_reason)
     return Route(build(decision.target, settings), motion_type, str(decision.target))
+
+
+class _Noted(MotionEngine):
+    """An engine whose renders also report why the configured targets were passed over (see
+    :func:`noted`): everything else is the wrapped engine's."""
+
+    def __init__(self, inner: MotionEngine, reason: str) -> None:
+        self.inner, self.reason = inner, reason
+
+    def honoured_fields(self, config: RenderConfig | None = None) -> frozenset[str]:
+        return self.inner.honoured_fields(config)
+
+    def service_version(self) -> str:
+        return self.inner.service_version()
+
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        rendered = self.inner.render(inputs, config)
+        rendered.metadata["fallback_reason"] = self.reason
+        return rendered
+
+    def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        return self.inner.frames(inputs, config)
+
+    def frames_i420(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame] | None:
+        return self.inner.frames_i420(inputs, config)
+
+
+def noted(engine: MotionEngine, reason: str) -> MotionEngine:
+    """``engine`` (a built-in that runs for want of a usable target, for a request that needs
+    a field honoured: a TryOnVideo's model) with ``reason`` in every render's metadata, so the
+    generation's history says why no provider ran. Same name, info and frames as ``engine``."""
+    cls = type(engine)
+    wrapper: type[_Noted] = type(
+        f"Noted{cls.__name__}",
+        (_Noted,),
+        {"info": cls.info, "encoder_niceness": cls.encoder_niceness},
+    )
+    return wrapper(engine, reason)

@@ -18,8 +18,9 @@ from kinora.domain.lifecycle import PROGRESS_START, Deferred, LostClaim
 from kinora.engines.base import MotionEngine
 from kinora.engines.registry import Route
 from kinora.errors import CancelledError, KinoraError
+from kinora.pipeline.lipsync_step import service_version_note
 from kinora.pipeline.render import RenderedVideo, render_all, scratch_dir
-from kinora.pipeline.run import prepare
+from kinora.pipeline.run import after_render, prepare
 from kinora.spec import GenerationSpec
 
 if TYPE_CHECKING:
@@ -188,6 +189,9 @@ def _render_with(
         on_progress=on_progress,
         cancelled=cancelled,
     )
+    if prepared.lip_sync_step is not None:
+        heartbeat.beat(PROGRESS_RENDER_END, "lip sync", force=True)
+    after_render(prepared, outcome, cancelled=cancelled)
     for item in outcome.ignored:
         log.info("media %s: %s not honoured: %s", media_id, item.field, item.reason)
     heartbeat.beat(PROGRESS_RENDER_END, "storing", force=True)
@@ -201,7 +205,8 @@ def _render_with(
     return {
         "results": results,
         "service_name": chosen.engine.info.name,
-        "service_version": _service_version(chosen.engine, outcome.videos),
+        "service_version": _service_version(chosen.engine, outcome.videos)
+        + service_version_note(outcome.videos),
         "configs": _config_records(chosen, outcome.videos),
         "aspect_ratio": planned.aspect_ratio,
         "ignored": [item.to_dict() for item in (*planned.ignored, *outcome.ignored)],

@@ -54,7 +54,14 @@ class LipSyncJob:
         """A fresh filter for one video of ``frames`` frames (lead-in and lead-out included:
         the track is in the clip's time, as the soundtrack is)."""
         opening, shape = self.visemes.per_frame(config.fps, frames)
-        return LipSync(opening, shape, fps=config.fps, seed=config.seed, models_dir=self.models_dir)
+        return LipSync(
+            opening,
+            shape,
+            fps=config.fps,
+            seed=config.seed,
+            models_dir=self.models_dir,
+            visemes=self.visemes.source,
+        )
 
 
 NO_FACE_RENDERED = Ignored(
@@ -183,13 +190,15 @@ def _render_each(
             produced = 0
             overlay = _overlay(config)
             lip = job.lip_sync.filter(config, n_frames) if job.lip_sync is not None else None
-            # Straight to the encoder's format when the engine renders it (overlays and lip
-            # sync draw RGB).
-            native = None if overlay or lip else engine.frames_i420(job.inputs, config)
+            # Straight to the encoder's format when the engine renders it (overlays draw RGB;
+            # lip sync converts only the face's box).
+            native = None if overlay else engine.frames_i420(job.inputs, config)
             render = Render(iter(())) if native is not None else None
             with cancellation(cancelled):
                 if native is not None:
                     for frame in native:
+                        if lip is not None:
+                            frame = lip.apply_i420(frame, len(lead_in) + produced)
                         emit(frame, True)
                         produced += 1
                 else:

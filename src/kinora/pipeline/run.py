@@ -7,18 +7,23 @@ three copies of it). What happens after (progress, storage, history) is the call
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kinora.audio import AudioPlan
 from kinora.config import Settings
-from kinora.engines.registry import Route, route
+from kinora.engines.base import InputKind
+from kinora.engines.registry import Route, builtin_for, engine_for, route
 from kinora.pipeline.inputs import DecodedInputs, decode_inputs
+from kinora.pipeline.lipsync_step import LipSyncStep, note_skipped, plan_step, run_step
 from kinora.pipeline.plan import Plan, plan
-from kinora.pipeline.render import RenderJob
+from kinora.pipeline.render import RenderJob, RenderOutcome
 from kinora.pipeline.sound import plan_lip_sync, plan_soundtrack, soundtrack_maker
 from kinora.spec import GenerationSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +36,11 @@ class Prepared:
     audio: AudioPlan | None
     plan: Plan
     job: RenderJob
+    lip_sync_step: LipSyncStep | None = None
+    """The hosted lip sync run on the rendered videos (``KINORA_LIPSYNC_TARGET``); when set,
+    the render's own lip sync is off (:mod:`kinora.pipeline.lipsync_step`)."""
+    lip_sync_skipped: str = ""
+    """Why a configured lip-sync provider was passed over ("" when none was, or it runs)."""
 
 
 def prepare(
@@ -54,7 +64,9 @@ def prepare(
         kind=decoded.inputs.kind,
         settings=settings,
         needs=spec.needs,
+        try_on_model=spec.try_on_model.value if spec.try_on_model else "",
     )
+    chosen = _performance_route(chosen, spec, decoded.inputs.kind, settings)
     driver = decoded.inputs.driver
     kept = driver if driver is not None and settings.keep_driver_sound else None
     audio_plan = plan_soundtrack(spec, decoded.audio_files, driver=kept)
@@ -82,6 +94,9 @@ def prepare(
     )
     if not_synced:
         planned = replace(planned, ignored=(*planned.ignored, *not_synced))
+    step, skipped = plan_step(settings, audio_plan, lip_sync)
+    if step is not None:
+        lip_sync = None  # the provider lip-syncs the finished video; the built-in is its fallback
     job = RenderJob(
         inputs=decoded.inputs,
         configs=planned.configs,
@@ -92,5 +107,54 @@ def prepare(
         lip_sync=lip_sync,
     )
     return Prepared(
-        spec=spec, decoded=decoded, route=chosen, audio=audio_plan, plan=planned, job=job
+        spec=spec,
+        decoded=decoded,
+        route=chosen,
+        audio=audio_plan,
+        plan=planned,
+        job=job,
+        lip_sync_step=step,
+        lip_sync_skipped=skipped,
     )
+
+
+def _performance_route(
+    chosen: Route, spec: GenerationSpec, kind: InputKind, settings: Settings
+) -> Route:
+    """A character_animate request never runs on a target whose model cannot perform it.
+
+    Routing asks an engine class what SOME of its targets honour (Runway's ``act_two`` and
+    Kling's ``*-motion-control`` perform a character; ``runway:gen4_turbo`` does not); here
+    the chosen target itself is asked, and one that would drop the driving video gives way to
+    the built-in character engine, with the reason recorded as a routing fallback."""
+    if (
+        "character_animate" not in spec.needs
+        or not chosen.target
+        or "character_animate" in chosen.engine.honoured_fields()
+    ):
+        return chosen
+    name = builtin_for(kind, spec.needs)
+    reason = f"{chosen.target}: its model does not honour character_animate"
+    log.warning("character_animate runs on %s: %s", name, reason)
+    return Route(
+        engine_for(name, models_dir=settings.resolved_models_dir),
+        chosen.requested_motion_type,
+        "",
+        "; ".join(r for r in (chosen.fallback_reason, reason) if r),
+    )
+
+
+def after_render(
+    prepared: Prepared, outcome: RenderOutcome, *, cancelled: Callable[[], bool] | None = None
+) -> None:
+    """The steps on the finished videos: the hosted lip sync when one runs (its fallback the
+    built-in), or the note of why a configured one did not."""
+    if prepared.lip_sync_step is not None:
+        run_step(
+            prepared.lip_sync_step,
+            outcome,
+            soundtrack=prepared.job.soundtrack,
+            cancelled=cancelled,
+        )
+    else:
+        note_skipped(outcome, prepared.lip_sync_skipped)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from kinora.audio import DRIVER_SOURCE, AudioPlan, AudioRequest, plan_audio, render_soundtrack
-from kinora.audio.visemes import visemes_from_audio
+from kinora.audio.visemes import VisemeTrack, visemes_from_audio, visemes_from_phonemes
 from kinora.engines.base import Clip, Frame
 from kinora.engines.people.landmarks import LandmarkModelsMissing, track_face
 from kinora.pipeline.plan import Ignored
@@ -85,5 +85,24 @@ def plan_lip_sync(
             return None, (Ignored("lip_sync", reason),)
         if not found:
             return None, (NO_FACE,)
-    track = visemes_from_audio(speech.samples, speech.rate, offset_seconds=speech.offset_seconds)
-    return LipSyncJob(track, models_dir), ()
+    assert plan is not None
+    return LipSyncJob(viseme_track(plan), models_dir), ()
+
+
+def viseme_track(plan: AudioPlan) -> VisemeTrack:
+    """The mouth track of the plan's speech: from the phonemes the speech engine spoke it
+    with (flite's times, or flite's fitted to Piper's audio), with its loudness for the
+    jaw's opening; from the sound alone for uploaded narration (``narration_url``), which
+    has no phonemes."""
+    speech = plan.speech
+    assert speech is not None
+    phonemes, timing = speech.phonemes, speech.timing
+    if not phonemes:
+        return visemes_from_audio(speech.samples, speech.rate, offset_seconds=speech.offset_seconds)
+    return visemes_from_phonemes(
+        [(p.symbol, p.start, p.end) for p in phonemes],
+        speech.samples,
+        speech.rate,
+        offset_seconds=speech.offset_seconds,
+        source=f"from the phonemes ({timing}) and the speech's loudness",
+    )

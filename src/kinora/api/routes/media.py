@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from kinora.api.deps import MAX_JSON_DEPTH, BodyDep, RuntimeDep, json_depth_ok
+from kinora.api.deps import MAX_JSON_DEPTH, BodyDep, RuntimeDep
 from kinora.api.downloads import (
     CONTENT_TYPES,
     Download,
@@ -23,6 +23,7 @@ from kinora.api.downloads import (
     wait_for_rendition,
 )
 from kinora.api.idempotency import request_hash, run_once
+from kinora.api.jsonbody import JsonBudgetError, loads_bounded
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
 from kinora.api.schemas import (
     CreditsRequired,
@@ -106,15 +107,10 @@ def _validate(model: type[MediaCreate] | type[MediaUpdate], fields: dict[str, An
         raise RequestValidationError(errors)
     for name in JSON_STRING_FIELDS:
         value = fields.get(name)
-        if isinstance(value, str | bytes) and not _shallow_json(value):
+        problem = _json_budget(value) if isinstance(value, str | bytes) else None
+        if problem is not None:
             raise RequestValidationError(
-                [
-                    {
-                        "loc": ("body", name),
-                        "msg": f"nests deeper than {MAX_JSON_DEPTH} levels",
-                        "type": "json_invalid",
-                    }
-                ]
+                [{"loc": ("body", name), "msg": problem.message, "type": problem.kind}]
             )
     try:
         return model.model_validate(fields)
@@ -134,14 +130,17 @@ JSON_STRING_FIELDS = ("media_items", "audio_option", "metadata")
 """Fields a form sends as JSON strings (a JSON body's nesting is checked as it is parsed)."""
 
 
-def _shallow_json(value: str | bytes) -> bool:
-    """False for a JSON string nested deeper than any request needs (it would validate, then
-    fail to serialise); what does not decode is left to the schema's own error."""
+def _json_budget(value: str | bytes) -> JsonBudgetError | None:
+    """Why a form's JSON string is larger or deeper than any request needs (it would take
+    long to validate, or validate and then fail to serialise), or None; what does not decode
+    is left to the schema's own error."""
     try:
-        decoded = json.loads(value)
+        loads_bounded(value, depth=MAX_JSON_DEPTH)
+    except JsonBudgetError as exc:
+        return exc
     except (ValueError, RecursionError):
-        return True
-    return json_depth_ok(decoded, MAX_JSON_DEPTH)
+        return None
+    return None
 
 
 def _more_errors(count: int, what: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.parallax.segment import segment
 from kinora.engines.people.landmarks import (
     POSE_LANDMARK_NAMES,
     Pose,
@@ -26,6 +25,7 @@ from kinora.engines.people.landmarks import (
     face_mesh,
     resolve_models_dir,
 )
+from kinora.engines.people.masks import subject_mask
 
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.float32]
@@ -160,7 +160,7 @@ def find_body(image: Image, *, models_dir: Path | None = None) -> Body:
     h, w = rgb.shape[:2]
     if sw < 0.04 * max(h, w):
         raise BodyError("the person in the person image is too small to dress")
-    person = segment(rgb, models_dir=resolve_models_dir(models_dir)).mask
+    person = subject_mask(rgb, models_dir=resolve_models_dir(models_dir)).mask
     anchors: dict[str, Point] = {n: pose.point(n) for n in JOINTS}
     mid = (ls + rs) / 2
     anchors["neck"] = (float(mid[0]), float(mid[1] - 0.12 * sw))

@@ -33,7 +33,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.parallax.segment import segment
 from kinora.engines.people.landmarks import (
     Pose,
     detect_faces,
@@ -41,6 +40,7 @@ from kinora.engines.people.landmarks import (
     face_mesh,
     resolve_models_dir,
 )
+from kinora.engines.people.masks import subject_mask
 
 Image = npt.NDArray[np.uint8]
 Mask = npt.NDArray[np.float32]
@@ -493,7 +493,7 @@ def cut_garment(image: Image, *, prompt: str = "", models_dir: Path | None = Non
     """The garment of a try-on's second picture (see the module docstring)."""
     rgb = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
     check_not_plain(rgb)
-    seg = segment(rgb, models_dir=resolve_models_dir(models_dir))
+    seg = subject_mask(rgb, models_dir=resolve_models_dir(models_dir))
     soft = seg.mask
     _check_mask(soft)
     told = kind_from_prompt(prompt)

@@ -6,8 +6,10 @@ displacement field around the face and paints the inside of the opened mouth
 (:mod:`.mouth`). Working on the rendered frame rather than the input photo is what lets it
 run under every engine and camera path: the one-image parallax under any move, the two-image
 morph on whichever face is on screen, hosted providers' clips. It needs only the mouth track
-per frame (how open, how spread or rounded: :mod:`kinora.audio.visemes` reads it from the
-speech), handed in as plain arrays (engines do not import the audio package).
+per frame (how open; how spread or rounded; for a track from phonemes also how pressed the
+lips are, m/b/p, and how far the lower lip is tucked under the teeth, f/v:
+:mod:`kinora.audio.visemes` makes it), handed in as plain arrays (engines do not import the
+audio package).
 
 Which face: the largest the face detector finds when the track starts (``track_face``); the
 track then follows that face and re-detects (the largest again) only when it loses it.
@@ -46,8 +48,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.people.landmarks import FaceMesh, track_face
+from kinora.engines.people.landmarks import MESH_MIN_SCORE, FaceMesh, Roi, face_mesh, track_face
 from kinora.engines.people.mouth import interior_colour
+from kinora.video.colour import i420_planes, i420_to_rgb, rgb_to_i420
 
 Frame = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.floating[Any]]
@@ -74,7 +77,20 @@ JAW_DROP = 0.075
 a wide-open vowel parts the lips by about a tenth of it)."""
 LIP_LIFT = 0.012
 SPREAD = 0.1
-"""The mouth's corners move out (spread) or in (rounded) by this share of its half-width."""
+"""The mouth's corners move out (spread, "ee") by this share of its half-width."""
+ROUND = 0.3
+"""... and in (rounded, "oo") by this share: pursed lips narrow the mouth more than a smile
+widens it, so the opening turns round."""
+ROUND_TALLER = 0.35
+SPREAD_FLATTER = 0.2
+"""For the same jaw, a rounded opening is this much taller, a spread one this much flatter
+(the lips' shape, not the jaw, makes the difference between "oo" and "ee")."""
+PRESS = 0.008
+"""Pressed lips (m, b, p) roll in: each lip's edge moves this share of the face's height
+towards the other, so the lips look thinner."""
+TUCK_LIFT = 0.014
+"""Lower lip under the upper teeth (f, v): the upper lip rises this share of the face's
+height, showing the teeth's edge resting on the lower lip."""
 NECK_FADE = 0.3
 """Under the chin the jaw's movement fades out over this share of the face's height."""
 HEAD_NOD = 0.006
@@ -113,33 +129,208 @@ TRACK_SIDE = 640
 the face anyway; a larger frame only costs the crop's shrinking)."""
 
 
+def _scaled_mesh(mesh: FaceMesh, factor: float, dx: float, dy: float) -> FaceMesh:
+    """``mesh`` in a picture ``factor`` times larger, shifted by (dx, dy)."""
+    points = mesh.points.astype(np.float64) * factor
+    points[:, 0] += dx
+    points[:, 1] += dy
+    r = mesh.roi
+    roi = Roi(
+        r.center_x * factor + dx,
+        r.center_y * factor + dy,
+        r.width * factor,
+        r.height * factor,
+        r.rotation,
+    )
+    return FaceMesh(points.astype(np.float32), mesh.score, roi)
+
+
+MESH_INPUT = 192
+"""The face mesh model's input side."""
+MESH_EVERY = 2
+"""The face mesh is read on every second frame; between, the face's points move on at the
+pace of the last two reads (camera paths are smooth, and the warp moves with whole pixels'
+worth of the face at most, so a frame's prediction is within a fraction of a pixel)."""
+
+
+class _Picture:
+    """A frame as the tracker reads it: its size, and RGB pixels of a box (or all of it)."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.height, self.width = frame.shape[:2]
+
+    def rgb(self, box: tuple[int, int, int, int] | None = None) -> Frame:
+        if box is None:
+            return self.frame
+        x0, y0, x1, y1 = box
+        return np.ascontiguousarray(self.frame[y0:y1, x0:x1])
+
+
+class _I420Picture(_Picture):
+    """An I420 frame (the encoder's own format): only the boxes asked for are converted."""
+
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+        self.height, self.width = frame.shape[0] * 2 // 3, frame.shape[1]
+        self._converted: list[tuple[tuple[int, int, int, int], Frame]] = []
+
+    def rgb(self, box: tuple[int, int, int, int] | None = None) -> Frame:
+        """RGB of ``box``: a view of a box converted before when one holds it (the tracker's
+        region and the face's box are converted once, together: :meth:`prime`)."""
+        x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
+        for (cx0, cy0, cx1, cy1), rgb in self._converted:
+            if cx0 <= x0 and cy0 <= y0 and x1 <= cx1 and y1 <= cy1:
+                return rgb[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        self.prime((x0, y0, x1, y1))
+        (cx0, cy0, _, _), rgb = self._converted[-1]
+        return rgb[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+
+    def prime(self, box: tuple[int, int, int, int]) -> Frame:
+        """Convert ``box`` (grown to even corners, clipped to the frame) and keep it."""
+        x0, y0, x1, y1 = _even_box(box)
+        x0, y0 = max(0, x0), max(0, y0)
+        x1, y1 = min(self.width, x1), min(self.height, y1)
+        rgb = i420_to_rgb(i420_box(self.frame, (x0, y0, x1, y1)))
+        self._converted.append(((x0, y0, x1, y1), rgb))
+        return rgb
+
+
+def _even_box(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """``box`` grown to even corners (whole 2x2 chroma blocks)."""
+    x0, y0, x1, y1 = box
+    return x0 - x0 % 2, y0 - y0 % 2, x1 + x1 % 2, y1 + y1 % 2
+
+
+def i420_box(frame: Frame, box: tuple[int, int, int, int]) -> Frame:
+    """The I420 frame of an even-cornered box of I420 ``frame``."""
+    x0, y0, x1, y1 = box
+    y, u, v = i420_planes(frame)
+    w, h = x1 - x0, y1 - y0
+    out = np.empty((h * 3 // 2, w), np.uint8)
+    oy, ou, ov = i420_planes(out)
+    oy[:] = y[y0:y1, x0:x1]
+    ou[:] = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+    ov[:] = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2]
+    return out
+
+
 class FaceTrack:
     """The largest face's mesh in successive frames, smoothed in the face's own frame.
 
     Each frame's mesh is fitted to the first by a similarity (shift, scale, turn: least
     squares over all 468 points, which averages their jitter away); the shape, expressed in
-    the first mesh's frame, is averaged over time; the fitted similarity puts it back."""
+    the first mesh's frame, is averaged over time; the fitted similarity puts it back.
+
+    The mesh is read on every :data:`MESH_EVERY`-th frame, from the last mesh's region only;
+    the frames between get the points moved on at the pace of the last two reads. A lost
+    face is noticed at the next read, and searched for on the whole frame."""
 
     def __init__(self, *, models_dir: Path | None = None) -> None:
         self._models_dir = models_dir
         self._mesh: FaceMesh | None = None
         self._reference: npt.NDArray[np.float64] | None = None
         self._shape: npt.NDArray[np.float64] | None = None
+        self._frames = -1
+        self._last_read: npt.NDArray[np.float64] | None = None
+        self._read_before: npt.NDArray[np.float64] | None = None
 
-    def update(self, frame: Frame) -> npt.NDArray[np.float32] | None:
-        """(468, 2) points in pixel-index coordinates (pixel centres on integers), or None."""
+    def _detect(self, picture: _Picture) -> FaceMesh | None:
+        """A fresh detection on the frame shrunk to :data:`TRACK_SIDE`; the mesh comes back
+        in the frame's own pixels."""
+        frame = picture.rgb()
         scale = min(1.0, TRACK_SIDE / max(frame.shape[:2]))
         small = (
             frame
             if scale == 1.0
             else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         )
-        mesh = track_face(small, self._mesh, models_dir=self._models_dir)
+        mesh = track_face(small, models_dir=self._models_dir)
+        if mesh is None or scale == 1.0:
+            return mesh
+        return _scaled_mesh(mesh, 1.0 / scale, 0.0, 0.0)
+
+    def region(self, w: int, h: int) -> tuple[int, int, int, int] | None:
+        """The pixel box the next frame's mesh is read from (even corners), or None."""
+        if self._mesh is None:
+            return None
+        corners = self._mesh.next_roi().corners()
+        x0, y0, x1, y1 = _even_box(
+            (
+                max(0, math.floor(float(corners[:, 0].min())) - 2),
+                max(0, math.floor(float(corners[:, 1].min())) - 2),
+                min(w, math.ceil(float(corners[:, 0].max())) + 2),
+                min(h, math.ceil(float(corners[:, 1].max())) + 2),
+            )
+        )
+        x1, y1 = min(x1, w), min(y1, h)
+        return None if x1 - x0 < 16 or y1 - y0 < 16 else (x0, y0, x1, y1)
+
+    def _follow(self, picture: _Picture) -> FaceMesh | None:
+        """The mesh read from the last mesh's region only: the region's box is cut out, so
+        no frame-sized copy or resize is made for a face that stays found (the mesh's own
+        crop shrinks only the cut-out when it must)."""
+        assert self._mesh is not None
+        if self._mesh.score < MESH_MIN_SCORE:
+            return None
+        roi = self._mesh.next_roi()
+        region = self.region(picture.width, picture.height)
+        if region is None:
+            return None
+        x0, y0, x1, y1 = region
+        crop: npt.NDArray[Any] = picture.rgb((x0, y0, x1, y1))
+        # A large face is halved (bilinear at 2:1 averages each 2x2 block) until the mesh's
+        # crop needs no area-averaged copy of its own, which costs several times more.
+        factor = 1
+        while min(roi.width, roi.height) / (factor * MESH_INPUT) > 2.0:
+            factor *= 2
+        if factor > 1:
+            size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
+            crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+        sx, sy = crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)
+        local = Roi(
+            (roi.center_x - x0) * sx,
+            (roi.center_y - y0) * sy,
+            roi.width * sx,
+            roi.height * sy,
+            roi.rotation,
+        )
+        mesh = face_mesh(np.ascontiguousarray(crop), local, models_dir=self._models_dir)
+        if mesh.score < MESH_MIN_SCORE:
+            return None
+        points = mesh.points.astype(np.float64)
+        points[:, 0] = points[:, 0] / sx + x0
+        points[:, 1] = points[:, 1] / sy + y0
+        points[:, 2] = points[:, 2] / sx
+        return FaceMesh(points.astype(np.float32), mesh.score, roi)
+
+    def update(self, frame: Frame | _Picture) -> npt.NDArray[np.float32] | None:
+        """(468, 2) points in pixel-index coordinates (pixel centres on integers), or None."""
+        picture = frame if isinstance(frame, _Picture) else _Picture(frame)
+        self._frames += 1
+        skipped = self._frames % MESH_EVERY
+        if skipped and self._last_read is not None:
+            before = self._read_before if self._read_before is not None else self._last_read
+            velocity = (self._last_read - before) / MESH_EVERY
+            return (self._last_read + velocity * skipped).astype(np.float32)
+        placed = self._read(picture)
+        if placed is None:
+            self._last_read = self._read_before = None
+            return None
+        self._read_before = self._last_read
+        self._last_read = placed.astype(np.float64)
+        return placed
+
+    def _read(self, picture: _Picture) -> npt.NDArray[np.float32] | None:
+        """This frame's mesh, read and smoothed."""
+        mesh = self._follow(picture) if self._mesh is not None else None
+        if mesh is None:
+            mesh = self._detect(picture)
         self._mesh = mesh
         if mesh is None:
             self._reference = self._shape = None
             return None
-        points: npt.NDArray[np.float64] = mesh.points[:, :2].astype(np.float64) / scale - 0.5
+        points: npt.NDArray[np.float64] = mesh.points[:, :2].astype(np.float64) - 0.5
         if self._reference is None or self._shape is None:
             self._reference = points
             self._shape = points.copy()
@@ -164,6 +355,10 @@ class FacePose:
 
     open: float = 0.0
     wide: float = 0.0
+    press: float = 0.0
+    """Lips pressed together (m, b, p), 0 .. 1."""
+    teeth: float = 0.0
+    """Lower lip under the upper teeth (f, v), 0 .. 1."""
     blink: float = 0.0
     nod: float = 0.0
     """Head movement down, as a share of the face's height."""
@@ -221,8 +416,12 @@ class _Fields:
 
     def __init__(self, face: _Face, pose: FacePose) -> None:
         self.face, self.pose = face, pose
-        self.drop = pose.open * JAW_DROP * face.height
-        self.lift = pose.open * LIP_LIFT * face.height
+        # Rounded lips push forward and part taller for the same jaw; spread ones flatten.
+        rounding, spreading = max(0.0, -pose.wide), max(0.0, pose.wide)
+        shaped = 1.0 + ROUND_TALLER * rounding - SPREAD_FLATTER * spreading
+        self.drop = pose.open * JAW_DROP * face.height * shaped
+        self.lift = (pose.open * LIP_LIFT + pose.teeth * TUCK_LIFT) * face.height
+        self.press = pose.press * PRESS * face.height
 
     def mid(self, u: Floats) -> Floats:
         f = self.face
@@ -239,14 +438,16 @@ class _Fields:
         dv_lower = self.drop * _bump(x / jaw_width) * neck
         above = np.maximum(mid - v, 0.0) / max(f.mid_centre - f.nose, 1.0)
         dv_upper = -self.lift * _bump(x) * (1.0 - _smoothstep01(above))
+        if self.press > 0.0:
+            # Both lips' edges roll in towards the line they meet on, fading over a lip's
+            # thickness (which is what thins them).
+            near = 1.0 - _smoothstep01(np.abs(v - mid) / (0.07 * f.height))
+            rolled = self.press * _bump(x) * near
+            dv_upper = dv_upper + rolled
+            dv_lower = dv_lower - rolled
         band = 1.0 - _smoothstep01((np.abs(v - f.mid_centre) - 0.05 * f.height) / (0.15 * f.height))
-        du = (
-            pose.wide
-            * SPREAD
-            * (u - f.mouth_centre)
-            * (1.0 - _smoothstep01(np.abs(x) - 1.0))
-            * band
-        )
+        corners = pose.wide * (SPREAD if pose.wide > 0.0 else ROUND)
+        du = corners * (u - f.mouth_centre) * (1.0 - _smoothstep01(np.abs(x) - 1.0)) * band
         head_u, head_v = self._head(u, v)
         return (
             (du + head_u).astype(np.float32),
@@ -297,11 +498,12 @@ class LipSyncReport:
     speaking: int = 0
     face_box: tuple[int, int, int, int] | None = None
     """The speaking face's mesh box (x0, y0, x1, y1) in the first frame it was found."""
+    visemes: str = "from the speech's sound"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "engine": "built-in",
-            "visemes": "from the speech's sound",
+            "visemes": self.visemes,
             "face": "the largest face",
             "face_box": list(self.face_box) if self.face_box else None,
             "frames": self.frames,
@@ -332,8 +534,11 @@ class LipSync:
     """Apply with :meth:`apply` to each frame of one render, in order.
 
     ``opening`` and ``shape`` hold the mouth per clip frame (0-1, and -1 rounded .. +1
-    spread); ``apply(frame, index)`` takes the clip frame's index (the output's, lead-in
-    included). Frames without a face pass unchanged (the report counts them)."""
+    spread; or ``shape`` (frames, 3): spread, lips pressed, lower lip under the teeth, as
+    :meth:`kinora.audio.visemes.VisemeTrack.per_frame` gives a track from phonemes);
+    ``visemes`` says where the track came from (for the report); ``apply(frame, index)``
+    takes the clip frame's index (the output's, lead-in included). Frames without a face
+    pass unchanged (the report counts them)."""
 
     def __init__(
         self,
@@ -343,10 +548,23 @@ class LipSync:
         fps: float,
         seed: int = 0,
         models_dir: Path | None = None,
+        visemes: str | None = None,
     ) -> None:
         self.opening = np.asarray(opening, dtype=np.float32)
-        self.shape = np.asarray(shape, dtype=np.float32)
+        shapes = np.asarray(shape, dtype=np.float32)
         n = len(self.opening)
+        if shapes.ndim == 2:  # wide, press, teeth: a track from phonemes
+            self.shape = np.ascontiguousarray(shapes[:, 0])
+            self.press = np.ascontiguousarray(shapes[:, 1])
+            self.teeth = np.ascontiguousarray(shapes[:, 2])
+        else:
+            self.shape = shapes
+            self.press = self.teeth = np.zeros(n, np.float32)
+        source = visemes or (
+            "from the phonemes and the speech's loudness"
+            if shapes.ndim == 2
+            else "from the speech's sound"
+        )
         self.blinks = blink_curve(n, fps, seed)
         # Emphasis for the nod: the opening, slowed to the pace of phrases (tau 0.25 s).
         alpha = 1.0 - math.exp(-1.0 / (0.25 * fps))
@@ -368,7 +586,8 @@ class LipSync:
             )
         ).astype(np.float32)
         self._track = FaceTrack(models_dir=models_dir)
-        self.report = LipSyncReport()
+        self._last_points: npt.NDArray[np.float32] | None = None
+        self.report = LipSyncReport(visemes=source)
 
     def pose(self, index: int) -> FacePose:
         if not 0 <= index < len(self.opening):
@@ -376,18 +595,21 @@ class LipSync:
         return FacePose(
             open=float(self.opening[index]),
             wide=float(self.shape[index]),
+            press=float(self.press[index]),
+            teeth=float(self.teeth[index]),
             blink=float(self.blinks[index]),
             nod=float(self.nod[index]),
             sway=float(self.sway[index]),
             tilt=float(self.tilt[index]),
         )
 
-    def apply(self, frame: Frame, index: int) -> Frame:
-        frame = np.ascontiguousarray(frame)
+    def _step(
+        self, picture: _Picture, index: int
+    ) -> tuple[npt.NDArray[np.float32], FacePose] | None:
         self.report.frames += 1
-        points = self._track.update(frame)
+        points = self._track.update(picture)
         if points is None:
-            return frame
+            return None
         self.report.with_face += 1
         if self.report.face_box is None:
             x0, y0 = points.min(axis=0)
@@ -396,7 +618,76 @@ class LipSync:
         pose = self.pose(index)
         if pose.open > 0.05:
             self.report.speaking += 1
-        return animate_face(frame, points, pose)
+        return points, pose
+
+    def apply(self, frame: Frame, index: int) -> Frame:
+        """The RGB ``frame`` (clip frame ``index``) with its face speaking: a copy."""
+        frame = np.ascontiguousarray(frame)
+        step = self._step(_Picture(frame), index)
+        if step is None:
+            return frame
+        return animate_face(frame, *step)
+
+    def apply_i420(self, frame: Frame, index: int) -> Frame:
+        """The same for an I420 frame (the encoder's format), converting only the face's box
+        to RGB and back; pixels the face's movement does not change keep their exact
+        values. Lets the render skip its frame-sized conversions."""
+        picture = _I420Picture(np.ascontiguousarray(frame))
+        if self._last_points is not None:
+            # Where the face was, a little grown, and the tracker's region: converted once.
+            roi = _face_roi(self._last_points, picture.width, picture.height)
+            region = self._track.region(picture.width, picture.height)
+            if roi is not None:
+                grow = 8 + int(0.06 * max(roi[2] - roi[0], roi[3] - roi[1]))
+                box = (roi[0] - grow, roi[1] - grow, roi[2] + grow, roi[3] + grow)
+                if region is not None:
+                    box = (
+                        min(box[0], region[0]),
+                        min(box[1], region[1]),
+                        max(box[2], region[2]),
+                        max(box[3], region[3]),
+                    )
+                picture.prime(box)
+        step = self._step(picture, index)
+        self._last_points = None if step is None else step[0]
+        if step is None:
+            return picture.frame
+        points, pose = step
+        roi = _face_roi(points, picture.width, picture.height)
+        if roi is None:
+            return picture.frame
+        margin = 4  # the chroma's interpolation at the box's edge stays out of the roi
+        box = _even_box(
+            (
+                max(0, roi[0] - margin),
+                max(0, roi[1] - margin),
+                min(picture.width, roi[2] + margin),
+                min(picture.height, roi[3] + margin),
+            )
+        )
+        box = (box[0], box[1], min(box[2], picture.width), min(box[3], picture.height))
+        rgb = picture.rgb(box)
+        moved = animate_face(rgb, points - np.array(box[:2], np.float32), pose)
+        # Changed pixels: any channel differs (channel sums of the difference, saturating).
+        summed = cv2.transform(cv2.absdiff(moved, rgb), np.ones((1, 3), np.float32))
+        mask = np.asarray(cv2.threshold(summed, 0, 255, cv2.THRESH_BINARY)[1], np.uint8)
+        if not cv2.countNonZero(mask):
+            return picture.frame
+        changed = mask > 0
+        out = picture.frame.copy()
+        patch = rgb_to_i420(moved)
+        y, u, v = i420_planes(out)
+        py, pu, pv = i420_planes(patch)
+        x0, y0, x1, y1 = box
+        luma = y[y0:y1, x0:x1]
+        luma[changed] = py[changed]
+        h2, w2 = changed.shape[0] // 2, changed.shape[1] // 2
+        area = cv2.resize(mask, (w2, h2), interpolation=cv2.INTER_AREA)
+        blocks = np.asarray(area) > 0  # any of the block's four changed
+        for plane, new in ((u, pu), (v, pv)):
+            sub = plane[y0 // 2 : y0 // 2 + h2, x0 // 2 : x0 // 2 + w2]
+            sub[blocks] = new[:h2, :w2][blocks]
+        return out
 
 
 def _colour_at(frame: Frame, points: Floats) -> Floats:
@@ -426,6 +717,15 @@ def _clip_box(box: tuple[float, float, float, float], w: int, h: int) -> Box | N
         int(min(h, math.ceil(y1) + 1)),
     )
     return out if out[2] - out[0] >= 8 and out[3] - out[1] >= 8 else None
+
+
+def _face_roi(points: npt.NDArray[np.float32], w: int, h: int) -> Box | None:
+    """The pixels a face's movement can change: its mesh's box, a fifth wider each side and
+    a third taller below (the jaw's drop and the neck's fade)."""
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    bw, bh = x1 - x0, y1 - y0
+    return _clip_box((x0 - 0.2 * bw, y0 - 0.2 * bh, x1 + 0.2 * bw, y1 + 0.35 * bh), w, h)
 
 
 def _resampled(
@@ -507,10 +807,7 @@ def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) 
     ``pose``: a copy, changed only in a box around the face."""
     face = _Face(points)
     h, w = frame.shape[:2]
-    x0, y0 = points.min(axis=0)
-    x1, y1 = points.max(axis=0)
-    bw, bh = x1 - x0, y1 - y0
-    roi = _clip_box((x0 - 0.2 * bw, y0 - 0.2 * bh, x1 + 0.2 * bw, y1 + 0.35 * bh), w, h)
+    roi = _face_roi(points, w, h)
     if roi is None:
         return frame
     left, top, right, bottom = roi
@@ -538,7 +835,7 @@ def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) 
     # jaw, which moves only within the jaw's box.
     source, _ = _resampled(face, roi, upper_map)
     jaw = _jaw_box(face, roi)
-    if jaw is not None and pose.open > 0.0:
+    if jaw is not None and (pose.open > 0.0 or pose.press > 0.0):
         jaw_source, mid = _resampled(face, jaw, lower_map)
         assert mid is not None
         box = (slice(jaw[1] - top, jaw[3] - top), slice(jaw[0] - left, jaw[2] - left))
@@ -637,6 +934,7 @@ def _paint_inside(
         lips=lips,
         skin=skin,
         teeth=not shows_teeth,
+        bite=fields.pose.teeth,
     )[:, 0]
     # What the photo shows between its lips (its teeth when it smiles; the dark line of shut
     # lips) belongs to the upper jaw, the skull: it stays under the upper lip, moved with it,
@@ -664,4 +962,12 @@ def _paint_inside(
     warped[target] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
-__all__ = ["FacePose", "FaceTrack", "LipSync", "LipSyncReport", "animate_face", "blink_curve"]
+__all__ = [
+    "FacePose",
+    "FaceTrack",
+    "LipSync",
+    "LipSyncReport",
+    "animate_face",
+    "blink_curve",
+    "i420_box",
+]

@@ -5,10 +5,10 @@ over it and resampling the photo triangle by triangle. Each output pixel belongs
 destination triangle, and inside it the map back to the photo is that triangle's affine map,
 so the warp is continuous across shared edges (no seams) and exact at the vertices.
 
-Rasterising is done by OpenCV (``fillConvexPoly`` writes each triangle's index into an id
-image, in draw order, so later triangles cover earlier ones) and the per-pixel source
-coordinates come from one vectorised lookup of the triangles' affine maps: a frame costs a
-few milliseconds whatever the triangle count.
+Rasterising is vectorised (:func:`rasterise` writes each triangle's index into an id image,
+later triangles covering earlier ones) and the per-pixel source coordinates come from one
+vectorised lookup of the triangles' affine maps: a frame costs a few milliseconds whatever
+the triangle count.
 
 Coordinates here are OpenCV's: pixel ``(i, j)``'s centre is at ``(j, i)``.
 """
@@ -25,9 +25,6 @@ from scipy.spatial import Delaunay
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
-
-SUBPIXEL_SHIFT = 4
-"""Fractional bits for rasterising (vertices are not on integer pixels)."""
 
 
 @dataclass(frozen=True)
@@ -139,28 +136,99 @@ def blend_transforms(weights: F32, transforms: F64, points: F32) -> F32:
 
 def _affines(src: F32, dst: F32, triangles: I32) -> F64:
     """Per triangle, the 2x3 map from destination to source pixels (M, 2, 3); degenerate
-    destination triangles (which cover no pixel) get the identity."""
+    destination triangles (which cover no pixel) get the identity. In closed form (the
+    inverse of each triangle's 2x2 edge matrix): a batched solver costs more in its calls
+    than in its arithmetic for a couple of thousand triangles a frame."""
     d = dst[triangles].astype(np.float64)  # (M, 3, 2)
     s = src[triangles].astype(np.float64)
-    dh = np.concatenate([d, np.ones((*d.shape[:2], 1))], axis=2)  # (M, 3, 3)
-    det = np.linalg.det(dh)
+    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]
+    f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
     ok = np.abs(det) > 1e-6
-    out = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (len(triangles), 1, 1))
-    if ok.any():
-        # dh @ A.T = s  ->  A.T = solve(dh, s)
-        sol = np.linalg.solve(dh[ok], s[ok])  # (m, 3, 2)
-        out[ok] = sol.transpose(0, 2, 1)
+    inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+    # L = [f1 f2] @ [e1 e2]^-1, with [e1 e2]^-1 = [[e2y, -e2x], [-e1y, e1x]] / det.
+    out = np.empty((len(triangles), 2, 3))
+    for r in range(2):
+        out[:, r, 0] = (f1[:, r] * e2[:, 1] - f2[:, r] * e1[:, 1]) * inv
+        out[:, r, 1] = (f2[:, r] * e1[:, 0] - f1[:, r] * e2[:, 0]) * inv
+        out[:, r, 2] = s[:, 0, r] - out[:, r, 0] * d[:, 0, 0] - out[:, r, 1] * d[:, 0, 1]
+    out[~ok] = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     return out
+
+
+EDGE_REACH = 0.5
+"""A pixel belongs to a triangle when its centre is inside or at most this far (in pixels)
+outside each edge: as a drawn outline covers the pixels its edge passes through, so
+neighbouring triangles share their edge pixels and no crack opens between them."""
+
+
+BOX_SIDES = (6, 9, 16)
+"""Triangles are rasterised in groups by their box's longer side (at most 6 pixels, 9, 16,
+more: a limb stretched far), each group's boxes as large as its largest, so a few large
+triangles do not enlarge every box."""
+
+
+def rasterise(points: F32, triangles: I32, shape: tuple[int, int]) -> I32:
+    """The index of the triangle covering each pixel of ``shape`` (h, w), -1 where none;
+    where triangles overlap the later one wins (draw order). Pixel ``(i, j)``'s centre is at
+    ``(j, i)``; degenerate triangles cover nothing.
+
+    Vectorised: every pixel of every triangle's box is tested against its three edges in one
+    pass, so a frame's couple of thousand triangles cost a few array operations rather than
+    a call each."""
+    h, w = shape
+    ids = np.full(h * w, -1, np.int32)
+    if len(triangles) == 0:
+        return ids.reshape(shape)
+    c = points[triangles].astype(np.float32)  # (M, 3, 2)
+    e = np.roll(c, -1, axis=1) - c  # edge k runs from corner k to corner k + 1
+    area = e[:, 0, 0] * e[:, 1, 1] - e[:, 0, 1] * e[:, 1, 0]
+    length = np.hypot(e[..., 0], e[..., 1])
+    ok = (np.abs(area) > 1e-6) & (length.min(axis=1) > 1e-6)
+    # Unit normals pointing inside (whichever way round the triangle is).
+    sign = np.where(area > 0, 1.0, -1.0).astype(np.float32)[:, None]
+    nx = -e[..., 1] * sign / np.maximum(length, 1e-6)
+    ny = e[..., 0] * sign / np.maximum(length, 1e-6)
+    off = nx * c[..., 0] + ny * c[..., 1]
+    lo = np.maximum(np.ceil(c.min(axis=1) - EDGE_REACH), 0).astype(np.int32)
+    hi = np.minimum(np.floor(c.max(axis=1) + EDGE_REACH), np.array([w - 1, h - 1]))
+    size = np.maximum(hi.astype(np.int32) - lo + 1, 0)
+    size[~ok] = 0
+    side = size.max(axis=1)
+    bucket = np.searchsorted(np.array(BOX_SIDES), side)
+    for b in range(len(BOX_SIDES) + 1):
+        group = np.flatnonzero(bucket == b)
+        if group.size == 0:
+            continue
+        # Every pixel of each triangle's box (the box's size rounded up to the group's
+        # largest), tested against the three edges; separable, so the full-size arrays are
+        # only the sums and the tests.
+        bx, by = (int(v) for v in size[group].max(axis=0))
+        if bx == 0 or by == 0:
+            continue
+        xs = lo[group, 0][:, None] + np.arange(bx, dtype=np.int32)  # (G, bx)
+        ys = lo[group, 1][:, None] + np.arange(by, dtype=np.int32)  # (G, by)
+        inside = (xs < w)[:, None, :] & (ys < h)[:, :, None]
+        fx, fy = xs.astype(np.float32), ys.astype(np.float32)
+        for j in range(3):
+            across = nx[group, j, None] * fx  # (G, bx)
+            down = ny[group, j, None] * fy - off[group, j, None] + EDGE_REACH  # (G, by)
+            inside &= across[:, None, :] + down[:, :, None] >= 0
+        flat = ys[:, :, None] * w + xs[:, None, :]
+        k = np.broadcast_to(group[:, None, None].astype(np.int32), inside.shape)
+        np.maximum.at(ids, flat[inside], k[inside])
+    return ids.reshape(shape)
 
 
 @dataclass(frozen=True)
 class BackwardMap:
     """Source coordinates per output pixel (for ``cv2.remap``) and how much of each pixel a
-    triangle covered (0-1), over the window ``(x0, y0)`` of size ``map_x.shape``."""
+    triangle covered (0-255, 8 bits as the compositing is), over the window ``(x0, y0)`` of
+    size ``map_x.shape``."""
 
     map_x: F32
     map_y: F32
-    covered: F32
+    covered: npt.NDArray[np.uint8]
     x0: int
     y0: int
 
@@ -175,9 +243,9 @@ def backward_map(
     step: int = 1,
 ) -> BackwardMap | None:
     """The piecewise-affine map taking the mesh at ``src`` to ``dst``, sampled on the output
-    pixels of ``shape`` (h, w) inside ``window`` (x0, y0, x1, y1; default: the destination
-    mesh's box). Triangles are drawn in order: a later one covers an earlier one. None when
-    nothing lands in the picture.
+    pixels of ``shape`` (h, w) inside ``window`` (x0, y0, x1, y1; default: the box of
+    ``triangles`` at ``dst``). Triangles are drawn in order: a later one covers an earlier
+    one. None when nothing lands in the picture.
 
     With ``step`` > 1 the map is computed every ``step`` pixels and scaled up bilinearly:
     inside a triangle the map is affine, so that is exact there, and across shared edges it
@@ -187,8 +255,11 @@ def backward_map(
     if len(triangles) == 0:
         return None
     if window is None:
-        lo = np.floor(dst.min(axis=0)).astype(int) - step
-        hi = np.ceil(dst.max(axis=0)).astype(int) + 2 * step
+        # The box of these triangles only: a layer of a few limbs need not be mapped over
+        # the whole body's box.
+        corners = dst[triangles.ravel()]
+        lo = np.floor(corners.min(axis=0)).astype(int) - step
+        hi = np.ceil(corners.max(axis=0)).astype(int) + 2 * step
         window = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
     x0, y0 = max(0, window[0]), max(0, window[1])
     x1, y1 = min(w, window[2]), min(h, window[3])
@@ -199,23 +270,18 @@ def backward_map(
     x0, y0 = max(0, x1 - lw * step), max(0, y1 - lh * step)
     lw, lh = -(-(x1 - x0) // step), -(-(y1 - y0) // step)
     centre = (step - 1) / 2.0
-    ids = np.full((lh, lw), -1, np.int32)
-    scale = 1 << SUBPIXEL_SHIFT
-    low = (dst - np.array([x0 + centre, y0 + centre], np.float32)) / step
-    fixed = np.round(low * scale).astype(np.int32)
-    for k, tri in enumerate(triangles):
-        cv2.fillConvexPoly(ids, fixed[tri], k, lineType=cv2.LINE_8, shift=SUBPIXEL_SHIFT)
-    covered = (ids >= 0).astype(np.float32)
+    low = ((dst - np.array([x0 + centre, y0 + centre], np.float32)) / step).astype(np.float32)
+    ids = rasterise(low, triangles, (lh, lw))
+    covered = np.where(ids >= 0, np.uint8(255), np.uint8(0))
     if step > 1:
         grown = np.asarray(cv2.dilate(ids.astype(np.float32), np.ones((3, 3), np.uint8)))
         ids = np.where(ids >= 0, ids, grown.astype(np.int32))
-    affine = _affines(src, dst, triangles).reshape(-1, 6).astype(np.float32)
-    a = affine[np.maximum(ids, 0)]  # (lh, lw, 6)
-    gy, gx = np.mgrid[0:lh, 0:lw].astype(np.float32)
-    gx = gx * step + (x0 + centre)
-    gy = gy * step + (y0 + centre)
-    map_x = a[..., 0] * gx + a[..., 1] * gy + a[..., 2]
-    map_y = a[..., 3] * gx + a[..., 4] * gy + a[..., 5]
+    affine = _affines(src, dst, triangles).reshape(-1, 6).T.astype(np.float32)  # (6, M)
+    at = np.maximum(ids, 0)
+    gx = (np.arange(lw, dtype=np.float32) * step + (x0 + centre))[None, :]
+    gy = (np.arange(lh, dtype=np.float32) * step + (y0 + centre))[:, None]
+    map_x = affine[0][at] * gx + affine[1][at] * gy + affine[2][at]
+    map_y = affine[3][at] * gx + affine[4][at] * gy + affine[5][at]
     if step > 1:
         size = (x1 - x0, y1 - y0)
         full = (lw * step, lh * step)
@@ -228,7 +294,7 @@ def backward_map(
     return BackwardMap(
         np.ascontiguousarray(map_x, np.float32),
         np.ascontiguousarray(map_y, np.float32),
-        np.ascontiguousarray(covered, np.float32),
+        np.ascontiguousarray(covered, np.uint8),
         x0,
         y0,
     )

@@ -22,24 +22,15 @@ The pipeline, all on the CPU with the installed models:
 
 The face, hands and background stay the photo's pixels.
 
-**The five ``model`` values.** Each runs this built-in engine for now, named honestly
-(service_name ``kinora-tryon``; the value asked for is recorded in the render's metadata as
-``try_on_model``, with ``try_on_engine: built-in``). Hosted providers come later, behind the
-same field, when an operator configures one (the endpoints below are the providers' public
-try-on APIs as documented when this was written; check them when an adapter is built):
-
-- FashnTryOn -> FASHN's API (``POST /v1/run``, ``model_name`` "tryon-v1.6", a model image and
-  a garment image; polled with ``GET /v1/status/{id}``), or FASHN's model on fal.
-- KlingTryOn -> Kling's ``POST /v1/images/kolors-virtual-try-on`` (``model_name``
-  "kolors-virtual-try-on-v1-5", ``human_image``, ``cloth_image``; polled by task id, the
-  same JWT-signed API as its image2video), or fal's ``fal-ai/kling/v1-5/kolors-virtual-try-on``
-  (``human_image_url``, ``garment_image_url``).
-- SeedreamTryOn, NanoBananaProTryOn -> fal's image-edit models of ByteDance Seedream and
-  Google Nano Banana Pro, given both images and a try-on instruction.
-- ViduTryOn -> Vidu's reference-to-video (on fal), the person and the garment as references.
-
-The image-only providers' dressed still would then be animated as here (the parallax pass),
-or by the provider's own image-to-video.
+**The five ``model`` values.** Each picks hosted try-on targets from the shipped table
+(:data:`kinora.engines.registry.TRY_ON_TARGETS`; docs/providers.md, "Try-on providers"):
+FashnTryOn -> FASHN's API (``fashn``), else FASHN on fal; KlingTryOn -> Kling's Kolors try-on
+on fal; NanoBananaProTryOn and SeedreamTryOn -> those image-edit models on fal; ViduTryOn -> no
+hosted try-on. The provider answers a dressed still, which :meth:`TryOnEngine.animate` (step 4
+alone) turns into the video (:mod:`kinora.engines.providers.tryon`). Without a configured
+provider this built-in engine runs, named honestly (service_name ``kinora-tryon``; the value
+asked for is in the render's metadata as ``try_on_model``, with ``try_on_engine: built-in``
+and the routing's ``fallback_reason``).
 
 Bad input fails the render with a :class:`~kinora.errors.RenderError` naming the reason (the
 media fails and is refunded): a garment image with no separable garment, a person image
@@ -306,6 +297,7 @@ class TryOnEngine(MotionEngine):
     def __init__(self, models_dir: Path | None = None) -> None:
         self.models_dir = resolve_models_dir(models_dir)
         self._dressed: dict[tuple[str, str], Dressed] = {}
+        self._parallax: tuple[tuple[str, bool], ParallaxEngine] | None = None
         self._lock = threading.Lock()
 
     def service_version(self) -> str:
@@ -367,9 +359,34 @@ class TryOnEngine(MotionEngine):
         return self.render(inputs, config).frames
 
     def _frames(self, dressed: Dressed, config: RenderConfig) -> Iterator[Frame]:
+        return self.animate(dressed.rgb, config, mask=dressed.body.mask)
+
+    def _parallax_for(self, rgb: Image, mask: Mask | None) -> ParallaxEngine:
+        """The parallax engine of the latest dressed photo, kept: its layers (built once per
+        photo and size: background fill, mattes) then serve every seed and variant of a
+        request instead of being rebuilt for each render."""
+        key = (_key(rgb), mask is not None)
+        with self._lock:
+            kept = self._parallax
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        engine = (
+            _DressedParallax(self.models_dir, rgb, mask)
+            if mask is not None
+            else ParallaxEngine(self.models_dir)
+        )
+        with self._lock:
+            self._parallax = (key, engine)
+        return engine
+
+    def animate(
+        self, rgb: Image, config: RenderConfig, mask: Mask | None = None
+    ) -> Iterator[Frame]:
+        """Step 4 alone: the gentle camera and the sway over a dressed photo, whoever dressed
+        it (this engine, or a hosted try-on model whose still is animated here). ``mask``: the
+        person's mask when already known (else the parallax pass segments the photo)."""
         camera = self.camera_config(config)
-        parallax = _DressedParallax(self.models_dir, dressed.rgb, dressed.body.mask)
-        frames = parallax.frames(EngineInputs(images=[dressed.rgb]), camera)
+        frames = self._parallax_for(rgb, mask).frames(EngineInputs(images=[rgb]), camera)
         still = config.camera == CameraControl.STATIC.value
         degrees = 0.0 if still else SWAY_DEGREES * config.motion_range / 5.0
         n = config.frames_per_motion

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from kinora.engines.base import EngineInfo, InputKind, RenderConfig
+from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -28,6 +28,12 @@ from kinora.engines.providers.base import (
     nearest,
     nearest_aspect,
     option_inputs,
+)
+from kinora.engines.providers.tryon import (
+    TRY_ON_HONOURS,
+    TryOnProviderEngine,
+    fashn_category,
+    instruction,
 )
 from kinora.errors import RenderError
 
@@ -94,9 +100,18 @@ class FalAdapter(ProviderAdapter):
         return {"Authorization": f"Key {self.api_key}", "Content-Type": "application/json"}
 
     def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        # faces imports this module: import it here, not at the top.
+        from kinora.engines.providers.faces import FAL_ANIMATE_MODELS
+
+        if FAL_ANIMATE_MODELS.match(self.model):
+            return frozenset({"character_animate"} | ({"seed"} - self.fixed_inputs()))
         return honoured_inputs(self, family_inputs(self.model), config)
 
     def inputs(self, request: ProviderRequest) -> dict[str, Any]:
+        from kinora.engines.providers.faces import PerformanceRequest, fal_animate_inputs
+
+        if isinstance(request, PerformanceRequest):
+            return fal_animate_inputs(request, self.options)
         names = family_inputs(self.model)
         data = self.prompt_and_frames(
             request, image=names["image"], last=names["last"], negative=names["negative"]
@@ -113,6 +128,15 @@ class FalAdapter(ProviderAdapter):
             data[names["seed"]] = request.seed
         data.update(option_inputs(self.options))
         return data
+
+    output = "video"
+    """What the endpoint makes (named in errors)."""
+
+    def result_url(self, result: Any) -> str:
+        """The made file's URL in a result: ``{"video": {"url": ...}}`` for video models."""
+        video = result.get("video") if isinstance(result, dict) else None
+        url = video.get("url") if isinstance(video, dict) else video
+        return str(url) if url else ""
 
     def _app_url(self, request_id: str) -> str:
         app = "/".join(self.model.split("/")[:2])
@@ -161,11 +185,10 @@ class FalAdapter(ProviderAdapter):
                 result = self.call("GET", job.result_url)
             else:
                 return Poll("failed", error=exc.message)
-        video = result.get("video") if isinstance(result, dict) else None
-        url = video.get("url") if isinstance(video, dict) else video
+        url = self.result_url(result)
         if not url:
-            return Poll("failed", error=f"no video in the result: {str(result)[:300]}")
-        seed = result.get("seed")
+            return Poll("failed", error=f"no {self.output} in the result: {str(result)[:300]}")
+        seed = result.get("seed") if isinstance(result, dict) else None
         return Poll(
             "succeeded",
             video_url=str(url),
@@ -184,7 +207,119 @@ class FalEngine(ProviderEngine):
         description="Hosted models on fal (Kling, Wan, Hunyuan, Luma, Veo, Minimax, Seedance, "
         "Pixverse...) with the operator's KINORA_FAL_API_KEY.",
         honours=frozenset({"prompt"}),
-        can_honour=frozenset({"negative_prompt", "seed", "camera_control"}),
+        can_honour=frozenset({"negative_prompt", "seed", "camera_control", "character_animate"}),
     )
     """``honours``: what every model gets; the negative prompt, seed and camera depend on the
-    endpoint's family (:meth:`honoured_fields`)."""
+    endpoint's family (:meth:`honoured_fields`); character_animate only Wan's animate models."""
+
+    @classmethod
+    def honours_for(cls, model: str) -> frozenset[str]:
+        """What a target of this model can honour (character_animate: Wan's animate only)."""
+        from kinora.engines.providers.faces import FAL_ANIMATE_MODELS
+
+        if FAL_ANIMATE_MODELS.match(model):
+            return frozenset({"seed", "character_animate"})
+        return cls.info.reachable - {"character_animate"}
+
+    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
+        from kinora.engines.providers.faces import FAL_ANIMATE_MODELS, performance_render
+
+        if FAL_ANIMATE_MODELS.match(self.adapter.model):
+            return performance_render(self, inputs, config)
+        return super().render(inputs, config)
+
+
+# --- try-on models on fal: an image of the person dressed, animated by kinora-tryon ------
+
+FAL_TRY_ON: list[tuple[str, str]] = [
+    ("kolors-virtual-try-on", "kolors"),
+    ("fashn/tryon", "fashn"),
+    ("nano-banana", "edit"),
+    ("seedream", "edit"),
+]
+"""The input schema of each try-on family on fal, from the endpoints' published schemas:
+
+- ``kolors``: ``fal-ai/kling/v1-5/kolors-virtual-try-on``: ``human_image_url``,
+  ``garment_image_url``; answers ``{"image": {"url": ...}}``. No prompt, no seed.
+- ``fashn``: ``fal-ai/fashn/tryon/v1.6`` (and v1.5): ``model_image``, ``garment_image``,
+  ``category`` (auto | tops | bottoms | one-pieces), ``seed``; answers ``{"images": [{"url"}]}``.
+- ``edit``: image-edit models given both pictures and a try-on instruction:
+  ``fal-ai/nano-banana-pro/edit`` and ``fal-ai/bytedance/seedream/v4/edit`` (``prompt``,
+  ``image_urls``, ``num_images``; Seedream also ``seed``); answer ``{"images": [{"url"}]}``.
+
+Any other model id is sent as an edit model (the widest schema on fal)."""
+
+
+def try_on_family(model: str) -> str:
+    m = model.lower()
+    return next((family for pattern, family in FAL_TRY_ON if pattern in m), "edit")
+
+
+class FalTryOnAdapter(FalAdapter):
+    """fal's queue, for try-on models: two images in, one image out."""
+
+    accepts = frozenset({InputKind.TWO_IMAGES})
+    output = "image"
+
+    def takes_seed(self) -> bool:
+        family = try_on_family(self.model)
+        return family == "fashn" or (family == "edit" and "seedream" in self.model.lower())
+
+    def honoured(self, config: RenderConfig | None = None) -> frozenset[str]:
+        family, fixed = try_on_family(self.model), self.fixed_inputs()
+        out = set()
+        if family != "kolors" and not {"prompt", "category"} & fixed:
+            out.add("prompt")  # the edit instruction, or FASHN's category
+        if self.takes_seed() and "seed" not in fixed:
+            out.add("seed")
+        return frozenset(out)
+
+    def inputs(self, request: ProviderRequest) -> dict[str, Any]:
+        if len(request.images) < 2:
+            raise RenderError("fal: a try-on needs the person's and the garment's images")
+        person, garment = request.images[0], request.images[1]
+        family = try_on_family(self.model)
+        data: dict[str, Any]
+        if family == "kolors":
+            data = {"human_image_url": person, "garment_image_url": garment}
+        elif family == "fashn":
+            data = {
+                "model_image": person,
+                "garment_image": garment,
+                "category": fashn_category(request.prompt),
+            }
+        else:
+            data = {
+                "prompt": instruction(request.prompt),
+                "image_urls": [person, garment],
+                "num_images": 1,
+            }
+        if self.takes_seed():
+            data["seed"] = request.seed
+        data.update(option_inputs(self.options))
+        return data
+
+    def result_url(self, result: Any) -> str:
+        """``{"image": {"url"}}`` (Kolors) or ``{"images": [{"url"}, ...]}`` (the others)."""
+        if not isinstance(result, dict):
+            return ""
+        found = result.get("image")
+        if found is None and isinstance(result.get("images"), list) and result["images"]:
+            found = result["images"][0]
+        url = found.get("url") if isinstance(found, dict) else found
+        return str(url) if isinstance(url, str) and url else ""
+
+
+class FalTryOnEngine(TryOnProviderEngine):
+    adapter_class = FalTryOnAdapter
+    info = EngineInfo(
+        name="fal-tryon",
+        version="1",
+        accepts=frozenset({InputKind.TWO_IMAGES}),
+        max_duration=10.0,
+        description="Virtual try-on models on fal (Kling Kolors, FASHN, Nano Banana Pro and "
+        "Seedream edit) with the operator's KINORA_FAL_API_KEY; the dressed still is "
+        "animated by kinora-tryon's motion.",
+        honours=TRY_ON_HONOURS,
+        can_honour=frozenset({"prompt"}),
+    )
