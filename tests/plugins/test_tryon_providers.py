@@ -415,3 +415,18 @@ def test_the_built_in_fallback_route_reports_its_reason_in_every_render(
     # Routes without a needed field are untouched (the same engine object as before).
     plain = route(motion_type="Auto", kind=InputKind.ONE_IMAGE, settings=make_settings())
     assert type(plain.engine).__name__ == "ParallaxEngine"
+
+
+def test_models_shows_each_try_on_models_route_with_only_a_fashn_key_standin(
+    plugin_api: Callable[..., Api],
+) -> None:
+    api = plugin_api(fashn_api_key=KEY)
+    r = api.client.get("/models", headers=api.headers())
+    assert r.status_code == 200, r.text
+    routes = r.json()["try_on_routes"]
+    assert routes["FashnTryOn"]["engine"] == "fashn"
+    assert routes["FashnTryOn"]["target"] == "fashn:tryon-v1.6"
+    assert routes["KlingTryOn"]["engine"] == "kinora-tryon"
+    assert "KINORA_KLING_ACCESS_KEY" in routes["KlingTryOn"]["fallback_reason"]
+    assert routes["ViduTryOn"]["engine"] == "kinora-tryon"
+    assert "no hosted try-on provider" in routes["ViduTryOn"]["fallback_reason"]

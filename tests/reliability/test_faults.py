@@ -146,7 +146,14 @@ def test_sigkill_api_and_workers_at_random_during_50_media(
     next_kill = time.monotonic() + rng.uniform(0.5, 1.5)
     submitted = 0
     deadline = time.monotonic() + 150
-    while (submitted < 50 or not _all_ended(server, accepted)) and time.monotonic() < deadline:
+    # Until every media ended and both kinds of process were killed (renders can end before
+    # the kills this test needs: it keeps killing the restarted processes then).
+    while (
+        submitted < 50
+        or not _all_ended(server, accepted)
+        or kills["api"] < 1
+        or kills["worker"] < 2
+    ) and time.monotonic() < deadline:
         if submitted < 50:
             idem = f"run-{submitted}"
             try:
@@ -161,7 +168,9 @@ def test_sigkill_api_and_workers_at_random_during_50_media(
         else:
             time.sleep(0.3)
         if time.monotonic() >= next_kill and kills["api"] + kills["worker"] < 8:
-            if rng.random() < 0.3 or server.process.poll() is not None:
+            # Workers first (the renders run there), then the API at random.
+            api_turn = kills["worker"] >= 2 and (kills["api"] == 0 or rng.random() < 0.3)
+            if api_turn or server.process.poll() is not None:
                 server.process.send_signal(signal.SIGKILL)
                 server.process.wait()
                 kills["api"] += 1

@@ -10,6 +10,7 @@ from kinora.api.deps import RuntimeDep
 from kinora.engines.base import InputKind
 from kinora.engines.registry import (
     MOTION_TYPES,
+    TRY_ON_TARGETS,
     check,
     engine_classes,
     resolve,
@@ -24,7 +25,8 @@ KINDS = (InputKind.ONE_IMAGE, InputKind.TWO_IMAGES, InputKind.TEXT)
 @router.get("/models", summary="Engines this server can run")
 def list_models(runtime: RuntimeDep) -> dict[str, Any]:
     """Each engine with its capabilities, its configured targets, and the motion types that
-    reach it (per input kind); ``routes`` gives the decision for every motion_type."""
+    reach it (per input kind); ``routes`` gives the decision for every motion_type, and
+    ``try_on_routes`` TryOnVideo's for each try-on ``model``."""
     settings = runtime.settings
     table = routes_from_settings(settings)  # valid: settings check the routes when they load
     routes: dict[str, dict[str, Any]] = {}
@@ -40,6 +42,22 @@ def list_models(runtime: RuntimeDep) -> dict[str, Any]:
             }
             reaching.setdefault(decision.engine, {}).setdefault(motion_type, set()).add(kind.value)
         routes[motion_type] = per_kind
+    # TryOnVideo's route depends on its ``model``: the decision for each one.
+    try_on: dict[str, dict[str, str]] = {}
+    for model in TRY_ON_TARGETS:
+        decision = resolve(
+            motion_type="TryOnVideo",
+            kind=InputKind.TWO_IMAGES,
+            settings=settings,
+            table=table,
+            needs=frozenset({"try_on_model"}),
+            try_on_model=model,
+        )
+        try_on[model] = {
+            "engine": decision.engine,
+            "target": str(decision.target) if decision.target else "",
+            "fallback_reason": decision.fallback_reason,
+        }
     targets: dict[str, list[dict[str, Any]]] = {}
     for motion_type, configured in table.items():
         for target in configured:
@@ -77,4 +95,4 @@ def list_models(runtime: RuntimeDep) -> dict[str, Any]:
                 },
             }
         )
-    return {"data": data, "routes": routes}
+    return {"data": data, "routes": routes, "try_on_routes": try_on}
