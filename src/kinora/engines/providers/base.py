@@ -258,14 +258,18 @@ class ProviderAdapter(ABC):
                 self.sleep(delay)
         raise RenderError(f"{self.name}: {last}")
 
-    def _call_once(self, method: str, url: str, *, json: Any) -> Any:
+    def _send(self, method: str, url: str, *, json: Any) -> httpx.Response:
+        """One request through the SSRF-guarded client; transport failures are retryable."""
         try:
             with guarded_client(
                 allow_private=self.allow_private, timeout=self.request_timeout
             ) as client:
-                response = client.request(method, url, json=json, headers=self.headers())
+                return client.request(method, url, json=json, headers=self.headers())
         except httpx.HTTPError as exc:
             raise ProviderHTTPError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+
+    def _call_once(self, method: str, url: str, *, json: Any) -> Any:
+        response = self._send(method, url, json=json)
         if response.status_code >= 400:
             retry_after = response.headers.get("retry-after", "")
             raise ProviderHTTPError(

@@ -42,8 +42,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-import httpx
-
 from kinora.config import Settings
 from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
 from kinora.engines.providers.base import (
@@ -63,7 +61,6 @@ from kinora.engines.providers.faces import LipSyncRequest, PerformanceRequest, p
 from kinora.engines.providers.tryon import TRY_ON_HONOURS, TryOnProviderEngine
 from kinora.engines.registry import TargetCheck
 from kinora.errors import RenderError
-from kinora.inputs.fetch import guarded_client
 
 TOKEN_SECONDS = 1800
 """A token's lifetime (Kling's sample code uses 30 minutes)."""
@@ -164,13 +161,7 @@ class KlingAdapter(ProviderAdapter):
         return frozenset(f for f, name in sent.items() if name not in fixed)
 
     def _call_once(self, method: str, url: str, *, json: Any) -> Any:
-        try:
-            with guarded_client(
-                allow_private=self.allow_private, timeout=self.request_timeout
-            ) as client:
-                response = client.request(method, url, json=json, headers=self.headers())
-        except httpx.HTTPError as exc:
-            raise ProviderHTTPError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        response = self._send(method, url, json=json)
         try:
             body = response.json()
         except ValueError:
@@ -251,6 +242,9 @@ class KlingAdapter(ProviderAdapter):
             model_version=model_name(self.model) if self.model else path.rsplit("/", 1)[1],
         )
 
+    result_key: ClassVar[str] = "videos"
+    """Where a finished task's files are: ``task_result.videos`` (``images`` for try-on)."""
+
     def poll(self, job: Submitted) -> Poll:
         data = self.call("GET", job.poll_url).get("data") or {}
         status = str(data.get("task_status", ""))
@@ -258,9 +252,11 @@ class KlingAdapter(ProviderAdapter):
             return Poll("failed", error=str(data.get("task_status_msg") or "the task failed"))
         if status not in ("succeed", "succeeded"):
             return Poll("pending")
-        videos = (data.get("task_result") or {}).get("videos") or []
-        url = videos[0].get("url") if videos and isinstance(videos[0], dict) else ""
-        return Poll("succeeded", video_url=str(url or ""))
+        files = (data.get("task_result") or {}).get(self.result_key) or []
+        url = files[0].get("url") if files and isinstance(files[0], dict) else ""
+        if not url:
+            return Poll("failed", error=f"no {self.result_key} in the result: {str(data)[:300]}")
+        return Poll("succeeded", video_url=str(url))
 
 
 def kling_keys(settings: Settings) -> tuple[str, str]:
@@ -381,18 +377,7 @@ class KlingTryOnAdapter(KlingAdapter):
         body.update(option_inputs(self.options))
         return TRY_ON_PATH, body
 
-    def poll(self, job: Submitted) -> Poll:
-        data = self.call("GET", job.poll_url).get("data") or {}
-        status = str(data.get("task_status", ""))
-        if status == "failed":
-            return Poll("failed", error=str(data.get("task_status_msg") or "the task failed"))
-        if status not in ("succeed", "succeeded"):
-            return Poll("pending")
-        images = (data.get("task_result") or {}).get("images") or []
-        url = images[0].get("url") if images and isinstance(images[0], dict) else ""
-        if not url:
-            return Poll("failed", error=f"no image in the result: {str(data)[:300]}")
-        return Poll("succeeded", video_url=str(url), model_version=self.model)
+    result_key = "images"
 
 
 class KlingTryOnEngine(TryOnProviderEngine):
