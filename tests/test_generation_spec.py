@@ -88,6 +88,23 @@ def test_built_in_engine_records_what_it_does_not_honour(api: Api, testdata: Pat
     assert entry["engine_config"]["configs"][0]["negative_prompt"] == "blurry, extra fingers"
 
 
+def test_what_the_text_engine_could_not_draw_is_in_the_history_entry(api: Api) -> None:
+    """A subject with no icon, shape or vocabulary entry is named in the entry itself (and as
+    the prompt's unhonoured part), not only deep in one variant's engine config."""
+    r = api.client.post(
+        "/media",
+        data={"prompt": "a cheetah chasing a gazelle across a meadow", "duration": "1"},
+        headers=api.headers(),
+    )
+    assert r.status_code == 200, r.text
+    done = api.wait(r.json()["data"]["id"])
+    assert done["processing_status"] == "success", done["error"]
+    entry = done["video_history"][-1]
+    assert {"cheetah", "gazelle"} <= set(entry["not_drawn"])
+    ignored = {item["field"]: item["reason"] for item in entry["ignored"]}
+    assert "cheetah" in ignored["prompt"]
+
+
 @pytest.mark.parametrize(
     ("data", "images", "field"),
     [

@@ -57,6 +57,9 @@ class HistoryEntry(BaseModel):
     """The generation's full spec, as stored: with the seeds it reproduces the render."""
     ignored: list[IgnoredField] = []
     """Fields the request set that the engine that ran does not honour, with the reason."""
+    not_drawn: list[str] = []
+    """What the prompt asked for that the engine could not draw (subjects without an icon or
+    shape, furniture it has no drawing of), in the order the variants reported it."""
 
 
 class MediaPublic(BaseModel):

@@ -69,9 +69,23 @@ def history_entry(
     aspect_ratio: str,
     ignored: Sequence[dict[str, str]] = (),
 ) -> dict[str, Any]:
-    """One generation's record: what ran, with which configs, and what it did not honour."""
+    """One generation's record: what ran, with which configs, and what it did not honour.
+
+    What an engine reported it could not draw (the text engine's ``not_drawn`` per variant)
+    is lifted to the entry itself and listed under ``ignored`` as the prompt's part that was
+    not honoured, so a client reading one place sees every gap, not only the field-level ones.
+    """
     first = results[0] if results else {"width": 0, "height": 0}
     spec = media.spec
+    not_drawn = list(dict.fromkeys(str(n) for c in configs for n in c.get("not_drawn", ())))
+    if not_drawn:
+        ignored = [
+            *ignored,
+            {
+                "field": "prompt",
+                "reason": "not drawn (no icon or shape for it): " + ", ".join(not_drawn),
+            },
+        ]
     return {
         "generate_type": "GENERATE_VIDEO",
         "pose_preset": pose_preset(spec, aspect_ratio).model_dump(),
@@ -86,6 +100,7 @@ def history_entry(
         "engine_config": {"configs": configs, "aspect_ratio": aspect_ratio},
         "spec": spec.to_stored(),
         "ignored": list(ignored),
+        "not_drawn": not_drawn,
     }
 
 
