@@ -137,13 +137,13 @@ def test_renditions_are_made_once_and_impossible_ones_remembered(
     from kinora.domain import renditions
 
     calls: list[float | None] = []
-    real = renditions.transcode_mp4
+    real = renditions.encode_rendition
 
-    def spy(*args: Any, **kwargs: Any) -> None:
-        calls.append(kwargs.get("max_megabytes"))
-        real(*args, **kwargs)
+    def spy(runtime: Any, rendition: Any, source: Any, out: Any) -> None:
+        calls.append(rendition.file_size)
+        real(runtime, rendition, source, out)
 
-    monkeypatch.setattr(renditions, "transcode_mp4", spy)
+    monkeypatch.setattr(renditions, "encode_rendition", spy)
     media = finished(api, duration="10")  # 10 s cannot fit in 10 kB: a rendition that fails
     url = f"/media/{media['id']}/download"
     answers = [api.client.get(url, params={"width": 128}, headers=api.headers()) for _ in "ab"]

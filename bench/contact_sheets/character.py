@@ -8,12 +8,15 @@ Usage: .venv/bin/python bench/contact_sheets/character.py [--out docs/images]
 
 Photos come from the quality corpus (.cache/quality, fetched by bench/quality/corpus.py) and
 ../shared/testdata; the driver is the close-up of frames 204-270 of Megamind.avi from Debian's
-opencv-doc (unpacked under .cache/opencv-doc/data).
+opencv-doc, got as the engine tests and bench/people_speed.py get it (tests/engines/
+engine_helpers.opencv_doc: the installed package's file, else extracted once into
+.cache/opencv-doc-files by ``apt-get download opencv-doc``).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -25,9 +28,13 @@ from kinora.engines.base import Clip, EngineInputs, Frame, RenderConfig
 from kinora.engines.people.character import CharacterEngine
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "engines"))
+from engine_helpers import opencv_doc  # noqa: E402
+
 CORPUS = ROOT / ".cache" / "quality" / "photos"
 TESTDATA = ROOT.parent / "shared" / "testdata"
-MEGAMIND = ROOT / ".cache" / "opencv-doc" / "data" / "Megamind.avi"
+MEGAMIND = "examples/data/Megamind.avi"
+"""A member of opencv-doc (see the module docstring)."""
 SHEET_WIDTH = 1000
 
 
@@ -39,7 +46,8 @@ def load(path: Path) -> Frame:
 
 
 def driver_clip(start: int, stop: int) -> Clip:
-    cap = cv2.VideoCapture(str(MEGAMIND))
+    path = opencv_doc(MEGAMIND)
+    cap = cv2.VideoCapture(str(path))
     frames: list[Frame] = []
     while len(frames) < stop:
         ok, bgr = cap.read()
@@ -47,7 +55,7 @@ def driver_clip(start: int, stop: int) -> Clip:
             break
         frames.append(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
     if len(frames) < stop:
-        raise FileNotFoundError(f"{MEGAMIND} is missing or shorter than {stop} frames")
+        raise FileNotFoundError(f"{path} is shorter than {stop} frames")
     return Clip(frames=frames[start:stop], fps=float(cap.get(cv2.CAP_PROP_FPS)))
 
 

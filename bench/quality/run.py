@@ -3,7 +3,8 @@
 Usage (after ``bench/quality/corpus.py``):
 
     .venv/bin/python bench/quality/run.py [--photos a,b] [--pairs a,b] [--paths classes|all]
-        [--long-side 384] [--duration 2] [--fps 24] [--no-sheets] [--results bench/results/quality]
+        [--cameras "Rotate 360,Aerial"] [--long-side 384] [--duration 2] [--fps 24] [--no-sheets]
+        [--results bench/results/quality]
 
 Every photo of bench/quality/corpus.json is rendered with one camera path of each class
 (pan/tilt/crane, roll, zoom, orbit, dolly zoom, auto; the member of a class, e.g. Pan right or
@@ -11,7 +12,7 @@ Crane down, turns with the photo's place in the corpus, and the seed is 1 + that
 every pair through the two-image engine, all through the code path of ``kinora render``
 (``MediaCreate.to_spec``, ``decode_inputs``, ``registry.route``, ``plan``, ``render_all`` to
 an MP4 that is then decoded), at a small size (384 px long side, 2 s) to keep it to minutes.
-``--paths all`` renders all 17 camera paths instead.
+``--paths all`` renders all 17 camera paths instead, ``--cameras`` the paths it names.
 
 Writes contact sheets to bench/out/quality/ (one PNG per photo: a row per render with frames at
 0, 25, 50, 75 and 100 %, a 2x crop at the frame of largest move (around the revealed area, else
@@ -30,8 +31,10 @@ The measures (definitions in bench/quality/measures.py):
   zooms >= 1.2x either way, orbits: parallax (the subject's centroid against the background's
   homography) >= 2 % of the frame's width (2 % is this bench's reading of "parallax that a
   zoom does not"), dolly zoom: the subject within 10 % of its size while the background grows
-  by >= 1.1x against it (this bench's reading), auto: the target of the path the seed
-  probably picked (``choose_auto_path`` with the rest frame's subject coverage).
+  by >= 1.1x against it (this bench's reading), Rotate 360: shift >= 5 % at its largest point
+  (half way round), Aerial: the crane's shift, auto: the target of the path the engine picked
+  (read from the engine's own plan of the render, :func:`planned_move`). Each row also
+  records that plan's amplitude and border-hiding cover zoom (at the move's largest point).
 - pairs: the middle frame's sharpness against the ends' (gradient energy, target >= 80 % for
   two shots of one scene), the better single-homography fit of either end onto the middle
   frame (target >= 26 dB), how well a crossfade of the ends explains it, and the pace.
@@ -83,7 +86,7 @@ TARGETS = {
     "orbit": "parallax >= 2 %",
     "dolly zoom": "subject 0.9-1.1x, background/subject >= 1.1x",
     "auto": "the picked path's target",
-    "rotate 360": "shift >= 5 %",
+    "rotate 360": "shift >= 5 % half way round",
     "aerial": "shift >= 5 %",
     "static": "shift < 0.5 %, zoom < 1.01x",
 }
@@ -109,6 +112,29 @@ class Rendered:
     height: int
     fps: int
     seconds: float
+    move: Planned | None = None
+    """The engine's camera move for this render (None: the engine has no camera plan)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What the one-image engine decided for a render's camera: the path (Auto resolved), its
+    amplitude after any cut to fit the border-hiding zoom, and that zoom at its largest."""
+
+    path: str
+    amplitude: float
+    cover_zoom: float
+
+
+def planned_move(engine: Any, image: np.ndarray, config: Any) -> Planned | None:
+    """The engine's own plan of the render (``ParallaxEngine.plan``: the same call its render
+    makes, on the same image and config, so the same path, amplitude and cover zoom), None for
+    engines without one. Auto renders are judged by this path, not by a guess from the seed."""
+    plan = getattr(engine, "plan", None)
+    if plan is None:
+        return None
+    move = plan(np.ascontiguousarray(image[..., :3], dtype=np.uint8), config).move
+    return Planned(move.path, float(move.amplitude), float(move.cover_zoom))
 
 
 def render(
@@ -159,6 +185,9 @@ def render(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     config = video.config
+    move = None
+    if len(prepared.job.inputs.images) == 1:
+        move = planned_move(chosen.engine, prepared.job.inputs.images[0], config)
     return Rendered(
         frames=frames,
         engine=chosen.engine.info.name,
@@ -167,6 +196,7 @@ def render(
         height=config.height,
         fps=config.fps,
         seconds=seconds,
+        move=move,
     )
 
 
@@ -205,6 +235,8 @@ class Segmenter:
 
 
 def probable_auto_path(seed: int, mask: np.ndarray) -> str:
+    """A guess at Auto's pick for engines that do not expose their plan: the seed's pick for
+    the rest frame's subject coverage (the engine decides on its own segmentation)."""
     from kinora.engines.geometry.camera import choose_auto_path
 
     area = float((mask > 0.5).mean())
@@ -215,8 +247,11 @@ def meets(klass: str, m: dict[str, Any]) -> bool | None:
     """Whether a render's measured motion meets its class's target (None: not measurable)."""
     if m.get("shift") is None:
         return None
-    if klass in ("orbit", "dolly zoom") and not m.get("background_only"):
-        return None  # no background of its own to set the subject against
+    if klass in ("orbit", "dolly zoom", "rotate 360") and not m.get("background_only"):
+        # No background of its own to set the subject against: these paths hold the subject
+        # still by design (Rotate 360 circles it, facing it), so a fit of the whole picture
+        # reads the subject's stillness, not the move.
+        return None
     if klass in ("orbit", "dolly zoom") and m.get("subject_scale") is None:
         return None  # the subject could not be followed
     if klass in ("pan/tilt/crane", "rotate 360", "aerial"):
@@ -263,8 +298,9 @@ def measure_one(
     mask = segmenter(rest, photo["name"])
     judged = klass
     picked = ""
+    planned = rendered.move
     if klass == "auto":
-        picked = probable_auto_path(seed, mask)
+        picked = planned.path if planned is not None else probable_auto_path(seed, mask)
         judged = class_of(picked)
     found = M.largest_move(frames, ref, mask)
     best_k, best = found.frame, found.motion
@@ -275,6 +311,9 @@ def measure_one(
         "class": klass,
         "judged_as": judged,
         "auto_path": picked,
+        "auto_path_from": "" if klass != "auto" else ("plan" if planned else "seed guess"),
+        "amplitude": round(planned.amplitude, 4) if planned else None,
+        "cover_zoom": round(1.0 + planned.cover_zoom, 4) if planned else None,
         "seed": seed,
         "engine": rendered.engine,
         "version": rendered.version,
@@ -510,8 +549,8 @@ def class_figure(row: dict[str, Any]) -> str:
 def summary_rows(rows: list[dict[str, Any]]) -> list[str]:
     out = [
         "| class | target | renders | meet the target (of those measurable) | median figure |"
-        " range | median zoom |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        " range | median zoom | median cover zoom (plan) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for klass in [*CLASSES, *OTHER_CLASSES.values()]:
         mine = [r for r in rows if r["class"] == klass]
@@ -521,13 +560,15 @@ def summary_rows(rows: list[dict[str, Any]]) -> list[str]:
         judged = sum(r["meets"] is not None for r in mine)
         figures = [figure_value(r) for r in mine if figure_value(r) is not None]
         zooms = [r["zoom"] for r in mine if r.get("zoom") is not None]
+        covers = [r["cover_zoom"] for r in mine if r.get("cover_zoom") is not None]
         med = statistics.median(figures) if figures else None
         zoom = statistics.median(zooms) if zooms else None
+        cover = statistics.median(covers) if covers else None
         rng = f"{min(figures):.2f} - {max(figures):.2f}" if figures else "-"
         target = TARGETS[klass]
         out.append(
             f"| {klass} | {target} | {len(mine)} | **{met} of {len(mine)}** ({met} of {judged}) | "
-            f"{fmt(med, '.2f')} | {rng} | {fmt(zoom, '.3f')}x |"
+            f"{fmt(med, '.2f')} | {rng} | {fmt(zoom, '.3f')}x | {fmt(cover, '.3f')}x |"
         )
     return out
 
@@ -581,7 +622,8 @@ def report(
         "the frame (the larger of x / width and y / height); zoom: scale either way; parallax:",
         "the subject's centroid against the background's homography, % of the width. The",
         "median zoom column shows the zoom every render carries (for paths that are not zooms,",
-        "the border-hiding cover zoom).",
+        "the border-hiding cover zoom); the cover zoom column is the engine's own (its plan of",
+        "the render), at the move's largest point.",
         "",
         *summary_rows(rows),
         "",
@@ -592,7 +634,7 @@ def report(
         for r in auto:
             picked[r["auto_path"]] = picked.get(r["auto_path"], 0) + 1
         lines += [
-            "Auto renders, by the path the seed probably picked: "
+            "Auto renders, by the path the engine picked (its plan of the render): "
             + ", ".join(f"{k} {v}" for k, v in sorted(picked.items()))
             + ".",
             "",
@@ -729,6 +771,9 @@ def main() -> None:
     ap.add_argument("--no-photos", action="store_true")
     ap.add_argument("--no-pairs", action="store_true")
     ap.add_argument("--paths", choices=("classes", "all"), default="classes")
+    ap.add_argument(
+        "--cameras", default="", help='comma-separated camera paths, e.g. "Rotate 360,Aerial"'
+    )
     ap.add_argument("--long-side", type=int, default=384)
     ap.add_argument("--duration", type=int, default=2)
     ap.add_argument("--fps", type=int, default=0, help="default: the server's (24)")
@@ -773,10 +818,16 @@ def main() -> None:
     pair_rows: list[dict[str, Any]] = []
     engines: set[str] = set()
     start = time.perf_counter()
-    classes = list(CLASSES) if args.paths == "classes" else []
+    chosen_cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
+    for camera in chosen_cameras:
+        class_of(camera)  # an unknown path fails here, before any render
+    every = args.paths == "all" or bool(chosen_cameras)
+    classes = [] if every else list(CLASSES)
     for photo in photos:
         i = index[photo["name"]]
-        if args.paths == "classes":
+        if chosen_cameras:
+            cameras = chosen_cameras
+        elif args.paths == "classes":
             cameras = [members[i % len(members)] for members in CLASSES.values()]
         else:
             from kinora.engines.geometry.camera import CAMERA_PATHS
@@ -805,7 +856,7 @@ def main() -> None:
             + f" ghost {fmt(photo_ghost(mine), '.1f')} %  ({time.perf_counter() - t0:.1f} s)",
             flush=True,
         )
-        if args.paths == "all":
+        if every:
             classes = sorted({r["class"] for r in rows}, key=list(TARGETS).index)
     for pair in pairs:
         paths = [args.cache / pair["first"]["cached"], args.cache / pair["last"]["cached"]]

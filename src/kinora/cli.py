@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -77,10 +76,14 @@ def _preflight(settings: Settings, *, models: bool) -> None:
         raise typer.Exit(2)
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+def _logging(settings: Settings) -> None:
+    """Logs in KINORA_LOG_FORMAT, and (KINORA_METRICS) this process's counters recorded."""
+    from kinora import telemetry
+    from kinora.logs import configure_logging
+
+    configure_logging(settings.log_format)
+    if settings.metrics != "off":
+        telemetry.enable(settings.metrics_dir)
 
 
 @app.command()
@@ -100,9 +103,9 @@ def serve(
     from kinora.domain.accounts import list_keys
 
     os.umask(0o077)  # everything this process creates is its owner's only (docs/security.md)
-    _logging()
     public = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     settings = _start_settings(data_dir, public_url=os.environ.get("KINORA_PUBLIC_URL") or public)
+    _logging(settings)
     # An API without embedded workers renders nothing here: only its routes are checked.
     _preflight(settings, models=(settings.workers if workers is None else workers) > 0)
     application = create_app(settings, workers=workers)
@@ -122,6 +125,10 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # JSON logs: uvicorn's lines go through the root handler, and the API's own access
+        # line (kinora.access, with the request id) replaces uvicorn's.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        access_log=settings.log_format != "json",
         timeout_graceful_shutdown=10,
         timeout_keep_alive=max(1, round(settings.keep_alive_seconds)),
         h11_max_incomplete_event_size=settings.max_header_bytes,
@@ -146,8 +153,8 @@ def worker(
     from kinora.runtime import build_runtime
 
     os.umask(0o077)  # everything this process creates is its owner's only (docs/security.md)
-    _logging()
     settings = _start_settings(data_dir)
+    _logging(settings)
     _preflight(settings, models=workers > 0)
     run_worker(build_runtime(settings), workers=workers)
 

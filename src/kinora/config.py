@@ -12,10 +12,10 @@ import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kinora.routing import Target, parse_routes
@@ -239,11 +239,42 @@ class Settings(BaseSettings):
         description="`kinora serve`: a request's line and headers must all arrive within this "
         "long (from the connection's opening or the request's first byte); else 408, closed.",
     )
+    render_memory_mb: int = Field(
+        default=0,
+        ge=0,
+        description="Workers: the address-space limit (RLIMIT_AS) of each render child process, "
+        "in MiB; a render that needs more fails with the reason. 0: 75 % of the machine's memory.",
+    )
+    render_time_limit_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Workers: the time a render may take before its child process is stopped, "
+        "plus KINORA_RENDER_SECONDS_PER_VIDEO_SECOND for each second of video asked for.",
+    )
+    render_seconds_per_video_second: float = Field(
+        default=60.0,
+        ge=0,
+        description="Workers: what each second of video asked for (duration times variants) "
+        "adds to KINORA_RENDER_TIME_LIMIT_SECONDS.",
+    )
     body_timeout_seconds: float = Field(
         default=30.0,
         gt=0,
         description="`kinora serve`: the longest wait for the next bytes of a request body "
         "while the server is reading it; else 408, closed.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="`kinora serve` and `kinora worker` logs: text, or json (one JSON object "
+        "per line, with request_id, media_id and generation).",
+    )
+    metrics: Literal["off", "open", "token"] = Field(
+        default="off",
+        description="GET /metrics (Prometheus): off (404), open, or token "
+        "(Authorization: Bearer KINORA_METRICS_TOKEN).",
+    )
+    metrics_token: str = Field(
+        default="", description="The bearer token GET /metrics wants when KINORA_METRICS=token."
     )
     forwarded_allow_ips: str = Field(
         default="",
@@ -286,6 +317,12 @@ class Settings(BaseSettings):
         parse_retry_delays(value)
         return value
 
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Settings:
+        if self.metrics == "token" and not self.metrics_token.strip():
+            raise ValueError("KINORA_METRICS=token needs KINORA_METRICS_TOKEN")
+        return self
+
     def model_post_init(self, __context: Any) -> None:
         self.data_dir = self.data_dir.expanduser().resolve()
 
@@ -308,6 +345,11 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Every process's counters for GET /metrics (kinora.telemetry)."""
+        return self.data_dir / "metrics"
 
     def signing_key(self) -> bytes:
         """The configured secret, or one generated once and kept in the data dir."""

@@ -14,6 +14,7 @@ from huey import Huey
 
 from kinora.config import Settings
 from kinora.db.session import Database, private_dir, upgrade
+from kinora.jobs.children import RenderPool
 from kinora.jobs.queue import HueyQueue, make_huey
 from kinora.storage import Storage, UrlSigner, build_storage
 
@@ -51,8 +52,14 @@ class Runtime:
     hosts_workers: bool = False
     """This process runs workers too (``kinora serve`` with embedded workers): its API may do
     CPU work itself instead of queueing it behind renders."""
+    render_pool: RenderPool | None = None
+    """The worker threads' render child processes (``kinora.jobs.children``), made on the
+    first render; None in a process that has rendered nothing."""
 
     def close(self) -> None:
+        if self.render_pool is not None:
+            self.render_pool.close()
+            self.render_pool = None
         self.db.dispose()
 
 

@@ -29,15 +29,15 @@ def _mode(path: Path) -> int:
 
 def test_gif_widths_snap_to_a_few_sizes(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     from kinora.domain import renditions
-    from kinora.video.encode import write_gif as real
 
+    real = renditions.encode_rendition
     widths: list[int] = []
 
-    def spy(source: Any, out: Any, *, width: int) -> None:
-        widths.append(width)
-        real(source, out, width=width)
+    def spy(runtime: Any, rendition: Any, source: Any, out: Any) -> None:
+        widths.append(rendition.width or renditions.GIF_DEFAULT_WIDTH)
+        real(runtime, rendition, source, out)
 
-    monkeypatch.setattr(renditions, "write_gif", spy)
+    monkeypatch.setattr(renditions, "encode_rendition", spy)
     r = api.client.post(
         "/media", data={"prompt": "snowy mountains", "duration": "1"}, headers=api.headers()
     )

@@ -72,8 +72,9 @@ def test_cat_sleeping_on_a_windowsill_while_it_rains(engine: SceneEngine) -> Non
     assert rain.depth > WALL_DEPTH
     assert any(e.kind == "zzz" and e.subject == 0 for e in plan.effects)
     frames = render(engine, plan.prompt, duration=2.0, fps=6)
-    # Lying low and breathing: the pose is flattened, and the frames change only gently.
-    assert pose(cat.path, 0.5, periodic=False).sy < 0.8
+    # Lying (the sprite's legs folded, tests/scene/test_poses.py), settled a little lower and
+    # breathing: the frames change only gently.
+    assert pose(cat.path, 0.5, periodic=False).sy < 0.97
     diffs = [float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in pairwise(frames)]
     assert max(diffs) < 12
 

@@ -16,8 +16,10 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp
 
-from kinora import studio
+from kinora import studio, telemetry
+from kinora.api import observe
 from kinora.api.ratelimit import RateLimits
 from kinora.api.routes import account, media, models, vocabulary
 from kinora.api.schemas import MediaCreate, MediaUpdate
@@ -72,9 +74,24 @@ def _refuse_nul(request: Request) -> None:
             raise InputError(("query", name.replace("\x00", "")), "NUL characters are not allowed")
 
 
+class KinoraApp(FastAPI):
+    """FastAPI with :class:`~kinora.api.observe.RequestObserver` outermost: outside
+    Starlette's error middleware (``add_middleware`` puts a middleware inside it), so a 500
+    from an unhandled error is counted and carries its request id like any other answer."""
+
+    observe_metrics: bool = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return observe.RequestObserver(
+            super().build_middleware_stack(), metrics=self.observe_metrics
+        )
+
+
 def create_app(settings: Settings | None = None, *, workers: int | None = None) -> FastAPI:
     """The app; with ``workers`` > 0 it also hosts a Huey consumer for its lifetime."""
     settings = settings or get_settings()
+    if settings.metrics != "off":
+        telemetry.enable(settings.metrics_dir)  # before the embedded workers record anything
     runtime = build_runtime(settings)
     n_workers = settings.workers if workers is None else workers
     runtime.hosts_workers = n_workers > 0
@@ -91,14 +108,16 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             if host is not None:
                 host.stop()
 
-    app = FastAPI(
+    app = KinoraApp(
         title="Kinora",
         version="0.1.0",
         description="Open, self-hostable media-animation API speaking the Vimmerse media API.",
         lifespan=lifespan,
         dependencies=[Depends(_refuse_nul)],
     )
+    app.observe_metrics = settings.metrics != "off"
     app.state.runtime = runtime
+    app.state.metrics_registry = observe.metrics_registry(runtime)
     app.state.rate_limits = RateLimits(
         storage_url=settings.rate_limit_storage_url,
         general=settings.rate_limit,
@@ -168,6 +187,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     app.include_router(models.router)
     app.include_router(vocabulary.router)
     app.include_router(studio.router)
+    app.include_router(observe.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from kinora.errors import BadRequestError
 from kinora.video.encode import transcode_mp4, write_gif
@@ -82,16 +83,34 @@ def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
     out = tmp / f"{uuid.uuid4().hex}_{key.rsplit('/', 1)[-1]}"
     try:
         try:
-            if rendition.kind == "gif":
-                write_gif(source, out, width=rendition.width or GIF_DEFAULT_WIDTH)
-            else:
-                transcode_mp4(source, out, width=rendition.width, max_megabytes=rendition.file_size)
+            encode_rendition(runtime, rendition, source, out)
         except ValueError as exc:  # the caller asked for the impossible: say so, for good
             storage.put_bytes(key + FAILED, str(exc).encode())
             return
         storage.put_file(key, out)
     finally:
         out.unlink(missing_ok=True)
+
+
+RENDITION_TIME_LIMIT_SECONDS = 300.0
+"""A rendition's encode (a GIF or a smaller MP4 of at most a minute of video) in a child."""
+
+
+def encode_rendition(runtime: Runtime, rendition: Rendition, source: Path, out: Path) -> None:
+    """Encode the rendition in one of the worker's render children when this process has
+    them (so the API process of ``kinora serve`` never encodes video itself, and a crash in
+    the codec ends only that child), else here (a worker process without a pool)."""
+    if rendition.kind == "gif":
+        function: Any = write_gif
+        kwargs: dict[str, Any] = {"width": rendition.width or GIF_DEFAULT_WIDTH}
+    else:
+        function = transcode_mp4
+        kwargs = {"width": rendition.width, "max_megabytes": rendition.file_size}
+    pool = runtime.render_pool
+    if pool is None:
+        function(source, out, **kwargs)
+        return
+    pool.call(function, source, out, limit_seconds=RENDITION_TIME_LIMIT_SECONDS, **kwargs)
 
 
 def rendition_ready(runtime: Runtime, key: str) -> bool:

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import shutil
 import threading
-from collections.abc import Sequence
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
+from kinora import telemetry
 from kinora.db.models import Media, MediaStatus, utcnow
 from kinora.domain import lifecycle
 from kinora.domain.lifecycle import PROGRESS_START, Deferred, LostClaim
-from kinora.engines.base import MotionEngine
-from kinora.engines.registry import Route
 from kinora.errors import CancelledError, KinoraError
-from kinora.pipeline.lipsync_step import service_version_note
-from kinora.pipeline.render import RenderedVideo, render_all, scratch_dir
-from kinora.pipeline.run import after_render, prepare
+from kinora.jobs.children import ChildDied, PoolClosed, RenderRequest, pool_for, time_limit
+from kinora.logs import job_context
+from kinora.pipeline.render import scratch_dir
 from kinora.spec import GenerationSpec
 
 if TYPE_CHECKING:
@@ -29,11 +30,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_RENDER_END = 95
+RENDER_ATTEMPTS = 2
+"""A render whose child process dies is tried once more in a new one, then failed."""
 DEFER_SECONDS = 1.0
 """A job at its key's concurrency cap tries again after 1-2 times this."""
 
 
 def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> None:
+    """Every log line of the job, down to the engines', carries its media id and generation."""
+    with job_context(media_id, generation):
+        _run_generation(runtime, media_id=media_id, generation=generation, worker_id=worker_id)
+
+
+def _run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_id: str) -> None:
     try:
         claimed = lifecycle.claim(
             runtime, media_id=media_id, generation=generation, worker_id=worker_id
@@ -52,6 +61,7 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
     if not claimed:
         return
     work = scratch_dir()
+    started = time.perf_counter()
     try:
         outcome = _render(
             runtime, media_id=media_id, generation=generation, worker_id=worker_id, work=work
@@ -59,8 +69,15 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
         lifecycle.succeed(
             runtime, media_id=media_id, generation=generation, worker_id=worker_id, **outcome
         )
+        seconds = time.perf_counter() - started
+        telemetry.record_render(outcome["service_name"], seconds)
+        log.info("rendered by %s in %.1f s", outcome["service_name"], seconds)
     except LostClaim:
         log.info("media %s generation %s: claim lost, leaving it", media_id, generation)
+    except PoolClosed:
+        # The worker is stopping: the row stays processing and is re-queued (on shutdown, or
+        # by the reaper once its heartbeat is stale), never failed for it.
+        log.info("media %s generation %s: worker stopping, leaving it", media_id, generation)
     except CancelledError as exc:
         _finish_cancelled(
             runtime,
@@ -78,6 +95,9 @@ def run_generation(runtime: Runtime, *, media_id: str, generation: int, worker_i
     except Exception as exc:
         log.exception("media %s generation %s failed", media_id, generation)
         reason = exc.message if isinstance(exc, KinoraError) else f"{type(exc).__name__}: {exc}"
+        telemetry.record_render_failure(
+            exc.code.lower() if isinstance(exc, KinoraError) else "internal"
+        )
         lifecycle.fail_running(
             runtime, media_id=media_id, generation=generation, worker_id=worker_id, reason=reason
         )
@@ -104,7 +124,13 @@ class _Heartbeat:
         self.cancel = False
         self._stop = threading.Event()
         self.interval = max(0.1, min(runtime.settings.job_lease_seconds / 4, 0.5))
-        self._thread = threading.Thread(target=self._run, name="kinora-heartbeat", daemon=True)
+        # Run in a copy of the job's context: its log lines carry the media id too.
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._run,),
+            name="kinora-heartbeat",
+            daemon=True,
+        )
 
     def __enter__(self) -> _Heartbeat:
         self._thread.start()
@@ -145,16 +171,32 @@ class _Heartbeat:
 
 
 def _render(
-    runtime: Runtime, *, media_id: str, generation: int, worker_id: str, work: Any
+    runtime: Runtime, *, media_id: str, generation: int, worker_id: str, work: Path
 ) -> dict[str, Any]:
+    """Render in a child process; a child that dies is replaced and the render tried once
+    more (a crash may be the machine's, not the job's), then the job fails with the reason."""
     with runtime.db.session() as s:
         media = s.get(Media, media_id)
         assert media is not None
         spec = media.spec
     with _Heartbeat(runtime, media_id, generation, worker_id) as heartbeat:
-        return _render_with(
-            runtime, heartbeat, media_id=media_id, generation=generation, spec=spec, work=work
-        )
+        for attempt in range(1, RENDER_ATTEMPTS + 1):
+            try:
+                return _render_with(
+                    runtime,
+                    heartbeat,
+                    media_id=media_id,
+                    generation=generation,
+                    spec=spec,
+                    work=work,
+                )
+            except ChildDied as exc:
+                if attempt == RENDER_ATTEMPTS or heartbeat.lost or heartbeat.cancel:
+                    raise
+                log.warning("media %s: %s; trying once more in a new process", media_id, exc)
+                shutil.rmtree(work, ignore_errors=True)
+                work.mkdir(parents=True, exist_ok=True)
+        raise AssertionError("unreachable")
 
 
 def _render_with(
@@ -164,36 +206,34 @@ def _render_with(
     media_id: str,
     generation: int,
     spec: GenerationSpec,
-    work: Any,
+    work: Path,
 ) -> dict[str, Any]:
-    settings = runtime.settings
     heartbeat.beat(PROGRESS_START, "decoding inputs")
-    prepared = prepare(spec, runtime.storage.local_path, settings=settings)
-    chosen, planned = prepared.route, prepared.plan
-    for item in planned.ignored:
-        log.info("media %s: %s not honoured: %s", media_id, item.field, item.reason)
     span = PROGRESS_RENDER_END - PROGRESS_START
 
-    def on_progress(done: int, total: int) -> None:
-        heartbeat.beat(PROGRESS_START + int(span * done / max(1, total)), "rendering")
+    def on_message(kind: str, *values: Any) -> None:
+        if kind == "progress":
+            done, total = values
+            heartbeat.beat(PROGRESS_START + int(span * done / max(1, total)), "rendering")
+        elif kind == "stage":
+            heartbeat.beat(PROGRESS_RENDER_END, str(values[0]), force=True)
 
     def cancelled() -> bool:
-        if heartbeat.lost:
-            raise LostClaim()
-        return heartbeat.cancel
+        return heartbeat.lost or heartbeat.cancel
 
-    outcome = render_all(
-        engine=chosen.engine,
-        job=prepared.job,
-        out_dir=work,
-        on_progress=on_progress,
-        cancelled=cancelled,
-    )
-    if prepared.lip_sync_step is not None:
-        heartbeat.beat(PROGRESS_RENDER_END, "lip sync", force=True)
-    after_render(prepared, outcome, cancelled=cancelled)
-    for item in outcome.ignored:
-        log.info("media %s: %s not honoured: %s", media_id, item.field, item.reason)
+    try:
+        rendered = pool_for(runtime).run(
+            RenderRequest(spec=spec, work=work, media_id=media_id, generation=generation),
+            on_message=on_message,
+            cancelled=cancelled,
+            limit_seconds=time_limit(runtime.settings, spec),
+        )
+    except CancelledError:
+        if heartbeat.lost:
+            raise LostClaim() from None
+        raise
+    for item in rendered.ignored:
+        log.info("media %s: %s not honoured: %s", media_id, item["field"], item["reason"])
     heartbeat.beat(PROGRESS_RENDER_END, "storing", force=True)
     if heartbeat.lost:
         raise LostClaim()
@@ -201,15 +241,14 @@ def _render_with(
         media = s.get(Media, media_id)
         assert media is not None
         prefix = f"{media.customer_id}/{media_id}/v{generation}"
-    results = _store_results(runtime, prefix, outcome.videos)
+    results = _store_results(runtime, prefix, rendered.videos)
     return {
         "results": results,
-        "service_name": chosen.engine.info.name,
-        "service_version": _service_version(chosen.engine, outcome.videos)
-        + service_version_note(outcome.videos),
-        "configs": _config_records(chosen, outcome.videos),
-        "aspect_ratio": planned.aspect_ratio,
-        "ignored": [item.to_dict() for item in (*planned.ignored, *outcome.ignored)],
+        "service_name": rendered.service_name,
+        "service_version": rendered.service_version,
+        "configs": rendered.configs,
+        "aspect_ratio": rendered.aspect_ratio,
+        "ignored": rendered.ignored,
     }
 
 
@@ -248,30 +287,3 @@ def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dic
             }
         )
     return results
-
-
-def _service_version(engine: MotionEngine, videos: Sequence[RenderedVideo]) -> str:
-    """The engine's version, or what its renders reported (a provider's model version and
-    seeds, joined over the variants)."""
-    reported = [v.version for v in videos if v.version]
-    if not reported:
-        return str(engine.service_version())
-    if len(reported) == 1:
-        return str(reported[0])
-    model, seeds = reported[0].split("; seeds ")[0], list[str]()
-    for version in reported:
-        _, _, tail = version.partition("; seeds ")
-        seeds += [s for s in tail.split(",") if s]
-    return model + (f"; seeds {','.join(seeds)}" if seeds else "")
-
-
-def _config_records(chosen: Route, videos: Sequence[RenderedVideo]) -> list[dict[str, Any]]:
-    """Each variant's frozen config, plus the route and what the engine reported for it."""
-    return [
-        {
-            **video.config.to_dict(),
-            "engine_target": chosen.target,
-            **video.metadata,
-        }
-        for video in videos
-    ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from huey.consumer import Consumer
 
 from kinora.engines.geometry import kernels
+from kinora.jobs.children import pool_for
 from kinora.jobs.reaper import Reaper, requeue_owned
 from kinora.jobs.tasks import WORKER_ID
 
@@ -40,6 +41,7 @@ class WorkerHost:
             max_delay=0.5,
         )
         self.reaper = Reaper(runtime, threads=workers)
+        pool_for(runtime, workers)
 
     def start(self) -> None:
         self.consumer.start()
@@ -50,6 +52,9 @@ class WorkerHost:
     def stop(self) -> None:
         self.reaper.stop()
         self.consumer.stop(graceful=True)
+        if self.runtime.render_pool is not None:
+            self.runtime.render_pool.close()
+            self.runtime.render_pool = None
 
 
 def report_kernels() -> bool:
@@ -66,24 +71,12 @@ def report_kernels() -> bool:
     return False
 
 
-def warm_up_in_background(runtime: Runtime) -> threading.Thread | None:
-    """Load what the first generation with sound would otherwise wait for (settings.warm_up),
-    on a thread of its own: jobs start at once, and a failure only costs the head start."""
-    if not runtime.settings.warm_up:
-        return None
-
-    def run() -> None:
-        try:
-            # Heavy (SciPy's signal stack, about a second): importing it is part of the warm-up.
-            from kinora.audio import warm_up
-
-            warm_up()
-        except Exception:  # the first render with music loads it (and reports) instead
-            log.warning("warm-up failed; the first generation with music loads it", exc_info=True)
-
-    thread = threading.Thread(target=run, name="kinora-warm-up", daemon=True)
-    thread.start()
-    return thread
+def warm_up_in_background(runtime: Runtime) -> threading.Thread:
+    """Start the first render child on a thread of its own, so the first job does not wait
+    for the forkserver to import the engines (seconds on a busy machine); with
+    settings.warm_up the child also loads what the first generation with sound would wait for.
+    Jobs start at once either way, and a failure only costs the head start."""
+    return pool_for(runtime).prestart()
 
 
 def run_worker(runtime: Runtime, *, workers: int) -> None:
@@ -103,6 +96,7 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
         shutdown_timeout=runtime.settings.shutdown_timeout_seconds,
     )
     reaper = Reaper(runtime, threads=workers)
+    pool_for(runtime, workers)
     reaper.start()
     report_kernels()
     warm_up_in_background(runtime)
@@ -110,4 +104,6 @@ def run_worker(runtime: Runtime, *, workers: int) -> None:
         consumer.run()
     finally:
         reaper.stop()
+        if runtime.render_pool is not None:
+            runtime.render_pool.close()
         requeue_owned(runtime, worker_prefix=WORKER_ID)

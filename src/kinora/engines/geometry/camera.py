@@ -198,11 +198,20 @@ def _never(move: CameraMove, t: float) -> float:
     return 0.0
 
 
+def _turned(t: float) -> float:
+    """How far round Rotate 360 is at t (0 -> 1): eased so the camera leaves and reaches its
+    rest point at zero speed, t - sin(2 pi t) / (2 pi), whose speed 1 - cos(2 pi t) is the same
+    after t = 1, so repeated passes stay smooth across the seam."""
+    return t - math.sin(2.0 * math.pi * t) / (2.0 * math.pi)
+
+
 def _circle(move: CameraMove, t: float) -> float:
-    # Smoothed |sin(phi/2)| (the circle's distance from rest), no kink at the seam.
-    s = abs(math.sin(math.pi * t))
-    eps = 0.12
-    return (math.sqrt(s * s + eps * eps) - eps) / (math.sqrt(1 + eps * eps) - eps)
+    # The circle's distance from rest over its diameter, |sin(phi / 2)|. With the eased phase
+    # it leaves 0 with zero slope (no kink in the cover zoom at the seam), and it follows the
+    # camera's displacement, which is what the border-hiding zoom must keep up with: an
+    # envelope that lags the displacement near rest (the earlier smoothed |sin(pi t)|) forced
+    # three times the zoom at the top, or a third of the move.
+    return abs(math.sin(math.pi * _turned(t)))
 
 
 @dataclass(frozen=True)
@@ -321,7 +330,7 @@ def _orbit(sign: float) -> PoseFn:
 
 
 def _rotate_360(at: At) -> tuple[Mat, Mat, float]:
-    phi = 2.0 * math.pi * at.t
+    phi = 2.0 * math.pi * _turned(at.t)
     radius = 0.05 * at.a * at.d
     position = np.array(
         [radius * (math.cos(phi) - 1.0), at.move.spin * radius * math.sin(phi), 0.0]
@@ -330,11 +339,13 @@ def _rotate_360(at: At) -> tuple[Mat, Mat, float]:
 
 
 def _aerial(at: At) -> tuple[Mat, Mat, float]:
-    # Rising and flying forward, tilting down over the land: the tilt carries most of the
-    # view's shift (the climb's is cancelled near the pivot's depth by looking back at it).
+    # Rising and flying forward while tilting up a little, like a drone's reveal: the climb
+    # and the tilt both move the view down, so they add up at every depth (tilting down to
+    # look back at the pivot cancelled the climb's shift near the pivot's depth, which over
+    # scenery is the whole picture); the flight forward grows what is ahead.
     a, s = at.a, at.s
-    position = np.array([0.04 * a * at.move.drift * s, -0.08 * a * s, 0.16 * a * s]) * at.d
-    rot = rotation((1.0, 0.0, 0.0), math.radians(3.0) * a * s) @ look_at(position, at.p, 0.3)
+    position = np.array([0.04 * a * at.move.drift * s, -0.06 * a * s, 0.16 * a * s]) * at.d
+    rot = rotation((1.0, 0.0, 0.0), -math.radians(1.5) * a * s)
     return position, rot, 1.0
 
 

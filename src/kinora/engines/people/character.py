@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kinora.engines.base import (
+    Clip,
     EngineInfo,
     EngineInputs,
     Frame,
@@ -61,6 +62,7 @@ from kinora.engines.people.meshwarp import (
     backward_map,
     blend_transforms,
     mask_mesh,
+    pieces,
     skin_weights,
 )
 from kinora.engines.people.models import landmark_model_files
@@ -78,6 +80,7 @@ from kinora.errors import RenderError
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
 
 MESH_CELLS = 48
 """Mesh spacing: the picture's shorter side over this many cells."""
@@ -94,11 +97,30 @@ SKIN_EXTENSION = {
 """How far past its end joint each chain-ending bone skins, as a share of its length."""
 STILL_DISTANCE = 0.2
 """Subject parts farther than this share of the body's height from every bone stay put."""
+SKIN_FADE = (0.2, 0.3)
+"""A bone's skinning weight fades out between these shares of the body's height from it
+(see meshwarp.skin_weights): a leg does not wobble with a waving arm, and a part that no
+moving bone reaches is really still (and is not drawn again)."""
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 FILL_SIDE = 192
 """The background is inpainted at this longer side, then scaled up."""
 CAMERA_ZOOM = 0.06
 CAMERA_PAN = 0.035
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A connected part of one draw layer (an arm, the torso and head, a ball at the feet),
+    mapped and composited on its own: over its own box, not one spanning the empty space
+    between a layer's parts, and not at all in a frame where it has not moved."""
+
+    triangles: I32
+    """(M, 3) vertex indices, in draw order."""
+    vertices: I32
+    """The mesh vertices it uses."""
+    source_box: tuple[int, int, int, int]
+    """Where in the photo it samples (x0, y0, x1, y1: its rest box with a margin for the
+    map's interpolation), to know whether the face's moves reach it."""
 
 
 @dataclass
@@ -114,8 +136,8 @@ class Scene:
     face: FaceRig | None
     mesh: Mesh
     weights: F32
-    layers: list[npt.NDArray[np.int32]]
-    """Triangle indices per draw layer, back to front."""
+    pieces: list[Piece]
+    """The draw layers' connected parts, back to front (legs, torso and head, arms)."""
     anchored: bool
     """The subject touches the lower edge: the body stays put."""
     sides: dict[str, str]
@@ -203,6 +225,43 @@ def _fallback_rig(mask: F32, face: FaceMesh | None) -> Rig:
     return Rig.build(joints, usable, face)
 
 
+def _meets(piece: Piece, box: tuple[int, int, int, int]) -> bool:
+    """Whether the piece samples the photo inside ``box`` (x0, y0, x1, y1)."""
+    x0, y0, x1, y1 = piece.source_box
+    return x0 < box[2] and box[0] < x1 and y0 < box[3] and box[1] < y1
+
+
+@dataclass(frozen=True)
+class _Patch:
+    """One piece as last resampled: the vertex positions and face it was made for, and the
+    RGBA patch and coverage over its window at (x0, y0) (None: off the picture)."""
+
+    moved: F32
+    face: FaceState | None
+    """The face it was sampled from; None when the face's moves do not reach it."""
+    over: npt.NDArray[np.uint8] | None
+    covered: npt.NDArray[np.uint8] | None
+    x0: int
+    y0: int
+
+
+class DrawCache:
+    """What one render's frames leave for the next: each piece's resampled patch with the
+    vertices (and face) it was made for, the face-moved photo, and the composite of the
+    leading pieces that have not moved. A piece that is where it was (the legs of a wave,
+    a ball at the feet, everything in an idle hold) is not mapped again, and a frame whose
+    leading pieces have not moved starts from their composite: exact reuse, the frame is
+    the one drawn from scratch. One per render, not per scene, as concurrent renders share
+    a scene."""
+
+    def __init__(self) -> None:
+        self.patches: dict[int, _Patch] = {}
+        self.face: FaceState | None = None
+        self.src: npt.NDArray[np.uint8] | None = None
+        self.prefix: tuple[tuple[_Patch, ...], Frame] | None = None
+        """The patches of the leading pieces and the background with them composited."""
+
+
 def _over(under: Frame, rgba: npt.NDArray[np.uint8], covered: npt.NDArray[np.uint8]) -> None:
     """``rgba`` composited over ``under`` in place, its alpha scaled by ``covered`` (0-255):
     8-bit arithmetic on the window only (a float blend of the window costs twice as much)."""
@@ -250,6 +309,7 @@ class CharacterEngine(MotionEngine):
     def __init__(self, models_dir: Path | None = None) -> None:
         self.models_dir = Path(models_dir) if models_dir is not None else None
         self._scenes: OrderedDict[tuple[str, int, int], Scene] = OrderedDict()
+        self._drivers: OrderedDict[tuple[str, int, float], list[DrivenFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
     def service_version(self) -> str:
@@ -273,6 +333,25 @@ class CharacterEngine(MotionEngine):
             while len(self._scenes) > 3:
                 self._scenes.popitem(last=False)
         return scene
+
+    def driver(self, clip: Clip, frames: int, fps: float) -> list[DrivenFrame]:
+        """The driving video read as ``frames`` output frames at ``fps`` (cached for a few
+        videos): a request's variants share one driver, and its landmark pass (face mesh
+        and pose on every driving frame, the driven render's largest cost) is done once."""
+        digest = hashlib.sha1(f"{clip.fps}:{len(clip.frames)}".encode())
+        for frame in clip.frames:
+            digest.update(np.ascontiguousarray(frame).data)
+        key = (digest.hexdigest(), frames, fps)
+        with self._lock:
+            if key in self._drivers:
+                self._drivers.move_to_end(key)
+                return self._drivers[key]
+        driven = read_driver(clip, frames, fps, models_dir=self.models_dir)
+        with self._lock:
+            self._drivers[key] = driven
+            while len(self._drivers) > 3:
+                self._drivers.popitem(last=False)
+        return driven
 
     def _prepare(self, rgb: Frame, mask: F32) -> Scene:
         h, w = mask.shape
@@ -318,11 +397,23 @@ class CharacterEngine(MotionEngine):
             reach=0.05 * rig.height,
             power=3.0,
             still=STILL_DISTANCE * rig.height,
+            fade=(SKIN_FADE[0] * rig.height, SKIN_FADE[1] * rig.height),
         )
         dominant = weights[mesh.triangles].mean(axis=1).argmax(axis=1)
         layer_of = [*(b.layer for b in rig.bones), 1]  # the still column: with the torso
         tri_layer = np.array([layer_of[k] for k in dominant], np.int32)
-        layers = [np.flatnonzero(tri_layer == layer).astype(np.int32) for layer in (0, 1, 2)]
+        step = max(1, min(h, w) // MAP_SAMPLES)
+        margin = 2 * step + 2
+        parts: list[Piece] = []
+        for layer in (0, 1, 2):
+            in_layer = mesh.triangles[tri_layer == layer]
+            for piece in pieces(in_layer):
+                tris = in_layer[piece]
+                used = np.unique(tris).astype(np.int32)
+                lo = np.floor(mesh.vertices[used].min(axis=0)).astype(int) - margin
+                hi = np.ceil(mesh.vertices[used].max(axis=0)).astype(int) + margin
+                box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+                parts.append(Piece(tris, used, box))
         edge = np.clip((mask - 0.2) / 0.6, 0.0, 1.0)
         alpha = edge * edge * (3 - 2 * edge)
         rgba = np.dstack([rgb, np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)])
@@ -337,10 +428,10 @@ class CharacterEngine(MotionEngine):
             face=face_rig,
             mesh=mesh,
             weights=weights,
-            layers=[layer for layer in layers if layer.size],
+            pieces=parts,
             anchored=anchored,
             sides={"main": main},
-            step=max(1, min(h, w) // MAP_SAMPLES),
+            step=step,
             on_edge_x=(mesh.vertices[:, 0] <= 1.0) | (mesh.vertices[:, 0] >= w - 2.0),
             on_edge_y=(mesh.vertices[:, 1] <= 1.0) | (mesh.vertices[:, 1] >= h - 2.0),
         )
@@ -416,38 +507,81 @@ class CharacterEngine(MotionEngine):
 
     # --- drawing ---------------------------------------------------------------------------
 
-    def draw(self, scene: Scene, pose: PoseState, face: FaceState) -> Frame:
-        """One frame of the character in ``pose`` with ``face``."""
-        src = scene.face.apply(scene.rgba, face) if scene.face is not None else scene.rgba
+    def draw(
+        self, scene: Scene, pose: PoseState, face: FaceState, cache: DrawCache | None = None
+    ) -> Frame:
+        """One frame of the character in ``pose`` with ``face``. With the ``cache`` of the
+        frames drawn before it in the same render, the pieces that have not moved are not
+        mapped again (see :class:`DrawCache`); the frame is the same either way."""
+        cache = cache if cache is not None else DrawCache()
+        if scene.face is None:
+            src = scene.rgba
+        elif cache.src is not None and cache.face == face:
+            src = cache.src
+        else:
+            src = scene.face.apply(scene.rgba, face)
+            cache.face, cache.src = face, src
         maps, _posed = scene.rig.solve(pose)
         transforms = np.stack([*(maps[b.name] for b in scene.rig.bones), IDENTITY])
         moved = blend_transforms(scene.weights, transforms, scene.mesh.vertices)
-        h, w = src.shape[:2]
         # Where the picture's edge cuts the body, the cut stays on the edge (it may slide
         # along it): a turning torso must not open a gap between itself and the frame.
         rest = scene.mesh.vertices
         moved[:, 0] = np.where(scene.on_edge_x, rest[:, 0], moved[:, 0])
         moved[:, 1] = np.where(scene.on_edge_y, rest[:, 1], moved[:, 1])
-        out = scene.background.copy()
-        for layer in scene.layers:
-            tris = scene.mesh.triangles[layer]
-            bmap = backward_map(scene.mesh.vertices, moved, tris, (h, w), step=scene.step)
-            if bmap is None:
-                continue
-            # All four channels in one resampling (splitting the photo's colour from its
-            # alpha would cost more than the remap), then blended in 8 bits.
-            over = np.asarray(
-                cv2.remap(
-                    src, bmap.map_x, bmap.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-                ),
-                np.uint8,
-            )
-            hh, ww = bmap.map_x.shape
-            window = (slice(bmap.y0, bmap.y0 + hh), slice(bmap.x0, bmap.x0 + ww))
-            _over(out[window], over, bmap.covered)
+        patches: list[_Patch] = []
+        still = 0  # how many leading pieces kept last frame's patch
+        for i, piece in enumerate(scene.pieces):
+            here = moved[piece.vertices]
+            sampled = face if scene.face is not None and _meets(piece, scene.face.window) else None
+            patch = cache.patches.get(i)
+            if patch is None or patch.face != sampled or not np.array_equal(patch.moved, here):
+                patch = self._patch(scene, piece, moved, src, here, sampled)
+                cache.patches[i] = patch
+            elif still == i:
+                still += 1
+            patches.append(patch)
+        # Start from the composite of the leading pieces when none of them changed.
+        done = 0
+        out = scene.background
+        if cache.prefix is not None:
+            kept, image = cache.prefix
+            if len(kept) <= still and all(a is b for a, b in zip(kept, patches, strict=False)):
+                done, out = len(kept), image
+        out = out.copy()
+        for i in range(done, len(patches)):
+            patch = patches[i]
+            if patch.over is not None and patch.covered is not None:
+                hh, ww = patch.over.shape[:2]
+                window = (slice(patch.y0, patch.y0 + hh), slice(patch.x0, patch.x0 + ww))
+                _over(out[window], patch.over, patch.covered)
+            if i + 1 == still and still > done:
+                cache.prefix = (tuple(patches[:still]), out.copy())
         return out
 
-        return out
+    @staticmethod
+    def _patch(
+        scene: Scene,
+        piece: Piece,
+        moved: F32,
+        src: npt.NDArray[np.uint8],
+        here: F32,
+        sampled: FaceState | None,
+    ) -> _Patch:
+        """One piece resampled from the photo at the mesh's ``moved`` vertices."""
+        h, w = src.shape[:2]
+        bmap = backward_map(scene.mesh.vertices, moved, piece.triangles, (h, w), step=scene.step)
+        if bmap is None:
+            return _Patch(here, sampled, None, None, 0, 0)
+        # All four channels in one resampling (splitting the photo's colour from its alpha
+        # would cost more than the remap), then blended in 8 bits.
+        over = np.asarray(
+            cv2.remap(
+                src, bmap.map_x, bmap.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            ),
+            np.uint8,
+        )
+        return _Patch(here, sampled, over, bmap.covered, bmap.x0, bmap.y0)
 
     @staticmethod
     def _camera(camera: str, t: float, amp: float, width: int, height: int) -> F64 | None:
@@ -494,7 +628,7 @@ class CharacterEngine(MotionEngine):
         per_loop = config.frames_per_motion
         driven: list[DrivenFrame] | None = None
         if inputs.driver is not None:
-            driven = read_driver(inputs.driver, per_loop, config.fps, models_dir=self.models_dir)
+            driven = self.driver(inputs.driver, per_loop, config.fps)
         scene = self.scene(inputs.images[0], width, height)
         amp = amplitude(config.motion_range)
         timeline: Timeline | None = None
@@ -512,6 +646,7 @@ class CharacterEngine(MotionEngine):
             )
         else:
             report["motion"] = "driver"
+        cache = DrawCache()
         for i in range(total):
             if driven is not None:
                 pose, face = self._driven_state(scene, driven[i % per_loop])
@@ -520,7 +655,7 @@ class CharacterEngine(MotionEngine):
             else:
                 assert timeline is not None
                 pose, face = self._beat_state(scene, timeline.at((i % per_loop) / config.fps))
-            frame = self.draw(scene, pose, face)
+            frame = self.draw(scene, pose, face, cache)
             move = self._camera(config.camera, i / max(1, total - 1), amp, width, height)
             if move is not None:
                 frame = np.asarray(

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import Delaunay
 
 F32 = npt.NDArray[np.float32]
@@ -90,6 +92,26 @@ def mask_mesh(mask: npt.NDArray[np.bool_], spacing: float, extra: F32 | None = N
     return Mesh(vertices, tri[keep])
 
 
+def pieces(triangles: I32) -> list[I32]:
+    """The indices of ``triangles`` split into connected pieces (triangles sharing a vertex
+    are connected), each in its original order, the pieces ordered by their first triangle.
+    A draw layer's parts that lie apart (two arms, a body and a ball at its feet) are mapped
+    over their own boxes rather than one box spanning the empty space between them."""
+    if len(triangles) == 0:
+        return []
+    m, n = len(triangles), int(triangles.max()) + 1
+    # Triangle-vertex incidence as one bipartite graph: triangles 0..m-1, vertices after.
+    rows = np.repeat(np.arange(m), 3)
+    incidence = coo_matrix(
+        (np.ones(rows.size, np.int8), (rows, m + triangles.ravel())), shape=(m + n, m + n)
+    )
+    _count, labels = connected_components(incidence, directed=False)
+    tri_labels = labels[:m]
+    order = np.unique(tri_labels, return_index=True)[1]
+    first = tri_labels[np.sort(order)]
+    return [np.flatnonzero(tri_labels == label).astype(np.int32) for label in first]
+
+
 def point_segment_distance(points: F32, a: F32, b: F32) -> F32:
     """Distance from each point (N, 2) to each segment a[k]-b[k] (K, 2): (N, K)."""
     ab = (b - a)[None, :, :]
@@ -109,6 +131,7 @@ def skin_weights(
     power: float = 4.0,
     *,
     still: float | None = None,
+    fade: tuple[float, float] | None = None,
 ) -> F32:
     """Linear-blend-skinning weights (N, K), rows summing to 1: inverse distance to each bone
     segment raised to ``power``, softened by ``reach`` pixels. A high power keeps each limb
@@ -117,11 +140,25 @@ def skin_weights(
 
     With ``still`` (pixels), a last column weighs "no bone" as if it were that far from
     every point: parts of the subject far from all bones (a ball at the feet, a held sign)
-    stay where they are instead of swinging with whichever limb is nearest."""
+    stay where they are instead of swinging with whichever limb is nearest.
+
+    With ``fade`` (pixels), a bone's weight fades out between those two distances from it:
+    inverse distances never reach zero, so without it a waving forearm's small share of a
+    hip or a foot moves them by pixels (the legs and a ball at them wobble with the arm),
+    and nothing far from a moving limb is ever quite still for a renderer to skip. Points
+    nearer than ``fade[0]`` to a bone blend with it as before."""
     d = point_segment_distance(points, starts, ends)
-    if still is not None:
-        d = np.concatenate([d, np.full((len(points), 1), still, np.float32)], axis=1)
     w = 1.0 / np.power(d + reach, power)
+    if fade is not None:
+        # Smoothly from 1 at fade[0] to 0 at fade[1]; a point no bone reaches keeps its
+        # nearest one (or the still column).
+        x = np.clip((fade[1] - d) / max(fade[1] - fade[0], 1e-6), 0.0, 1.0)
+        faded = w * (x * x * (3 - 2 * x))
+        lost = faded.sum(axis=1) <= 0
+        faded[lost] = np.where(d[lost] <= d[lost].min(axis=1, keepdims=True), w[lost], 0.0)
+        w = faded
+    if still is not None:
+        w = np.concatenate([w, np.full((len(points), 1), 1.0 / (still + reach) ** power)], axis=1)
     out: F32 = (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
     return out
 

@@ -32,6 +32,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from kinora import telemetry
 from kinora.config import Settings
 from kinora.engines.base import (
     ENGINE_FIELDS,
@@ -264,9 +265,14 @@ class ProviderAdapter(ABC):
             with guarded_client(
                 allow_private=self.allow_private, timeout=self.request_timeout
             ) as client:
-                return client.request(method, url, json=json, headers=self.headers())
+                response = client.request(method, url, json=json, headers=self.headers())
         except httpx.HTTPError as exc:
+            telemetry.record_provider_call(self.name, error="transport")
             raise ProviderHTTPError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
+        telemetry.record_provider_call(
+            self.name, error=telemetry.provider_error_kind(response.status_code)
+        )
+        return response
 
     def _call_once(self, method: str, url: str, *, json: Any) -> Any:
         response = self._send(method, url, json=json)
@@ -296,6 +302,7 @@ class ProviderAdapter(ABC):
                 raise CancelledError("the generation was cancelled")
             state = self.poll(job)
             if state.state == "failed":
+                telemetry.record_provider_error(self.name, "job_failed")
                 raise RenderError(f"{self.name}: {state.error or 'the job failed'}")
             if state.state == "succeeded":
                 break

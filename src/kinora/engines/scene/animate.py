@@ -80,6 +80,8 @@ class Pose:
     """+1 moving/looking right, -1 left."""
     lift: float = 0.0
     """Height above the ground as a fraction of frame height (for the shadow)."""
+    flap: float = 0.0
+    """Phase of the wing beat, 0..1 (which of a flying bird's wing frames is drawn)."""
 
 
 def make_path(
@@ -116,7 +118,7 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
         facing = path.direction
     u = path.u0 + (path.u1 - path.u0) * s
     v = path.v
-    scale, angle, sx, sy, lift = 1.0, 0.0, 1.0, 1.0, 0.0
+    scale, angle, sx, sy, lift, flap = 1.0, 0.0, 1.0, 1.0, 0.0, 0.0
     if verb == "jump":
         hops = 3
         k = abs(math.sin(math.pi * hops * t + ph * 0))
@@ -138,8 +140,10 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
         v -= lift
         angle = 4.0 * math.sin(tau * 3 * t + ph)
     elif verb == "fly":
-        v += 0.05 * math.sin(tau * 2 * t + ph)
+        # Bobbing: up on each downstroke's push, gliding down between; 12 beats a pass.
+        v += 0.05 * math.sin(tau * 2 * t + ph) - 0.012 * math.cos(tau * 12 * t + ph)
         sy = 1.0 + 0.1 * math.sin(tau * 12 * t + ph)
+        flap = (12 * t + ph / tau) % 1.0
         angle = -10.0 * math.cos(tau * 2 * t + ph) * facing
     elif verb == "swim":
         v += 0.03 * math.sin(tau * 2 * t + ph)
@@ -170,14 +174,17 @@ def pose(path: MotionPath, t: float, *, periodic: bool) -> Pose:
         scale = 0.35 + 0.65 * there_and_back(t) if periodic else 0.15 + 0.85 * smoothstep(t / 0.7)
         angle = 4.0 * math.sin(tau * 2 * t + ph)
     elif verb == "sleep":
-        # Lying low (flattened and long, head drooped) and breathing slowly: one breath a pass.
+        # The sprite already lies down with its eyes shut (draw/poses.py): here it settles a
+        # little lower and longer, head drooped, and breathes slowly: one breath a pass.
         a = path.amplitude
-        sy = 1.0 - 0.34 * a + 0.03 * math.sin(tau * t + ph)
-        sx = 1.0 + 0.16 * a - 0.01 * math.sin(tau * t + ph)
-        angle = -4.0 * a * facing
+        sy = 1.0 - 0.08 * a + 0.04 * math.sin(tau * t + ph)
+        sx = 1.0 + 0.06 * a - 0.015 * math.sin(tau * t + ph)
+        angle = -3.0 * a * facing
     elif verb == "sit":
         sy = 1.0 - 0.14 * path.amplitude + 0.02 * math.sin(tau * 2 * t + ph)
         sx = 1.0 + 0.04 * path.amplitude
     else:  # idle: breathing
         sy = 1.0 + 0.025 * math.sin(tau * 2 * t + ph)
-    return Pose(u=u, v=v, scale=scale, angle=angle, sx=sx, sy=sy, facing=facing, lift=lift)
+    return Pose(
+        u=u, v=v, scale=scale, angle=angle, sx=sx, sy=sy, facing=facing, lift=lift, flap=flap
+    )

@@ -96,6 +96,8 @@ class Subject:
     tilt: float = 0.0
     grounded: bool = True
     word: str = ""
+    waterline: bool = False
+    """Swims at the surface, its middle on the nearest water band's top line (ripples)."""
 
 
 @dataclass(frozen=True)
@@ -556,6 +558,7 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
                 grounded, v = False, 0.5 + 0.08 * ((n % 3) - 1)
             if setting == "underwater" and kind not in (Kind.AQUATIC, Kind.PLANT):
                 grounded, v = False, 0.5
+            at_surface = False
             swimmer = verb == "swim" or kind in (Kind.ANIMAL, Kind.PERSON)
             if kind == Kind.AQUATIC:
                 swimmer = setting == "lake"  # sea creatures leap from the open sea
@@ -567,10 +570,13 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
                 depth = SURFACE_DEPTH + 0.2 * copy
                 base *= 1.4
                 grounded, v = False, ground_v(WATER_NEAR) + 0.004
+                at_surface = True
             if kind == Kind.THING and verb in ("float", "spin", "idle") and not sits_on_sill:
                 grounded, v = False, 0.52
                 base *= 1.3 if len(parse.subjects) == 1 else 1.0
             height = float(np.clip(base, 0.1, 0.6)) / depth
+            if at_surface and m.key in WATERFOWL:
+                v -= 0.3 * height  # a duck floats high: only its belly is under the water
             direction = 1.0 if rng.random() < 0.5 else -1.0
             path = make_path(
                 verb,
@@ -601,6 +607,7 @@ def _subjects(parse: PromptParse, setting: str, rng: np.random.Generator) -> lis
                     tilt=c.tilt if c else 0.0,
                     grounded=grounded,
                     word=m.word,
+                    waterline=at_surface,
                 )
             )
             n += 1
@@ -632,6 +639,10 @@ def _effects(
     for i, sub in enumerate(subjects):
         if sub.verb == "sleep":
             out.append(Effect("zzz", 3, sub.depth - 0.01, (255, 255, 255), subject=i))
+        if sub.waterline:
+            # Rings on the water round a swimmer, in front of the band its waterline is.
+            ripple = _mix(palette.sky_horizon, (255, 255, 255), 0.6)
+            out.append(Effect("ripples", 3, WATER_NEAR - 0.01, ripple, subject=i))
         if sub.key == "lighthouse" and dark:
             out.append(Effect("beam", 1, sub.depth - 0.005, (255, 238, 170), subject=i))
     # Indoors the weather is outside: behind the wall, seen through the window only.
@@ -692,6 +703,8 @@ def plan_scene(parse: PromptParse, *, seed: int) -> ScenePlan:
         }.get(parse.mood, "day")
         if "fireflies" in parse.effects:
             time = "dusk"
+        if "aurora" in parse.weather:
+            time = "night"  # the northern lights are seen only in the dark
     palette = _palette(parse, setting, time, 0.78 if rng.random() < 0.5 else 0.22)
     subjects = _subjects(parse, setting, rng)
     if not subjects:
@@ -699,6 +712,8 @@ def plan_scene(parse: PromptParse, *, seed: int) -> ScenePlan:
     not_drawn = list(parse.unknown)
     words = set(parse.prompt.lower().replace(",", " ").split())
     not_drawn += sorted(words & UNDRAWN_FURNITURE)  # the room is drawn, not this furniture
+    if "aurora" in parse.weather and OVERCAST & set(parse.weather):
+        not_drawn.append("northern lights (hidden by the clouds)")  # weather and sky agree
     asked = sum(m.count for m in parse.subjects)
     if asked > len(subjects):
         not_drawn.append(f"{asked - len(subjects)} of {asked} subjects (at most 8 are drawn)")

@@ -75,6 +75,7 @@ _TERMS: dict[Category, dict[str, str]] = {
         "fog": "fog,foggy,mist,misty,haze,hazy",
         "wind": "windy,wind,breeze,breezy,gust",
         "rainbow": "rainbow,rainbows",
+        "aurora": "aurora,auroras,northern lights,southern lights,aurora borealis,polar lights",
     },
     Category.MOOD: {
         "magical": "magical,magic,enchanted,fantasy,dreamy,whimsical,mystical,fairytale",
@@ -111,7 +112,7 @@ _TERMS: dict[Category, dict[str, str]] = {
         "brown": "brown,chocolate",
     },
     Category.VERB: {
-        "jump": "jump,hop,leap,bounce,skip",
+        "jump": "jump,hop,leap,bounce,skip,play,playing,frolic",
         "run": "run,sprint,race,dash,gallop,chase,flee,jog",
         "walk": "walk,stroll,wander,march,hike,trot,explore,roam",
         "fly": "fly,soar,glide,flutter,flap,flight,flying",
@@ -515,9 +516,13 @@ def _pose_icon(icon: str, verb: str, icons: IconSet | None) -> str:
         return icon
     if verb in _POSE_ICON and _POSE_ICON[verb] in icons:
         return _POSE_ICON[verb]
-    if base not in ("man", "woman", "person") or verb not in _POSE_SUFFIX:
+    if base == "child" and verb not in _POSE_SUFFIX and "person-standing" in icons:
+        return "person-standing"
+    if base not in ("man", "woman", "person", "child") or verb not in _POSE_SUFFIX:
         return icon
-    for candidate in (f"{base}-{_POSE_SUFFIX[verb]}", f"woman-{_POSE_SUFFIX[verb]}"):
+    # A child's icon is only a face: a child doing something is a (smaller) whole figure.
+    figure = "person" if base == "child" else base
+    for candidate in (f"{figure}-{_POSE_SUFFIX[verb]}", f"woman-{_POSE_SUFFIX[verb]}"):
         if candidate in icons:
             return candidate
     return icon

@@ -168,7 +168,7 @@ seal|seal|aquatic||
 person|person-walking|person|someone,human|r
 man|man-walking|person|boy,guy,gentleman|r
 woman|woman-walking|person|lady,girl|r
-child|child|person|kid,kids,children|s0.8
+child|child|person|kid,kids,children|s0.8,r
 baby|baby|person|toddler|s0.7
 runner|person-running|person|jogger,athlete|r
 ballet dancer|ballet-dancer|person|ballerina,ballet|s1.1

@@ -7,7 +7,8 @@ frame on its plane. Every motion is a whole number of cycles per pass (falls wra
 are sines of t), so loops are seamless. Particles are drawn with cv2 primitives or small glow
 patches into their own boxes: nothing loops over pixels in Python. Fairy dust trails the first
 subject along its own path (with no subject it drifts on the air); a sleeper's zzz rise from
-its head; a lighthouse's beam sweeps round from its lamp.
+its head; ripples spread round a swimmer at its waterline; a lighthouse's beam sweeps round
+from its lamp.
 """
 
 from __future__ import annotations
@@ -21,9 +22,17 @@ import numpy.typing as npt
 
 from kinora.engines.geometry.easing import there_and_back
 from kinora.engines.scene.animate import pose as subject_pose
-from kinora.engines.scene.compose import Color, Effect, ScenePlan
+from kinora.engines.scene.compose import WATER_NEAR, Color, Effect, ScenePlan, ground_v
 from kinora.engines.scene.draw.canvas import Canvas
-from kinora.engines.scene.draw.raster import F32, U8, Mat, map_point, place, premultiply
+from kinora.engines.scene.draw.raster import (
+    F32,
+    U8,
+    Mat,
+    blend,
+    map_point,
+    place,
+    premultiply,
+)
 from kinora.engines.scene.shapes import LAMPS
 from kinora.engines.scene.vocabulary import IconSet, rasterise
 
@@ -156,6 +165,8 @@ class Particles:
             self._zzz(out, hm, t)
         elif kind == "beam":
             self._beam(out, hm, t)
+        elif kind == "ripples":
+            self._ripples(out, hm, t)
         else:
             self._particles(out, hm, t)
 
@@ -176,6 +187,43 @@ class Particles:
             y = y0 - age * size * 0.9
             m = np.array([[k / icon.shape[0], 0, x - k / 2], [0, k / icon.shape[0], y - k / 2]])
             place(out, np.asarray(icon * fade, np.uint8), m)
+
+    def _ripples(self, out: U8, hm: Mat, t: float) -> None:
+        """Rings spreading on the water round a swimmer at its waterline (flat ellipses,
+        growing and fading, one after another), so it is seen to be in the water."""
+        sub = self.plan.subjects[self.effect.subject]
+        p = subject_pose(sub.path, t, periodic=self.periodic)
+        x, y, scale = map_point(hm, *self.canvas.xy(p.u, ground_v(WATER_NEAR)))
+        half = 0.5 * sub.height * self.canvas.h * scale
+        n = self.effect.count
+        # A tight box (the rings are flat): the widest ring and its thickness, no more.
+        bw, bh = int(half * 2.0) + 4, int(half * 0.28) + 4
+        x0, y0 = round(x) - bw, round(y) - bh
+        # Clipped to the frame; the rings are drawn in the box's own coordinates.
+        cx0, cy0 = max(0, x0), max(0, y0)
+        cx1, cy1 = min(out.shape[1], x0 + 2 * bw), min(out.shape[0], y0 + 2 * bh)
+        if cx1 <= cx0 or cy1 <= cy0:
+            return
+        layer = np.zeros((cy1 - cy0, cx1 - cx0, 4), np.uint8)
+        c = self.effect.colour
+        for j in range(n):
+            age = (t * 3 + j / n) % 1.0  # three waves a pass: seamless loops
+            rx = half * (0.7 + 1.3 * age)
+            alpha = int(200 * (1.0 - age) ** 1.5)
+            if alpha < 8:
+                continue
+            cv2.ellipse(
+                layer,
+                (x0 + bw - cx0, y0 + bh - cy0),
+                (max(1, int(rx)), max(1, int(rx * 0.14))),
+                0,
+                0,
+                360,
+                (*c, alpha),
+                max(1, int(half * 0.05)),
+                cv2.LINE_AA,
+            )
+        blend(out, premultiply(layer), cx0, cy0)
 
     def _beam(self, out: U8, hm: Mat, t: float) -> None:
         """The lamp's glow and its beam turning round once per pass: seen from the side it

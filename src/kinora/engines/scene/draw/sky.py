@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.engines.scene.compose import Layer, ScenePlan
+from kinora.engines.scene.compose import OVERCAST, Layer, ScenePlan
 from kinora.engines.scene.draw.band import Band
 from kinora.engines.scene.draw.canvas import Canvas
 from kinora.engines.scene.draw.raster import U8
@@ -34,7 +34,8 @@ RAINBOW: tuple[tuple[int, int, int], ...] = (
 
 def paint_sky(plan: ScenePlan, canvas: Canvas) -> U8:
     """The sky for the whole canvas, RGB: gradient, stars, nebulae (space), light rays
-    (underwater), sun or moon with its glow, and a rainbow when the weather has one."""
+    (underwater), sun or moon with its glow, and a rainbow or the northern lights when the
+    weather has them."""
     p = plan.palette
     cw, ch = canvas.cw, canvas.ch
     v = (np.arange(ch, dtype=np.float32) - canvas.my) / canvas.h
@@ -74,6 +75,8 @@ def paint_sky(plan: ScenePlan, canvas: Canvas) -> U8:
         sky = _sun(sky, plan, canvas, col)
     if "rainbow" in plan.weather:
         sky = _rainbow(sky, canvas)
+    if "aurora" in plan.weather and not OVERCAST & set(plan.weather):
+        sky = _aurora(sky, canvas, rng)
     return np.ascontiguousarray(np.clip(sky, 0, 255).astype(np.uint8))
 
 
@@ -194,3 +197,31 @@ def paint_clouds(
         img[:, x0:x1, :3] = rgb
     img[..., 3] = np.clip(m * (235 if not big else 255), 0, 255).astype(np.uint8)
     return Band(layer.depth, img, y0)
+
+
+def _aurora(sky: Floats, canvas: Canvas, rng: np.random.Generator) -> Floats:
+    """The northern lights: two wavy curtains, green at their sharp lower hem fading to violet
+    upwards, with vertical rays. Smooth, so computed on a quarter-size grid and upsampled."""
+    cw, ch = canvas.cw, canvas.ch
+    f = 4
+    gw, gh = -(-cw // f), -(-ch // f)
+    x = (np.arange(gw, dtype=np.float32) * f - canvas.mx) / canvas.w
+    y = ((np.arange(gh, dtype=np.float32) * f - canvas.my) / canvas.h)[:, None]
+    green, violet = np.array((90, 255, 160), np.float32), np.array((170, 90, 230), np.float32)
+    light = np.zeros((gh, gw, 3), np.float32)
+    for k in range(2):
+        ph = rng.uniform(0, 2 * np.pi, 3)
+        hem = (
+            0.32
+            - 0.1 * k
+            + 0.06 * np.sin(2 * np.pi * 0.9 * x + ph[0])
+            + 0.025 * np.sin(2 * np.pi * 2.3 * x + ph[1])
+        )[None, :]
+        above = hem - y  # > 0 above the hem
+        a = np.where(above > 0, np.exp(-above / 0.14), np.exp(-((above / 0.015) ** 2)))
+        rays = 0.65 + 0.35 * np.sin(2 * np.pi * 11 * x + ph[2]) ** 2
+        a = (a * rays[None, :] * (0.55 - 0.15 * k)).astype(np.float32)
+        mix = np.clip(above / 0.25, 0, 1)[..., None]
+        light += a[..., None] * (green * (1 - mix) + violet * mix)
+    big = cv2.resize(light, (gw * f, gh * f))[:ch, :cw]
+    return sky + big * 0.8

@@ -7,6 +7,10 @@ prompt names a colour, lit and hazed like the scenery at its depth, and anchored
 frame the subject's pose (``scene/animate.py``) is mapped through its plane's homography and
 the sprite drawn with one affine warp into its bounding box; the shadow stays on the ground
 and fades as the subject lifts off it.
+
+An action the icon is not drawn in changes the sprite itself (``draw/poses.py``): a sleeper
+lies down with its eyes shut, a flying bird beats its wings (a few frames of one beat, picked
+per frame by the pose's flap phase).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from kinora.engines.scene.animate import Pose
 from kinora.engines.scene.compose import COLOURS, Color, ScenePlan, Subject
+from kinora.engines.scene.draw import poses
 from kinora.engines.scene.draw.canvas import Canvas
 from kinora.engines.scene.draw.raster import (
     U8,
@@ -29,7 +34,10 @@ from kinora.engines.scene.draw.raster import (
     premultiply,
     tint,
 )
-from kinora.engines.scene.vocabulary import IconSet, rasterise
+from kinora.engines.scene.vocabulary import IconSet, Kind, rasterise
+
+FLAPPERS = frozenset({Kind.BIRD, Kind.FLYER})
+"""Kinds whose flight is a wing beat (the pose's squash); an aircraft or a balloon glides."""
 
 
 @dataclass
@@ -43,6 +51,9 @@ class Sprite:
     """Height of the icon's drawn part, in sprite pixels (what ``subject.height`` sizes)."""
     shadow: U8 | None
     """Premultiplied RGBA ellipse drawn on the ground under grounded subjects."""
+    beats: tuple[U8, ...] = ()
+    """Premultiplied frames of one wing beat (a flying bird), the same size as ``image``;
+    empty when the subject has one drawing."""
 
 
 def recolour(rgba: U8, colour: Color) -> U8:
@@ -70,20 +81,28 @@ def make_sprite(
     img = np.array(rasterise(icons, s.icon, px))
     if s.colour:
         img = recolour(img, COLOURS[s.colour])
-    img = tint(
-        img,
-        light=plan.palette.light,
-        haze=plan.palette.far,
-        amount=haze_amount(s.depth),
-    )
     alpha = img[..., 3]
     ys, xs = np.nonzero(alpha > 24)
     if len(ys) == 0:
         ys, xs = np.array([0, px - 1]), np.array([0, px - 1])
-    cx = (xs.min() + xs.max()) / 2
-    bottom = float(ys.max())
+    # Sized by the icon as drawn: a sleeper lying down is lower, not scaled back up.
     content_h = float(ys.max() - ys.min() + 1)
-    anchor = (float(cx), bottom if s.grounded else (ys.min() + ys.max()) / 2)
+    if s.verb == "sleep" and s.path.amplitude > 0:
+        img, _ = poses.lie_down(img)
+        img, _ = poses.close_eyes(img)
+    frames: list[U8] = []
+    margin = 0
+    if s.verb == "fly" and s.kind == Kind.BIRD:
+        frames, margin = poses.wing_beat(img, faces_right=s.faces_right)
+        img = frames[0]
+    lit = [
+        tint(f, light=plan.palette.light, haze=plan.palette.far, amount=haze_amount(s.depth))
+        for f in (frames or [img])
+    ]
+    img = lit[0]
+    cx = (xs.min() + xs.max()) / 2 + margin
+    bottom = float(ys.max()) + margin
+    anchor = (float(cx), bottom if s.grounded else (ys.min() + ys.max()) / 2 + margin)
     shadow = None
     if s.grounded:
         sw = max(4, int(xs.max() - xs.min()))
@@ -101,7 +120,8 @@ def make_sprite(
         )
         sh_img[..., 3] = cv2.GaussianBlur(sh_img[..., 3], (0, 0), max(1.0, sh / 3))
         shadow = premultiply(sh_img)
-    return Sprite(s, premultiply(img), anchor, content_h, shadow)
+    beats = tuple(premultiply(f) for f in lit) if frames else ()
+    return Sprite(s, premultiply(img), anchor, content_h, shadow, beats)
 
 
 def draw_sprite(out: U8, sp: Sprite, hm: Mat, p: Pose, canvas: Canvas) -> None:
@@ -126,7 +146,10 @@ def draw_sprite(out: U8, sp: Sprite, hm: Mat, p: Pose, canvas: Canvas) -> None:
     rot = np.array([[ca, sa], [-sa, ca]])
     tilt = math.radians(-s.tilt)
     rt = np.array([[math.cos(tilt), math.sin(tilt)], [-math.sin(tilt), math.cos(tilt)]])
-    lin = rot @ np.diag([k * p.sx * flip, k * p.sy]) @ rt
+    # Wing-beat frames flap by themselves; an aircraft does not flap at all.
+    sy = p.sy if not sp.beats and (s.verb != "fly" or s.kind in FLAPPERS) else 1.0
+    lin = rot @ np.diag([k * p.sx * flip, k * sy]) @ rt
     ax, ay = sp.anchor
     offset = np.array([ox, oy]) - lin @ np.array([ax, ay])
-    place(out, sp.image, np.hstack([lin, offset[:, None]]))
+    image = sp.beats[int(p.flap * len(sp.beats)) % len(sp.beats)] if sp.beats else sp.image
+    place(out, image, np.hstack([lin, offset[:, None]]))
