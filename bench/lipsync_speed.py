@@ -10,16 +10,18 @@ Three sides, interleaved in one process on the same machine, as bench/people_spe
     one-image engine, Static camera, the soundtrack, the encoder) with the narration's
     soundtrack but the lip-sync job taken out, so the clip, its length and its sound are the
     same as (c)'s;
-(c) lip sync: the same job with its lip-sync filter on (the face mesh on every frame, the
-    warp, the painted mouth; the engine's frames come as RGB then, not straight in I420).
+(c) lip sync: the same job with its lip-sync filter on (the face mesh on every second frame,
+    the warp of the Y, U and V planes, the painted mouth: the render streams the engine's
+    I420 frames through :meth:`LipSync.apply_i420`).
 
-Printed: the medians of ``--repeats`` runs and the ratio (c - b) / a. Also, without the
-soundtrack and the pipeline around them, the engine's I420 frames streamed into the writer
-with and without :meth:`LipSync.apply_i420` (the face's box alone converted to RGB and back):
-(e - d) / a is what lip sync adds once the render streams I420 through it (a change to
-``pipeline/render.py`` that uses ``apply_i420``; until then (c) converts every frame to RGB
-and back for the filter). The narration is
-Piper's (George) by default, whose phoneme timeline is flite's fitted to Piper's audio.
+Printed: the medians of ``--repeats`` runs and the ratio (c - b) / a, in wall time and in CPU
+time (the process's, all threads: the encoder's too). On a machine shared with other jobs
+the wall times stretch with the load and by chance; the CPU times much less, so their ratio
+is the steadier figure there (on a quiet machine the wall ratio is the one the issue
+means). Also, without the soundtrack and the pipeline around them, the engine's I420 frames
+streamed into the writer with and without :meth:`LipSync.apply_i420`: (e - d) / a. The
+narration is Piper's (George) by default, whose phoneme timeline is flite's fitted to Piper's
+audio.
 
 Run from the repo root after ``make install``:
 ``.venv/bin/python bench/lipsync_speed.py`` (``--profile`` writes cProfile stats of one
@@ -76,30 +78,42 @@ def _prepared(tmp: Path, narrator: str, photo_name: str = PORTRAIT) -> Prepared:
     return prepare(spec, Path, settings=settings, long_side=WIDTH, fps=FPS, variants=1)
 
 
-def _render(ready: Prepared, job: RenderJob) -> tuple[float, int]:
+Times = tuple[float, float]
+"""Wall seconds, CPU seconds (the process's: every thread's)."""
+
+
+def _since(start: Times) -> Times:
+    return time.perf_counter() - start[0], time.process_time() - start[1]
+
+
+def _now() -> Times:
+    return time.perf_counter(), time.process_time()
+
+
+def _render(ready: Prepared, job: RenderJob) -> tuple[Times, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0 = _now()
         outcome = render_all(engine=ready.route.engine, job=job, out_dir=Path(tmp))
-        return time.perf_counter() - t0, outcome.videos[0].frames
+        return _since(t0), outcome.videos[0].frames
 
 
-def _plain(frames: list[Frame], width: int, height: int) -> float:
+def _plain(frames: list[Frame], width: int, height: int) -> Times:
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0 = _now()
         with Mp4Writer(Path(tmp) / "plain.mp4", width=width, height=height, fps=FPS) as w:
             for f in frames:
                 w.write(f)
-        return time.perf_counter() - t0
+        return _since(t0)
 
 
-def _i420_stream(ready: Prepared, frames: int, *, lip: bool) -> float:
+def _i420_stream(ready: Prepared, frames: int, *, lip: bool) -> Times:
     """The engine's I420 frames into the writer, through ``apply_i420`` when ``lip``."""
     job = ready.job
     config = job.configs[0]
     engine = ready.route.engine
     filt = job.lip_sync.filter(config, frames) if lip and job.lip_sync is not None else None
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
+        t0 = _now()
         native = engine.frames_i420(job.inputs, config)
         assert native is not None, "the engine renders no I420"
         with Mp4Writer(
@@ -107,7 +121,7 @@ def _i420_stream(ready: Prepared, frames: int, *, lip: bool) -> float:
         ) as w:
             for i, frame in enumerate(native):
                 w.write_i420(filt.apply_i420(frame, i) if filt is not None else frame)
-        return time.perf_counter() - t0
+        return _since(t0)
 
 
 def main() -> None:
@@ -136,17 +150,17 @@ def main() -> None:
         prof.disable()
         prof.dump_stats("/tmp/lipsync.prof")
         print("profile written to /tmp/lipsync.prof")
-    encode: list[float] = []
-    render: list[float] = []
-    lipsync: list[float] = []
-    bare: list[float] = []
-    bare_lip: list[float] = []
+    encode: list[Times] = []
+    render: list[Times] = []
+    lipsync: list[Times] = []
+    bare: list[Times] = []
+    bare_lip: list[Times] = []
     frames_out = 0
     for _ in range(args.repeats):
-        seconds, frames_out = _render(ready, plain_job)
-        render.append(seconds)
-        seconds, _ = _render(ready, synced)
-        lipsync.append(seconds)
+        times, frames_out = _render(ready, plain_job)
+        render.append(times)
+        times, _ = _render(ready, synced)
+        lipsync.append(times)
         frames = list(engine.frames(synced.inputs, config))
         # The same number of frames as the video (lead-in and lead-out included).
         frames = (frames * (frames_out // len(frames) + 1))[:frames_out]
@@ -155,31 +169,36 @@ def main() -> None:
         del frames
         bare.append(_i420_stream(ready, config.total_frames, lip=False))
         bare_lip.append(_i420_stream(ready, config.total_frames, lip=True))
-    a, b, c = (statistics.median(x) for x in (encode, render, lipsync))
-    d, e = statistics.median(bare), statistics.median(bare_lip)
-    ratio = (c - b) / a
-    worst = max((ci - bi) / ai for ai, bi, ci in zip(encode, render, lipsync, strict=True))
     print(
         f"{frames_out} frames {config.width}x{config.height} at {FPS} fps "
         f"({frames_out / FPS:.2f} s), {args.photo}, narrator {args.narrator}, "
-        f"medians of {args.repeats}:"
+        f"medians of {args.repeats}, load average {os.getloadavg()[0]:.1f} at the end:"
     )
-    print(f"(a) plain encode {a:.2f}s  (b) render {b:.2f}s  (c) render + lip sync {c:.2f}s")
-    print(f"lip sync adds (c - b) / a = {ratio:.2f} x a plain encode (worst {worst:.2f})")
+    rows = []
+    for k, clock in enumerate(("wall", "CPU")):
+        a, b, c, d, e = (
+            statistics.median(t[k] for t in side)
+            for side in (encode, render, lipsync, bare, bare_lip)
+        )
+        worst = max(
+            (ci[k] - bi[k]) / ai[k] for ai, bi, ci in zip(encode, render, lipsync, strict=True)
+        )
+        print(
+            f"{clock}: (a) plain encode {a:.2f}s  (b) render {b:.2f}s  (c) render + lip sync "
+            f"{c:.2f}s: (c - b) / a = {(c - b) / a:.2f} (worst {worst:.2f}); I420 stream "
+            f"(d) {d:.2f}s, (e) with apply_i420 {e:.2f}s: (e - d) / a = {(e - d) / a:.2f}"
+        )
+        rows.append(
+            f"| {clock} | {a:.2f} | {b:.2f} | {c:.2f} | **{(c - b) / a:.2f}** ({worst:.2f}) "
+            f"| {d:.2f} | {e:.2f} | {(e - d) / a:.2f} |"
+        )
     print(
-        f"I420 stream, {config.total_frames} frames: (d) {d:.2f}s, (e) with apply_i420 "
-        f"{e:.2f}s: (e - d) / a = {(e - d) / a:.2f}"
-    )
-    print(
-        "\n| frames | (a) plain encode (s) | (b) render, no lip sync (s) "
+        "\n| clock | (a) plain encode (s) | (b) render, no lip sync (s) "
         "| (c) render + lip sync (s) | (c - b) / a (worst) "
-        "| (d) I420 stream (s) | (e) I420 stream + apply_i420 (s) | (e - d) / a |"
+        "| (d) I420 stream (s) | (e) + apply_i420 (s) | (e - d) / a |"
     )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(
-        f"| {frames_out} | {a:.2f} | {b:.2f} | {c:.2f} | **{ratio:.2f}** ({worst:.2f}) "
-        f"| {d:.2f} | {e:.2f} | **{(e - d) / a:.2f}** |"
-    )
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,10 @@ Ghost (:func:`ghost`)
     :func:`subject_region`); a picture without such a core has no ghost value. In the later
     frame (the frame of largest move), the *revealed area* R is where the rest frame's subject
     lay once moved with the background (the background homography), minus where the subject is
-    now (the subject's homography, dilated by ~0.6 % of the frame), within the picture. The
+    now (the subject's homography, dilated by ~0.6 % of the frame; a subject cut by the rest
+    frame's edge is taken to continue past it, as the photo beyond the frame does, so a part
+    of it that the move brings into view is not counted as its own remnant), within the
+    picture. The
     right content there is background (filled); a remnant is the subject's own colour left in
     place. For each pixel of R, in CIELAB: s = the rest frame's pixel that the background brings
     there (the subject at rest), b = the local background colour around the subject at rest (the
@@ -680,7 +683,12 @@ def ghost(
         return Ghost.empty(h, w)
     grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_odd(0.012 * side),) * 2)
     if h_subject is not None:
-        now = cv2.warpPerspective(s_rest, h_subject, size, flags=cv2.INTER_NEAREST)
+        # A subject cut by the rest frame's edge continues past it (the engine's canvas holds
+        # more picture than the frame shows): a move that brings that part into view shows the
+        # subject there, not a remnant, so the mask is carried on past the edge.
+        now = cv2.warpPerspective(
+            s_rest, h_subject, size, flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE
+        )
     elif later_subject is not None:
         now = (later_subject > GHOST_ALPHA).astype(np.uint8)
     else:

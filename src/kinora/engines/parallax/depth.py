@@ -356,6 +356,66 @@ def _with_rim(rgb: Frame, hole: npt.NDArray[np.uint8], reach: int) -> npt.NDArra
     return np.asarray(np.where(smooth & inner.astype(bool), 1, hole), np.uint8)
 
 
+HOLE_SOFT_ALPHA = 0.004
+"""ISNet values above this near the subject go in the hole. Its mask is computed on a 1024-px
+square, and on another copy of the photo (another size, another crop) a blurred ball's or
+hand's faint tail reaches further: left on the background, that tail is what the later frame
+shows of the subject where it stood."""
+HOLE_SOFT_REACH = 0.02
+"""...within this share of the canvas's long side of the matte (a faint glow elsewhere in
+the picture is not the subject's)."""
+CLEAN_REACH = 0.03
+"""How far beyond the hole (share of the long side) the fill distrusts the subject's colours."""
+CLEAN_NEARER = 0.5
+"""A pixel that far out is taken for the subject's colour (and not filled from) when it is
+nearer the subject's local colour than this share of the way to the local background's."""
+CLEAN_MIN_CONTRAST = 15.0
+"""...and the subject there stands out from that background by at least this (Delta E)."""
+
+
+def _subject_coloured(
+    canvas: Frame, hole: npt.NDArray[np.uint8], solid: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.uint8]:
+    """Pixels near the hole whose colour is the subject's rather than the background's
+    around it: a shadow, a blurred hand's tail, the dark side of a fringe. The fill must not
+    take its colours or texture from them: drawn into the hole, they repaint the subject's
+    silhouette where it stood (a dark figure on a light wall once the subject moves off).
+
+    Colours are compared in CIELAB on a copy of at most ~320 px (local means: the subject's
+    from its solid part nearby, the background's from what lies beyond this band, both by
+    normalised blurs), the same test as the bench's ghost measure applies to the revealed
+    area: nearer the subject than CLEAN_NEARER of the way to the background.
+    """
+    h, w = hole.shape
+    side = max(h, w)
+    scale = min(1.0, 320 / side)
+    sw, sh = max(8, round(w * scale)), max(8, round(h * scale))
+    small = np.asarray(cv2.resize(canvas, (sw, sh), interpolation=cv2.INTER_AREA), np.uint8)
+    lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    small_hole = (cv2.resize(hole, (sw, sh), interpolation=cv2.INTER_AREA) > 0).astype(np.uint8)
+    small_solid = (cv2.resize(solid, (sw, sh), interpolation=cv2.INTER_AREA) > 0).astype(np.float32)
+    reach = CLEAN_REACH * max(sw, sh)
+    dist = cv2.distanceTransform(1 - small_hole, cv2.DIST_L2, 3)
+    band = (dist > 0) & (dist <= reach)
+    if not band.any() or not small_solid.any():
+        return np.zeros((h, w), np.uint8)
+    beyond = (dist > reach).astype(np.float32)
+
+    def local(weight: F32, sigma: float) -> F32:
+        num = cv2.GaussianBlur(lab * weight[..., None], (0, 0), sigma)
+        den = cv2.GaussianBlur(weight, (0, 0), sigma)
+        return np.asarray(num / np.maximum(den, 1e-4)[..., None], np.float32)
+
+    s = local(small_solid, 0.03 * max(sw, sh))
+    b = local(beyond, 0.05 * max(sw, sh))
+    contrast = np.linalg.norm(s - b, axis=2)
+    nearer = np.linalg.norm(lab - s, axis=2) < CLEAN_NEARER * contrast
+    found = (band & nearer & (contrast >= CLEAN_MIN_CONTRAST)).astype(np.uint8)
+    # Up to full size, a pixel or two wider (the small copy's pixels cover several).
+    grown = cv2.dilate(found, np.ones((3, 3), np.uint8))
+    return (cv2.resize(grown, (w, h), interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+
+
 STANDING_MIN_GAP = 0.02
 """Rows of background (share of the canvas) below the subject for it to stand on something."""
 STANDING_MAX_INV_DEPTH = 1.8 * SUBJECT_INV_DEPTH
@@ -449,12 +509,21 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r_hole + 1, 2 * r_hole + 1))
     support = (matte > 0).astype(np.uint8)
     hole = _without_islands(support)
+    coloured = _subject_coloured(canvas, hole, (matte >= 0.5).astype(np.uint8))
+    # ISNet's faint tail next to the matte (a motion blur's end) is in the hole too where it
+    # has the subject's colour (where it has the background's, it is background: carried
+    # along, it would show as a halo around the subject).
+    soft = (mask > HOLE_SOFT_ALPHA) & (coloured > 0)
+    soft &= cv2.distanceTransform(1 - support, cv2.DIST_L2, 3) <= HOLE_SOFT_REACH * side
+    if soft.any():
+        hole = _without_islands(np.maximum(support, soft.astype(np.uint8)))
     hole = _with_rim(canvas, hole, r_hole + 1)
     # ...and a margin of ~3 px at 720p around it: ISNet's edges sit within a pixel or two of
     # the true edge, and the true edge left on the background traces the subject's outline
-    # once the layers part. The fill takes nothing from a margin beyond that either.
+    # once the layers part. The fill takes nothing from a margin beyond that either, nor from
+    # the subject-coloured pixels around the hole.
     hole = np.asarray(cv2.dilate(hole, disk), np.uint8)
-    untrusted = np.asarray(cv2.dilate(hole, disk), np.uint8)
+    untrusted = np.asarray(cv2.dilate(hole, disk), np.uint8) | coloured
     background = _inpaint(canvas, hole, untrusted)
     # Rim, margin and enclosed specks travel with the subject whole (the rest view keeps them).
     attached = ((hole > 0) & (support == 0)).astype(np.float32)

@@ -39,7 +39,6 @@ jitter is averaged away), so the mouth does not shimmer.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ import numpy.typing as npt
 
 from kinora.engines.people.landmarks import MESH_MIN_SCORE, FaceMesh, Roi, face_mesh, track_face
 from kinora.engines.people.mouth import interior_colour
-from kinora.video.colour import i420_planes, i420_to_rgb, rgb_to_i420
+from kinora.video.colour import i420_planes, i420_to_rgb
 
 Frame = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.floating[Any]]
@@ -166,6 +165,16 @@ class _Picture:
         x0, y0, x1, y1 = box
         return np.ascontiguousarray(self.frame[y0:y1, x0:x1])
 
+    def shrunk(self, box: tuple[int, int, int, int], factor: int) -> Frame:
+        """RGB of ``box`` at 1/``factor`` of its size (bilinear: at 2:1 each 2x2 block's
+        mean)."""
+        crop = self.rgb(box)
+        if factor == 1:
+            return crop
+        x0, y0, x1, y1 = box
+        size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
+        return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+
 
 class _I420Picture(_Picture):
     """An I420 frame (the encoder's own format): only the boxes asked for are converted."""
@@ -173,27 +182,54 @@ class _I420Picture(_Picture):
     def __init__(self, frame: Frame) -> None:
         self.frame = frame
         self.height, self.width = frame.shape[0] * 2 // 3, frame.shape[1]
-        self._converted: list[tuple[tuple[int, int, int, int], Frame]] = []
 
     def rgb(self, box: tuple[int, int, int, int] | None = None) -> Frame:
-        """RGB of ``box``: a view of a box converted before when one holds it (the tracker's
-        region and the face's box are converted once, together: :meth:`prime`)."""
+        """RGB of ``box`` (converted from a box grown to even corners)."""
         x0, y0, x1, y1 = box or (0, 0, self.width, self.height)
-        for (cx0, cy0, cx1, cy1), rgb in self._converted:
-            if cx0 <= x0 and cy0 <= y0 and x1 <= cx1 and y1 <= cy1:
-                return rgb[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
-        self.prime((x0, y0, x1, y1))
-        (cx0, cy0, _, _), rgb = self._converted[-1]
-        return rgb[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
+        ex0, ey0, ex1, ey1 = _even_box((x0, y0, x1, y1))
+        ex1, ey1 = min(self.width, ex1), min(self.height, ey1)
+        rgb = i420_to_rgb(i420_box(self.frame, (ex0, ey0, ex1, ey1)))
+        return rgb[y0 - ey0 : y1 - ey0, x0 - ex0 : x1 - ex0]
 
-    def prime(self, box: tuple[int, int, int, int]) -> Frame:
-        """Convert ``box`` (grown to even corners, clipped to the frame) and keep it."""
-        x0, y0, x1, y1 = _even_box(box)
-        x0, y0 = max(0, x0), max(0, y0)
-        x1, y1 = min(self.width, x1), min(self.height, y1)
-        rgb = i420_to_rgb(i420_box(self.frame, (x0, y0, x1, y1)))
-        self._converted.append(((x0, y0, x1, y1), rgb))
-        return rgb
+    def shrunk(self, box: tuple[int, int, int, int], factor: int) -> Frame:
+        """RGB of an even-cornered ``box`` at 1/``factor`` of its size. Halved, it is made
+        at half size: the Y plane's 2x2 means beside the chroma planes as they are (a chroma
+        sample sits at its block's centre, as the mean does), a quarter of the conversion."""
+        if factor == 1:
+            return self.rgb(box)
+        x0, y0, x1, y1 = box
+        y, u, v = i420_planes(self.frame)
+        w2, h2 = (x1 - x0) // 2, (y1 - y0) // 2
+        luma = cv2.resize(y[y0:y1, x0:x1], (w2, h2), interpolation=cv2.INTER_AREA)
+        yuv = cv2.merge(
+            (
+                luma,
+                u[y0 // 2 : y0 // 2 + h2, x0 // 2 : x0 // 2 + w2],
+                v[y0 // 2 : y0 // 2 + h2, x0 // 2 : x0 // 2 + w2],
+            )
+        )
+        half = np.asarray(cv2.transform(yuv, _YUV_TO_RGB), np.uint8)
+        if factor == 2:
+            return half
+        size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
+        return np.asarray(cv2.resize(half, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+
+
+_RGB_TO_YUV = np.array(
+    [[0.257, 0.504, 0.098, 16.0], [-0.148, -0.291, 0.439, 128.0], [0.439, -0.368, -0.071, 128.0]],
+    np.float32,
+)
+"""BT.601 limited range, as :mod:`kinora.video.colour` converts (Y as OpenCV's, U and V as
+swscale's)."""
+_YUV_TO_RGB = np.array(
+    [
+        [1.164, 0.0, 1.596, -222.912],
+        [1.164, -0.392, -0.813, 135.616],
+        [1.164, 2.017, 0.0, -276.8],
+    ],
+    np.float32,
+)
+"""Its inverse (:func:`kinora.video.colour.i420_to_rgb`'s)."""
 
 
 def _even_box(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -278,15 +314,12 @@ class FaceTrack:
         if region is None:
             return None
         x0, y0, x1, y1 = region
-        crop: npt.NDArray[Any] = picture.rgb((x0, y0, x1, y1))
         # A large face is halved (bilinear at 2:1 averages each 2x2 block) until the mesh's
         # crop needs no area-averaged copy of its own, which costs several times more.
         factor = 1
         while min(roi.width, roi.height) / (factor * MESH_INPUT) > 2.0:
             factor *= 2
-        if factor > 1:
-            size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
-            crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+        crop = picture.shrunk(region, factor)
         sx, sy = crop.shape[1] / (x1 - x0), crop.shape[0] / (y1 - y0)
         local = Roi(
             (roi.center_x - x0) * sx,
@@ -392,7 +425,7 @@ class _Face:
         lo = self.contour(LOWER_INNER, np.array([self.mouth_centre], np.float32))
         self.mid_centre = float((up[0] + lo[0]) / 2)
         self.rest_gap = float(lo[0] - up[0])
-        self.field_step = max(FIELD_STEP, self.height / FIELD_STEPS_PER_FACE)
+        self.field_step = max(FIELD_STEP, round(self.height / FIELD_STEPS_PER_FACE))
 
     def contour(self, indices: tuple[int, ...], u: Floats) -> Floats:
         idx = list(indices)
@@ -586,7 +619,6 @@ class LipSync:
             )
         ).astype(np.float32)
         self._track = FaceTrack(models_dir=models_dir)
-        self._last_points: npt.NDArray[np.float32] | None = None
         self.report = LipSyncReport(visemes=source)
 
     def pose(self, index: int) -> FacePose:
@@ -629,65 +661,14 @@ class LipSync:
         return animate_face(frame, *step)
 
     def apply_i420(self, frame: Frame, index: int) -> Frame:
-        """The same for an I420 frame (the encoder's format), converting only the face's box
-        to RGB and back; pixels the face's movement does not change keep their exact
-        values. Lets the render skip its frame-sized conversions."""
+        """The same for an I420 frame (the encoder's format): the Y, U and V planes are
+        warped by one field, none converted to RGB (the tracker converts its small crop
+        only); pixels the face's movement does not change keep their exact values."""
         picture = _I420Picture(np.ascontiguousarray(frame))
-        if self._last_points is not None:
-            # Where the face was, a little grown, and the tracker's region: converted once.
-            roi = _face_roi(self._last_points, picture.width, picture.height)
-            region = self._track.region(picture.width, picture.height)
-            if roi is not None:
-                grow = 8 + int(0.06 * max(roi[2] - roi[0], roi[3] - roi[1]))
-                box = (roi[0] - grow, roi[1] - grow, roi[2] + grow, roi[3] + grow)
-                if region is not None:
-                    box = (
-                        min(box[0], region[0]),
-                        min(box[1], region[1]),
-                        max(box[2], region[2]),
-                        max(box[3], region[3]),
-                    )
-                picture.prime(box)
         step = self._step(picture, index)
-        self._last_points = None if step is None else step[0]
         if step is None:
             return picture.frame
-        points, pose = step
-        roi = _face_roi(points, picture.width, picture.height)
-        if roi is None:
-            return picture.frame
-        margin = 4  # the chroma's interpolation at the box's edge stays out of the roi
-        box = _even_box(
-            (
-                max(0, roi[0] - margin),
-                max(0, roi[1] - margin),
-                min(picture.width, roi[2] + margin),
-                min(picture.height, roi[3] + margin),
-            )
-        )
-        box = (box[0], box[1], min(box[2], picture.width), min(box[3], picture.height))
-        rgb = picture.rgb(box)
-        moved = animate_face(rgb, points - np.array(box[:2], np.float32), pose)
-        # Changed pixels: any channel differs (channel sums of the difference, saturating).
-        summed = cv2.transform(cv2.absdiff(moved, rgb), np.ones((1, 3), np.float32))
-        mask = np.asarray(cv2.threshold(summed, 0, 255, cv2.THRESH_BINARY)[1], np.uint8)
-        if not cv2.countNonZero(mask):
-            return picture.frame
-        changed = mask > 0
-        out = picture.frame.copy()
-        patch = rgb_to_i420(moved)
-        y, u, v = i420_planes(out)
-        py, pu, pv = i420_planes(patch)
-        x0, y0, x1, y1 = box
-        luma = y[y0:y1, x0:x1]
-        luma[changed] = py[changed]
-        h2, w2 = changed.shape[0] // 2, changed.shape[1] // 2
-        area = cv2.resize(mask, (w2, h2), interpolation=cv2.INTER_AREA)
-        blocks = np.asarray(area) > 0  # any of the block's four changed
-        for plane, new in ((u, pu), (v, pv)):
-            sub = plane[y0 // 2 : y0 // 2 + h2, x0 // 2 : x0 // 2 + w2]
-            sub[blocks] = new[:h2, :w2][blocks]
-        return out
+        return animate_face_i420(picture.frame, *step)
 
 
 def _colour_at(frame: Frame, points: Floats) -> Floats:
@@ -695,6 +676,18 @@ def _colour_at(frame: Frame, points: Floats) -> Floats:
     xs = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
     ys = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
     result: Floats = frame[ys, xs].astype(np.float32).mean(axis=0)
+    return result
+
+
+def _colour_at_i420(frame: Frame, points: Floats) -> Floats:
+    """:func:`_colour_at` of an I420 frame: the mean Y, U and V at the points, as RGB."""
+    y, u, v = i420_planes(frame)
+    h, w = y.shape
+    xs = np.clip(np.round(points[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.round(points[:, 1]).astype(int), 0, h - 1)
+    planes = (y[ys, xs], u[ys // 2, xs // 2], v[ys // 2, xs // 2])
+    yuv = np.array([float(p.astype(np.float32).mean()) for p in planes] + [1.0], np.float32)
+    result: Floats = np.clip(_YUV_TO_RGB @ yuv, 0.0, 255.0)
     return result
 
 
@@ -728,38 +721,45 @@ def _face_roi(points: npt.NDArray[np.float32], w: int, h: int) -> Box | None:
     return _clip_box((x0 - 0.2 * bw, y0 - 0.2 * bh, x1 + 0.2 * bw, y1 + 0.35 * bh), w, h)
 
 
-def _resampled(
-    face: _Face, box: Box, compute: Callable[[Floats, Floats], list[Floats]]
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
-    """``compute``'s channels for every pixel of ``box``: the first two are a source map (x,
-    y in the picture), returned as one (h, w, 2) map for cv2.remap; a third, smooth value
-    comes back beside it. Evaluated every ``face.field_step`` pixels, where cv2.resize
-    samples its source, and interpolated; the map as displacements from each pixel
-    (cv2.resize holds values flat beyond its outer samples, which is right for a
-    displacement fading to nothing at the box's edge, and wrong for a coordinate)."""
-    left, top, right, bottom = box
-    width, height = right - left, bottom - top
-    step = face.field_step
-    cw, ch = max(2, math.ceil(width / step)), max(2, math.ceil(height / step))
-    gx = left + (np.arange(cw, dtype=np.float32) + 0.5) * (width / cw) - 0.5
-    gy = top + (np.arange(ch, dtype=np.float32) + 0.5) * (height / ch) - 0.5
-    grid_x, grid_y = np.meshgrid(gx, gy)
-    channels = compute(*face.to_face(grid_x, grid_y))
-    shift = np.dstack([channels[0] - grid_x, channels[1] - grid_y]).astype(np.float32)
-    source = np.asarray(
-        cv2.resize(shift, (width, height), interpolation=cv2.INTER_LINEAR), dtype=np.float32
-    )
-    source[..., 0] += np.arange(left, right, dtype=np.float32)[None, :]
-    source[..., 1] += np.arange(top, bottom, dtype=np.float32)[:, None]
-    extra = None
-    if len(channels) > 2:
-        extra = np.asarray(
-            cv2.resize(
-                np.asarray(channels[2], np.float32), (width, height), interpolation=cv2.INTER_LINEAR
-            ),
-            dtype=np.float32,
+class _Grid:
+    """Where the warp's smooth part is evaluated: every ``step`` (whole) pixels over a box
+    and one step beyond each side, sample ``(i, j)`` at pixel ``origin + (i + 0.5) * step
+    - 0.5``, where cv2.resize by ``step`` samples its source. Any block of samples resized
+    so interpolates its values linearly to every pixel between them, with no clamping at a
+    box's edge; a source map can then be interpolated as coordinates (linear functions come
+    out exact: no identity grid to add, and zero movement stays whole pixels)."""
+
+    def __init__(self, face: _Face, box: Box) -> None:
+        left, top, right, bottom = box
+        self.step = s = face.field_step
+        self.ox, self.oy = left - s, top - s
+        cols, rows = math.ceil((right - left) / s) + 2, math.ceil((bottom - top) / s) + 2
+        gx = self.ox + (np.arange(cols, dtype=np.float32) + 0.5) * s - 0.5
+        gy = self.oy + (np.arange(rows, dtype=np.float32) + 0.5) * s - 0.5
+        self.u, self.v = face.to_face(*np.meshgrid(gx, gy))
+
+    def cells(self, box: Box) -> tuple[slice, slice]:
+        """The samples (rows, columns) to interpolate ``box``'s pixels from."""
+        left, top, right, bottom = box
+        s = self.step
+        rows, cols = self.u.shape
+        return (
+            slice(max(0, (top - self.oy) // s - 1), min(rows, -(-(bottom - self.oy) // s) + 1)),
+            slice(max(0, (left - self.ox) // s - 1), min(cols, -(-(right - self.ox) // s) + 1)),
         )
-    return source, extra
+
+    def upsampled(self, values: Floats, box: Box, cells: tuple[slice, slice]) -> Floats:
+        """``values`` (sampled at ``cells``) at every pixel of ``box``: a view."""
+        rows, cols = cells
+        s = self.step
+        assert rows.start is not None and cols.start is not None
+        h, w = values.shape[:2]
+        fine = np.asarray(
+            cv2.resize(values, (w * s, h * s), interpolation=cv2.INTER_LINEAR), np.float32
+        )
+        x = box[0] - (self.ox + cols.start * s)
+        y = box[1] - (self.oy + rows.start * s)
+        return fine[y : y + box[3] - box[1], x : x + box[2] - box[0]]
 
 
 def _jaw_box(face: _Face, roi: Box) -> Box | None:
@@ -802,6 +802,88 @@ def _eye_boxes(
     return boxes
 
 
+@dataclass
+class _Warp:
+    """One frame's movement of a face: where each pixel of ``box`` comes from, and the
+    lips' inner edges where the pose puts them (face axes), for the mouth's inside."""
+
+    face: _Face
+    fields: _Fields
+    box: Box
+    source: npt.NDArray[np.float32]
+    """(h, w, 2): x, y in the picture for each pixel of ``box`` (a cv2.remap map)."""
+    upper_u: Floats
+    upper_v: Floats
+    lower_u: Floats
+    lower_v: Floats
+    mouth: Box | None
+    """The box (even corners) holding the moved lips' gap, None when they are shut."""
+    mouth_upper: npt.NDArray[np.float32] | None
+    """The upper lip's and head's source map over ``mouth`` (before the jaw's): where the
+    photo's own mouth under the upper lip comes from."""
+
+
+def _warp(face: _Face, pose: FacePose, box: Box) -> _Warp:
+    """The source map of ``box``: what is above the lips' line moves with the upper lip and
+    head; what is below, with the jaw (which moves only within the jaw's box). The fields
+    are evaluated once on one coarse grid; the jaw's is the upper one's moved on by their
+    difference (along the face's y), and the line between them is placed per pixel."""
+    fields = _Fields(face, pose)
+    upper_idx, lower_idx = list(UPPER_INNER), list(LOWER_INNER)
+    uu, uv = face.u[upper_idx], face.v[upper_idx]
+    lu, lv = face.u[lower_idx], face.v[lower_idx]
+    grid = _Grid(face, box)
+    # One evaluation for the grid and the lips' inner edges (each moved by its own side's
+    # field): the fields cost per call as much as per sample at these sizes.
+    n, k = grid.u.size, len(upper_idx)
+    du, dv_upper, dv_lower = fields(
+        np.concatenate([grid.u.ravel(), uu, lu]), np.concatenate([grid.v.ravel(), uv, lv])
+    )
+    upper_u, upper_v = uu + du[n : n + k], uv + dv_upper[n : n + k]
+    lower_u, lower_v = lu + du[n + k :], lv + dv_lower[n + k :]
+    shape = grid.u.shape
+    du, dv_upper, dv_lower = (a[:n].reshape(shape) for a in (du, dv_upper, dv_lower))
+    coords = np.dstack(face.to_image(grid.u - du, grid.v - dv_upper)).astype(np.float32)
+    everywhere = (slice(0, None), slice(0, None))
+    source = grid.upsampled(coords, box, everywhere)
+    left, top, right, bottom = box
+    # A mouth at rest (a pause) is the photo's own moved with the head, which the warp makes:
+    # its inside is not painted (painting it would give back the warped pixels, within a
+    # level or two at the lips' edge).
+    at_rest = pose.open <= 0.0 and pose.wide == 0.0 and pose.press <= 0.0 and pose.teeth <= 0.0
+    mouth = None if at_rest else _mouth_box(face, upper_u, lower_u, lower_v, box)
+    mouth_upper = None
+    if mouth is not None:
+        mx0, my0, mx1, my1 = _even_box(mouth)
+        mouth = mx0, my0, mx1, my1 = (
+            max(left, mx0),
+            max(top, my0),
+            min(right, mx1),
+            min(bottom, my1),
+        )
+        mouth_upper = source[my0 - top : my1 - top, mx0 - left : mx1 - left].copy()
+    jaw = _jaw_box(face, box)
+    if jaw is not None and (pose.open > 0.0 or pose.press > 0.0):
+        cells = grid.cells(jaw)
+        u, v = grid.u[cells], grid.v[cells]
+        mid = (_profile(u, upper_u, upper_v) + _profile(u, lower_u, lower_v)) / 2 - v
+        apart = (dv_upper - dv_lower)[cells]
+        shift = np.dstack([apart * face.ey[0], apart * face.ey[1]]).astype(np.float32)
+        # A mask for cv2 (nonzero: below the lips' line).
+        below = (grid.upsampled(mid.astype(np.float32), jaw, cells) <= 0.0).view(np.uint8)
+        view = source[jaw[1] - top : jaw[3] - top, jaw[0] - left : jaw[2] - left]
+        cv2.add(view, grid.upsampled(shift, jaw, cells), dst=view, mask=below)
+    if pose.blink > 0.0:
+        for bx0, by0, bx1, by1 in _eye_boxes(face, left, top, right, bottom):
+            ex, ey = np.meshgrid(
+                np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
+            )
+            blink = fields.blink(*face.to_face(ex, ey))
+            lids = (slice(by0 - top, by1 - top), slice(bx0 - left, bx1 - left))
+            source[lids] -= blink[..., None] * face.ey
+    return _Warp(face, fields, box, source, upper_u, upper_v, lower_u, lower_v, mouth, mouth_upper)
+
+
 def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) -> Frame:
     """``frame`` with the face whose mesh is ``points`` (pixel-index coordinates) moved to
     ``pose``: a copy, changed only in a box around the face."""
@@ -811,71 +893,88 @@ def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) 
     if roi is None:
         return frame
     left, top, right, bottom = roi
-    fields = _Fields(face, pose)
-
-    # The lips' inner edges where the pose puts them (each moved by its own side's field).
-    upper_idx, lower_idx = list(UPPER_INNER), list(LOWER_INNER)
-    uu, uv = face.u[upper_idx], face.v[upper_idx]
-    lu, lv = face.u[lower_idx], face.v[lower_idx]
-    du_u, dvu_u, _ = fields(uu, uv)
-    du_l, _, dvl_l = fields(lu, lv)
-    upper_u, upper_v = uu + du_u, uv + dvu_u
-    lower_u, lower_v = lu + du_l, lv + dvl_l
-
-    def upper_map(u: Floats, v: Floats) -> list[Floats]:
-        du, dv_upper, _ = fields(u, v)
-        return list(face.to_image(u - du, v - dv_upper))
-
-    def lower_map(u: Floats, v: Floats) -> list[Floats]:
-        du, _, dv_lower = fields(u, v)
-        mid = (_profile(u, upper_u, upper_v) + _profile(u, lower_u, lower_v)) / 2 - v
-        return [*face.to_image(u - du, v - dv_lower), mid]
-
-    # What is above the lips' line moves with the upper lip and head; what is below, with the
-    # jaw, which moves only within the jaw's box.
-    source, _ = _resampled(face, roi, upper_map)
-    jaw = _jaw_box(face, roi)
-    if jaw is not None and (pose.open > 0.0 or pose.press > 0.0):
-        jaw_source, mid = _resampled(face, jaw, lower_map)
-        assert mid is not None
-        box = (slice(jaw[1] - top, jaw[3] - top), slice(jaw[0] - left, jaw[2] - left))
-        below = (mid <= 0.0)[..., None]
-        source[box] = np.where(below, jaw_source, source[box])
-    if pose.blink > 0.0:
-        for bx0, by0, bx1, by1 in _eye_boxes(face, left, top, right, bottom):
-            ex, ey = np.meshgrid(
-                np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
-            )
-            blink = fields.blink(*face.to_face(ex, ey))
-            box = (slice(by0 - top, by1 - top), slice(bx0 - left, bx1 - left))
-            source[box] -= blink[..., None] * face.ey
+    warp = _warp(face, pose, roi)
     warped: Frame = np.asarray(
         cv2.remap(  # type: ignore[call-overload]  # map2 None: map1 holds x and y
-            frame, source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            frame, warp.source, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         ),
         dtype=np.uint8,
     )
-    mouth = _mouth_box(face, upper_u, lower_u, lower_v, left, top, right, bottom)
-    if mouth is not None:
-        _paint_inside(
-            frame, warped, face, fields, mouth, (left, top), upper_u, upper_v, lower_u, lower_v
-        )
+    if warp.mouth is not None:
+        points_ = face.points
+        lips = _colour_at(frame, (points_[list(UPPER_OUTER)] + points_[list(UPPER_INNER)]) / 2)
+        skin = _colour_at(frame, points_[list(CHEEKS)])
+        inside = _inside(warp, lips, skin)
+        if inside is not None:
+            own = _sampled(frame, inside.sx, inside.sy)
+            target = (inside.ys - top, inside.xs - left)
+            current = warped[target].astype(np.float32)
+            mixed = (
+                current
+                + (own - current) * inside.own_share[:, None]
+                + (inside.painted - current) * inside.painted_share[:, None]
+            )
+            warped[target] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
     out = frame.copy()
     out[top:bottom, left:right] = warped
     return out
 
 
+def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) -> Frame:
+    """:func:`animate_face` for an I420 frame: a copy whose Y plane is warped by the source
+    map and whose U and V planes (half size) by the same map taken at each 2x2 block's
+    corner and halved, the mouth's inside painted into the planes. Pixels outside the
+    face's box (whole chroma blocks) keep their exact values, as do unmoved ones in it."""
+    face = _Face(points)
+    h, w = frame.shape[0] * 2 // 3, frame.shape[1]
+    roi = _face_roi(points, w, h)
+    if roi is None:
+        return frame
+    ex0, ey0, ex1, ey1 = _even_box(roi)
+    box = (ex0, ey0, min(ex1, w - w % 2), min(ey1, h - h % 2))
+    left, top, right, bottom = box
+    warp = _warp(face, pose, box)
+    out = frame.copy()
+    y, u, v = i420_planes(frame)
+    oy, ou, ov = i420_planes(out)
+    cv2.remap(  # type: ignore[call-overload]  # map2 None: map1 holds x and y
+        y,
+        warp.source,
+        None,
+        cv2.INTER_LINEAR,
+        dst=oy[top:bottom, left:right],
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    # A chroma sample j covers pixels 2j and 2j + 1 (its centre 2j + 0.5): the map at 2j,
+    # halved, is where it comes from in the chroma plane.
+    half = np.asarray(
+        cv2.resize(
+            warp.source, ((right - left) // 2, (bottom - top) // 2), interpolation=cv2.INTER_NEAREST
+        ),
+        np.float32,
+    )
+    half *= 0.5
+    chroma = (slice(top // 2, bottom // 2), slice(left // 2, right // 2))
+    for plane, into in ((u, ou), (v, ov)):
+        cv2.remap(  # type: ignore[call-overload]
+            plane,
+            half,
+            None,
+            cv2.INTER_LINEAR,
+            dst=into[chroma],
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+    if warp.mouth is not None:
+        _paint_inside_i420(frame, out, warp)
+    return out
+
+
 def _mouth_box(
-    face: _Face,
-    upper_u: Floats,
-    lower_u: Floats,
-    lower_v: Floats,
-    left: int,
-    top: int,
-    right: int,
-    bottom: int,
-) -> tuple[int, int, int, int] | None:
-    """The pixel box holding the moved lips' gap, or None when they are shut."""
+    face: _Face, upper_u: Floats, lower_u: Floats, lower_v: Floats, within: Box
+) -> Box | None:
+    """The pixel box (inside ``within``) holding the moved lips' gap, or None when they
+    are shut."""
+    left, top, right, bottom = within
     us = np.concatenate([upper_u, lower_u])
     vs = np.array([float(face.v[list(UPPER_INNER)].min()) - 2.0, float(lower_v.max()) + 2.0])
     corners = np.array([[u, v] for u in (us.min(), us.max()) for v in vs], np.float32)
@@ -889,26 +988,33 @@ def _mouth_box(
     return box if box[2] > box[0] and box[3] > box[1] else None
 
 
-def _paint_inside(
-    frame: Frame,
-    warped: Frame,
-    face: _Face,
-    fields: _Fields,
-    box: tuple[int, int, int, int],
-    origin: tuple[int, int],
-    upper_u: Floats,
-    upper_v: Floats,
-    lower_u: Floats,
-    lower_v: Floats,
-) -> None:
-    """Paint the opened mouth's inside into ``warped`` (in place) within ``box``: the photo's
-    own teeth where the lips' movement uncovers them, else :func:`interior_colour`."""
-    bx0, by0, bx1, by1 = box
+@dataclass
+class _Inside:
+    """The opened mouth's pixels (``ys``, ``xs`` in the picture) and what covers each: the
+    photo's own mouth (sampled at ``sx``, ``sy``) by ``own_share``, the painted inside
+    (``painted``, RGB) by ``painted_share``, the moved lips as warped by the rest."""
+
+    ys: npt.NDArray[np.intp]
+    xs: npt.NDArray[np.intp]
+    sx: npt.NDArray[np.float32]
+    sy: npt.NDArray[np.float32]
+    painted: npt.NDArray[np.float32]
+    own_share: npt.NDArray[np.float32]
+    painted_share: npt.NDArray[np.float32]
+
+
+def _inside(warp: _Warp, lips: Floats, skin: Floats) -> _Inside | None:
+    """The opened mouth's inside (within ``warp.mouth``): the photo's own teeth where the
+    lips' movement uncovers them, else :func:`interior_colour` (from the face's ``lips`` and
+    ``skin`` RGB)."""
+    face, fields = warp.face, warp.fields
+    assert warp.mouth is not None and warp.mouth_upper is not None
+    bx0, by0, bx1, by1 = warp.mouth
     u, v = face.to_face(
         *np.meshgrid(np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32))
     )
-    upper_out = _profile(u, upper_u, upper_v)
-    lower_out = _profile(u, lower_u, lower_v)
+    upper_out = _profile(u, warp.upper_u, warp.upper_v)
+    lower_out = _profile(u, warp.lower_u, warp.lower_v)
     gap = lower_out - upper_out
     inside = (
         np.clip(v - upper_out + 0.5, 0.0, 1.0)
@@ -917,14 +1023,11 @@ def _paint_inside(
     )
     rows, cols = np.nonzero(inside > 0.0)
     if rows.size == 0:
-        return
+        return None
     sel = (rows, cols)
     alpha = inside[sel]
     pu, pv, pgap, pupper = u[sel], v[sel], gap[sel], upper_out[sel]
     shows_teeth = face.rest_gap > TEETH_SHOWN * face.height
-    points = face.points
-    lips = _colour_at(frame, (points[list(UPPER_OUTER)] + points[list(UPPER_INNER)]) / 2)
-    skin = _colour_at(frame, points[list(CHEEKS)])
     g = np.maximum(pgap, 1e-3)
     painted = interior_colour(
         np.clip((pv - pupper) / g, 0.0, 1.0)[:, None],
@@ -939,27 +1042,71 @@ def _paint_inside(
     # What the photo shows between its lips (its teeth when it smiles; the dark line of shut
     # lips) belongs to the upper jaw, the skull: it stays under the upper lip, moved with it,
     # and the gap opens below it. At rest the mouth is then the photo's own.
-    du, dv_upper, _ = fields(pu, pv)
-    su, sv = pu - du, pv - dv_upper
+    sx, sy = warp.mouth_upper[sel].T
+    su, sv = face.to_face(sx, sy)
     photo = np.clip(sv - face.contour(UPPER_INNER, su) + 0.5, 0.0, 1.0) * np.clip(
         face.contour(LOWER_INNER, su) - sv + 0.5, 0.0, 1.0
     )
-    sx, sy = face.to_image(su, sv)
-    own = cv2.remap(
-        frame,
-        sx[:, None].astype(np.float32),
-        sy[:, None].astype(np.float32),
+    return _Inside(
+        ys=rows + by0,
+        xs=cols + bx0,
+        sx=sx.astype(np.float32),
+        sy=sy.astype(np.float32),
+        painted=painted.astype(np.float32),
+        own_share=np.minimum(photo, alpha).astype(np.float32),
+        painted_share=np.maximum(alpha - photo, 0.0).astype(np.float32),
+    )
+
+
+def _sampled(image: Frame, sx: Floats, sy: Floats) -> npt.NDArray[np.float32]:
+    """``image`` (one plane or RGB) bilinearly at the points: (n,) or (n, 3) float32."""
+    got = cv2.remap(
+        image,
+        np.asarray(sx, np.float32)[:, None],
+        np.asarray(sy, np.float32)[:, None],
         cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
-    )[:, 0].astype(np.float32)
-    # Coverage of each pixel: by the photo's own mouth, by newly opened (painted) inside, and
-    # the rest by the moved lips as warped.
-    own_share = np.minimum(photo, alpha)[:, None]
-    painted_share = np.maximum(alpha - photo, 0.0)[:, None]
-    target = (rows + by0 - origin[1], cols + bx0 - origin[0])
-    current = warped[target].astype(np.float32)
-    mixed = current + (own - current) * own_share + (painted - current) * painted_share
-    warped[target] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    )
+    return np.asarray(got, np.float32)[:, 0]
+
+
+def _paint_inside_i420(frame: Frame, out: Frame, warp: _Warp) -> None:
+    """Paint the opened mouth's inside into ``out``'s planes (in place) within
+    ``warp.mouth`` (even corners): per pixel in Y; per 2x2 block in U and V, each block's chroma
+    moved towards its pixels' mean cover as much as they are covered (the mix is linear,
+    so this is what converting the painted RGB pixels would make)."""
+    face = warp.face
+    points = face.points
+    lips = _colour_at_i420(frame, (points[list(UPPER_OUTER)] + points[list(UPPER_INNER)]) / 2)
+    skin = _colour_at_i420(frame, points[list(CHEEKS)])
+    inside = _inside(warp, lips, skin)
+    if inside is None or warp.mouth is None:
+        return
+    box = warp.mouth
+    y, u, v = i420_planes(frame)
+    oy, ou, ov = i420_planes(out)
+    painted = cv2.transform(inside.painted[:, None, :], _RGB_TO_YUV)[:, 0]
+    own_share, painted_share = inside.own_share, inside.painted_share
+    target = (inside.ys, inside.xs)
+    current = oy[target].astype(np.float32)
+    own = _sampled(y, inside.sx, inside.sy)
+    mixed = current + (own - current) * own_share + (painted[:, 0] - current) * painted_share
+    oy[target] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    bx0, by0, bx1, by1 = box
+    local = (inside.ys - by0, inside.xs - bx0)
+    size = ((bx1 - bx0) // 2, (by1 - by0) // 2)
+    cover = np.zeros((by1 - by0, bx1 - bx0), np.float32)
+    cover[local] = own_share + painted_share
+    covered = np.asarray(cv2.resize(cover, size, interpolation=cv2.INTER_AREA), np.float32)
+    blocks = covered > 0.0
+    cx, cy = (inside.sx - 0.5) / 2, (inside.sy - 0.5) / 2
+    for channel, (plane, into) in enumerate(((u, ou), (v, ov)), start=1):
+        given = np.zeros_like(cover)
+        given[local] = own_share * _sampled(plane, cx, cy) + painted_share * painted[:, channel]
+        mean = np.asarray(cv2.resize(given, size, interpolation=cv2.INTER_AREA), np.float32)
+        sub = into[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2]
+        mixed_c = sub.astype(np.float32) * (1.0 - covered) + mean
+        sub[blocks] = np.clip(mixed_c[blocks] + 0.5, 0, 255).astype(np.uint8)
 
 
 __all__ = [
@@ -968,6 +1115,7 @@ __all__ = [
     "LipSync",
     "LipSyncReport",
     "animate_face",
+    "animate_face_i420",
     "blink_curve",
     "i420_box",
 ]
