@@ -93,7 +93,7 @@ check: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 test: install check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 bench: install
 	$(BIN)/python bench/bench_one_image.py
