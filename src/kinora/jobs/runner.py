@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROGRESS_RENDER_END = 95
+PROGRESS_STEP = 10
+"""Progress points between writes that do not wait for the heartbeat's clock."""
 RENDER_ATTEMPTS = 2
 """A render whose child process dies is tried once more in a new one, then failed."""
 DEFER_SECONDS = 1.0
@@ -109,7 +111,9 @@ class _Heartbeat:
     """A thread that writes heartbeat and latest progress while the job runs.
 
     It beats on its own clock, not per frame, so a slow first frame (segmentation, flow) never
-    looks like a dead worker. A beat that updates no row means the claim was lost.
+    looks like a dead worker; and sooner whenever progress has moved by :data:`PROGRESS_STEP`
+    since the last write, so a short render still shows a rising progress_percentage to
+    whoever polls. A beat that updates no row means the claim was lost.
     """
 
     def __init__(self, runtime: Runtime, media_id: str, generation: int, worker_id: str) -> None:
@@ -123,6 +127,8 @@ class _Heartbeat:
         self.lost = False
         self.cancel = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._written = -PROGRESS_STEP
         self.interval = max(0.1, min(runtime.settings.job_lease_seconds / 4, 0.5))
         # Run in a copy of the job's context: its log lines carry the media id too.
         self._thread = threading.Thread(
@@ -138,21 +144,29 @@ class _Heartbeat:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join()
 
     def beat(self, progress: int, stage: str, *, force: bool = False) -> None:
         self.progress, self.stage = progress, stage
         if force:
             self._write()
+        elif progress - self._written >= PROGRESS_STEP:
+            self._wake.set()  # written by the heartbeat's thread, not the caller's
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self._write()
             except Exception:
                 log.exception("heartbeat failed")
 
     def _write(self) -> None:
+        self._written = self.progress
         with self.runtime.db.session() as s:
             result = s.execute(
                 update(Media)
