@@ -134,6 +134,12 @@ class Settings(BaseSettings):
     kling_secret_key: str = Field(
         default="", description="Kling API secret key (the operator's): signs each JWT."
     )
+    gemini_api_key: str = Field(
+        default="", description="Gemini API key (the operator's): Google Veo via the Gemini API."
+    )
+    minimax_api_key: str = Field(
+        default="", description="MiniMax API key (the operator's): Hailuo on MiniMax's API."
+    )
     lipsync_target: str = Field(
         default="",
         description="Hosted lip sync of rendered videos with speech and a face: "

@@ -10,6 +10,7 @@ Each also takes its API's cancel and records the job in ``cancelled``.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import threading
@@ -379,3 +380,294 @@ def model_inputs(provider: str, call: Call) -> dict[str, Any]:
 STAND_INS: dict[str, type[StandIn]] = {
     cls.provider: cls for cls in (ReplicateStandIn, FalStandIn, RunwayStandIn, LumaStandIn)
 }
+
+
+# --- direct adapters: Google Veo on the Gemini API, MiniMax Hailuo -----------------------
+
+RAI_REASON = (
+    "Your current safety settings for person generation prevented a video from being "
+    "generated. Rephrase the prompt."
+)
+"""A raiMediaFilteredReasons entry (the refusal the gemini stand-in's ``refuse`` mode gives)."""
+
+GEMINI_PARAMETERS = frozenset(
+    {
+        "aspectRatio",
+        "durationSeconds",
+        "resolution",
+        "negativePrompt",
+        "personGeneration",
+        "sampleCount",
+        "enhancePrompt",
+    }
+)
+"""What the Gemini API's ``parameters`` take (python-genai ``_GenerateVideosConfig_to_mldev``:
+seed, generateAudio, fps and the rest are Vertex-only and refused here)."""
+
+
+class GeminiStandIn(StandIn):
+    """The Gemini API's Veo calls: ``models/{model}:predictLongRunning``, ``GET`` of the
+    operation, and the ``files/{id}:download`` URL, which redirects to a storage host (here
+    ``localhost`` instead of ``127.0.0.1``: another origin) that must not receive the key.
+
+    Modes beyond the shared ones: ``refuse`` (the operation finishes with
+    ``raiMediaFilteredReasons`` and no sample)."""
+
+    provider = "gemini"
+
+    def __init__(self, mode: str = "success", pending_polls: int = 1) -> None:
+        super().__init__(mode, pending_polls)
+        self.storage_keys: list[str] = []
+
+    @staticmethod
+    def error(status: int, kind: str, message: str) -> Answer:
+        return Answer(status, {"error": {"code": status, "message": message, "status": kind}})
+
+    def submitted(self) -> Answer | None:
+        self.submits += 1
+        if self.mode == "reject":
+            return self.error(400, "INVALID_ARGUMENT", REJECT_MESSAGE)
+        if self.mode == "flaky" and self.submits == 1:
+            return self.error(503, "UNAVAILABLE", "The model is overloaded.")
+        if self.mode == "flaky" and self.submits == 2:
+            return Answer(
+                429,
+                {"error": {"code": 429, "message": "Quota", "status": "RESOURCE_EXHAUSTED"}},
+                {"retry-after": "3"},
+            )
+        return None
+
+    def check_body(self, model: str, body: Any) -> str:
+        """What the real API refuses, as its message ("" when the body is acceptable)."""
+        if not isinstance(body, dict) or set(body) - {"instances", "parameters"}:
+            return "Invalid JSON payload received."
+        instances = body.get("instances")
+        if not isinstance(instances, list) or len(instances) != 1:
+            return "instances: exactly one instance is required"
+        instance = instances[0]
+        unknown = set(instance) - {"prompt", "image", "lastFrame", "referenceImages", "video"}
+        if unknown:
+            return f"Invalid JSON payload received. Unknown name {sorted(unknown)[0]!r}"
+        if not instance.get("prompt") and "image" not in instance:
+            return "A prompt or an image is required."
+        for key in ("image", "lastFrame"):
+            if key in instance:
+                image = instance[key]
+                if set(image) != {"bytesBase64Encoded", "mimeType"} or not image[
+                    "mimeType"
+                ].startswith("image/"):
+                    return f"{key}: bytesBase64Encoded and mimeType are required"
+                try:
+                    base64.b64decode(image["bytesBase64Encoded"], validate=True)
+                except ValueError:
+                    return f"{key}: bytesBase64Encoded is not base64"
+        if "lastFrame" in instance and not model.startswith("veo-3.1"):
+            return f"lastFrame isn't supported by {model}"
+        parameters = body.get("parameters") or {}
+        unknown = set(parameters) - GEMINI_PARAMETERS
+        if unknown:
+            return f"{sorted(unknown)[0]} isn't supported by this model."
+        if parameters.get("aspectRatio", "16:9") not in ("16:9", "9:16"):
+            return "aspectRatio must be 16:9 or 9:16"
+        durations = (5, 6, 7, 8) if model.startswith("veo-2") else (4, 6, 8)
+        if parameters.get("durationSeconds", 8) not in durations:
+            return "durationSeconds is out of range"
+        resolution = parameters.get("resolution")
+        if resolution is not None:
+            if model.startswith("veo-2") or resolution not in ("720p", "1080p", "4k"):
+                return "resolution isn't supported by this model"
+            high = model.startswith("veo-3.1") and resolution != "720p"
+            if high and parameters.get("durationSeconds") != 8:
+                return "1080p and 4k need durationSeconds 8"
+        person = parameters.get("personGeneration")
+        if person is not None and model.startswith("veo-3"):
+            allowed = "allow_adult" if "image" in instance else "allow_all"
+            if person != allowed:
+                return f"{person} for personGeneration is currently not supported."
+        return ""
+
+    def answer(self, call: Call) -> Answer:
+        parts = call.path.split("?")[0].strip("/").split("/")
+        if parts[:1] == ["storage"]:
+            self.storage_keys.append(call.headers.get("x-goog-api-key", ""))
+            return Answer(302, None, {"location": self.video_url})
+        if call.headers.get("x-goog-api-key") != KEY:
+            return self.error(
+                400 if "x-goog-api-key" in call.headers else 403,
+                "INVALID_ARGUMENT" if "x-goog-api-key" in call.headers else "PERMISSION_DENIED",
+                "API key not valid. Please pass a valid API key.",
+            )
+        if parts[:1] != ["v1beta"]:
+            return self.error(404, "NOT_FOUND", "Not found")
+        if call.method == "POST" and len(parts) == 3 and parts[1] == "models":
+            model, _, method = parts[2].partition(":")
+            if method != "predictLongRunning" or not model.startswith("veo-"):
+                return self.error(404, "NOT_FOUND", f"models/{model} is not found")
+            problem = self.check_body(model, call.body)
+            if problem:
+                return self.error(400, "INVALID_ARGUMENT", problem)
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(200, {"name": f"models/{model}/operations/op{self.submits}"})
+        if call.method == "GET" and len(parts) == 5 and parts[3] == "operations":
+            flaky = self.flaky_poll()
+            if flaky:
+                return self.error(500, "INTERNAL", "Internal error")
+            name = "/".join(parts[1:])
+            state = self.progress(name)
+            if state == "pending":
+                return Answer(200, {"name": name, "metadata": {}})
+            if state == "failed":
+                return Answer(
+                    200,
+                    {"name": name, "done": True, "error": {"code": 13, "message": FAIL_MESSAGE}},
+                )
+            if self.mode == "refuse":
+                video = {"raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [RAI_REASON]}
+            else:
+                uri = f"{self.base_url}/v1beta/files/{parts[4]}:download?alt=media"
+                video = {"generatedSamples": [{"video": {"uri": uri}}]}
+            return Answer(
+                200,
+                {
+                    "name": name,
+                    "done": True,
+                    "response": {
+                        "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta."
+                        "PredictLongRunningResponse",
+                        "generateVideoResponse": video,
+                    },
+                },
+            )
+        if call.method == "GET" and len(parts) == 3 and parts[1] == "files":
+            port = self.server.server_address[1]
+            return Answer(302, None, {"location": f"http://localhost:{port}/storage/{parts[2]}"})
+        return self.error(404, "NOT_FOUND", "Not found")
+
+
+MINIMAX_MODELS: dict[str, tuple[bool, bool, bool]] = {
+    "MiniMax-Hailuo-2.3": (True, True, False),
+    "MiniMax-Hailuo-2.3-Fast": (False, True, False),
+    "MiniMax-Hailuo-02": (True, True, True),
+    "T2V-01-Director": (True, False, False),
+    "I2V-01-Director": (False, True, False),
+}
+"""model -> (text, first frame, last frame), as MiniMax's reference lists them."""
+
+
+class MiniMaxStandIn(StandIn):
+    """MiniMax's video API: ``POST /v1/video_generation``, ``GET
+    /v1/query/video_generation?task_id=``, ``GET /v1/files/retrieve?file_id=``; every answer
+    carries ``base_resp``. Modes beyond the shared ones: ``refuse`` (the task fails with 1027,
+    the output flagged as sensitive), ``broke`` (1008, insufficient balance, at submit)."""
+
+    provider = "minimax"
+
+    @staticmethod
+    def resp(code: int = 0, message: str = "success", **data: Any) -> dict[str, Any]:
+        return {**data, "base_resp": {"status_code": code, "status_msg": message}}
+
+    def submitted(self) -> Answer | None:
+        self.submits += 1
+        if self.mode == "reject":
+            return Answer(200, self.resp(2013, REJECT_MESSAGE))
+        if self.mode == "broke":
+            return Answer(200, self.resp(1008, "insufficient balance"))
+        if self.mode == "flaky" and self.submits == 1:
+            return Answer(200, self.resp(1002, "rate limit exceeded(RPM)"))
+        if self.mode == "flaky" and self.submits == 2:
+            return Answer(429, self.resp(1002, "rate limit"), {"retry-after": "3"})
+        return None
+
+    def check_body(self, body: Any) -> str:
+        if not isinstance(body, dict):
+            return "invalid params"
+        allowed = {
+            "model", "prompt", "first_frame_image", "last_frame_image", "duration",
+            "resolution", "prompt_optimizer", "fast_pretreatment", "callback_url",
+            "aigc_watermark", "subject_reference",
+        }  # fmt: skip
+        unknown = set(body) - allowed
+        if unknown:
+            return f"invalid params, unknown field {sorted(unknown)[0]}"
+        model = body.get("model")
+        if model not in MINIMAX_MODELS:
+            return f"invalid params, model {model} not supported"
+        text, image, last = MINIMAX_MODELS[model]
+        if "first_frame_image" in body:
+            if not image:
+                return f"invalid params, {model} does not take first_frame_image"
+            if not str(body["first_frame_image"]).startswith("data:image/"):
+                return "invalid params, first_frame_image"
+        elif not text:
+            return "invalid params, first_frame_image is required"
+        elif not body.get("prompt"):
+            return "invalid params, prompt is required"
+        if "last_frame_image" in body and not last:
+            return f"invalid params, {model} does not take last_frame_image"
+        if len(str(body.get("prompt", ""))) > 2000:
+            return "invalid params, prompt is longer than 2000 characters"
+        duration, resolution = body.get("duration", 6), body.get("resolution", "768P")
+        if model.startswith("MiniMax-Hailuo"):
+            if duration not in (6, 10) or resolution not in ("512P", "768P", "1080P"):
+                return "invalid params, duration or resolution"
+            if duration == 10 and resolution == "1080P":
+                return "invalid params, 1080P supports 6 s only"
+        elif duration != 6 or resolution != "720P":
+            return "invalid params, duration or resolution"
+        return ""
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return Answer(200, self.resp(1004, "login fail: Please carry the API secret key"))
+        path, _, query = call.path.partition("?")
+        if call.method == "POST" and path == "/v1/video_generation":
+            problem = self.check_body(call.body)
+            if problem:
+                return Answer(200, self.resp(2013, problem))
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(200, self.resp(task_id=f"{106916112212 + self.submits}"))
+        if call.method == "GET" and path == "/v1/query/video_generation":
+            task = query.removeprefix("task_id=")
+            flaky = self.flaky_poll()
+            if flaky:
+                return Answer(500, self.resp(1013, "internal service error"))
+            state = self.progress(task)
+            if state == "pending":
+                status = ("Preparing", "Queueing", "Processing")[min(self.polls[task], 3) - 1]
+                return Answer(200, self.resp(task_id=task, status=status, file_id=""))
+            if state == "failed":
+                return Answer(200, self.resp(1026, FAIL_MESSAGE, task_id=task, status="Fail"))
+            if self.mode == "refuse":
+                return Answer(
+                    200, self.resp(1027, "output video sensitive", task_id=task, status="Fail")
+                )
+            return Answer(
+                200,
+                self.resp(
+                    task_id=task, status="Success", file_id=f"f{task}", video_width=1366,
+                    video_height=768,
+                ),
+            )  # fmt: skip
+        if call.method == "GET" and path == "/v1/files/retrieve":
+            file_id = query.removeprefix("file_id=")
+            return Answer(
+                200,
+                self.resp(
+                    file={
+                        "file_id": file_id,
+                        "bytes": len(self.video),
+                        "created_at": 1700469398,
+                        "filename": "output.mp4",
+                        "purpose": "video_generation",
+                        "download_url": self.video_url,
+                    }
+                ),
+            )
+        return Answer(404, self.resp(1000, "not found"))
+
+
+STAND_INS.update({cls.provider: cls for cls in (GeminiStandIn, MiniMaxStandIn)})

@@ -90,6 +90,8 @@ OWN_PLUGINS: dict[str, str] = {
     "fal-tryon": "kinora.engines.providers.fal:FalTryOnEngine",
     "kling": "kinora.engines.providers.kling:KlingEngine",
     "kling-tryon": "kinora.engines.providers.kling:KlingTryOnEngine",
+    "gemini": "kinora.engines.providers.gemini:GeminiEngine",
+    "minimax": "kinora.engines.providers.minimax:MiniMaxEngine",
 }
 """Kinora's own engines beyond the built-ins for inputs, also registered as entry points in
 pyproject.toml. Loaded here too when an install's metadata predates those entry points (an old
