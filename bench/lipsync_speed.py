@@ -60,14 +60,21 @@ NARRATION = "Hello there, my name is George. It is a lovely morning."
 """About 3.9 s of speech: with the 0.3 s lead and the tail, a clip of about 5 s."""
 
 
-def _prepared(tmp: Path, narrator: str, photo_name: str = PORTRAIT) -> Prepared:
+def _prepared(
+    tmp: Path,
+    narrator: str,
+    photo_name: str = PORTRAIT,
+    *,
+    aspect: str = "16:9",
+    camera: str = "Static",
+) -> Prepared:
     shared = REPO.parent / "shared" / "testdata" / photo_name
     photo = shared if shared.is_file() else opencv_doc(photo_name)
     request = MediaCreate.model_validate(
         {
             "prompt": "",
-            "camera_control": "Static",
-            "aspect_ratio": "16:9",
+            "camera_control": camera,
+            "aspect_ratio": aspect,
             "audio_option": {"narrator": narrator, "narration": NARRATION},
         }
     )
@@ -133,10 +140,19 @@ def main() -> None:
         default=PORTRAIT,
         help="an opencv-doc path, or a file of ../shared/testdata (astronaut.png: a smaller face)",
     )
+    ap.add_argument(
+        "--aspect",
+        default="16:9",
+        help="the render's aspect ratio (9:16: portrait_jacket's mouth in the frame)",
+    )
+    ap.add_argument("--camera", default="Static", help="camera_control (e.g. 'Zoom in')")
     ap.add_argument("--profile", action="store_true", help="cProfile one lip-synced render")
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        ready = _prepared(Path(tmp), args.narrator, args.photo)
+        ready = _prepared(
+            Path(tmp), args.narrator, args.photo, aspect=args.aspect, camera=args.camera
+        )
     assert ready.job.lip_sync is not None, "no lip sync planned: is the face mesh installed?"
     synced = ready.job
     plain_job = dataclasses.replace(synced, lip_sync=None)
@@ -171,8 +187,10 @@ def main() -> None:
         bare_lip.append(_i420_stream(ready, config.total_frames, lip=True))
     print(
         f"{frames_out} frames {config.width}x{config.height} at {FPS} fps "
-        f"({frames_out / FPS:.2f} s), {args.photo}, narrator {args.narrator}, "
-        f"medians of {args.repeats}, load average {os.getloadavg()[0]:.1f} at the end:"
+        f"({frames_out / FPS:.2f} s), {args.photo}, {args.aspect}, camera {args.camera}, "
+        f"narrator {args.narrator}, "
+        f"medians of {args.repeats}, load average {load_before:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end:"
     )
     rows = []
     for k, clock in enumerate(("wall", "CPU")):

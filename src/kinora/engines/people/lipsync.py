@@ -152,6 +152,11 @@ pace of the last two reads (camera paths are smooth, and the warp moves with who
 worth of the face at most, so a frame's prediction is within a fraction of a pixel)."""
 
 
+SETTLE_READS = 3
+"""A still face is taken as read only after this many reads: the first comes from the face
+detector's box, the next from the mesh's own region, which places the points better."""
+
+
 class _Picture:
     """A frame as the tracker reads it: its size, and RGB pixels of a box (or all of it)."""
 
@@ -174,6 +179,22 @@ class _Picture:
         x0, y0, x1, y1 = box
         size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
         return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+
+    def pixels(self, box: tuple[int, int, int, int]) -> tuple[Frame, ...]:
+        """A copy of the frame's own pixels in ``box`` (to tell later whether they changed)."""
+        x0, y0, x1, y1 = box
+        return (self.frame[y0:y1, x0:x1].copy(),)
+
+    def same(self, box: tuple[int, int, int, int], kept: tuple[Frame, ...]) -> bool:
+        """Whether the frame's pixels in ``box`` are exactly ``kept`` (:meth:`pixels`)."""
+        x0, y0, x1, y1 = box
+        return _equal(self.frame[y0:y1, x0:x1], kept[0])
+
+
+def _equal(a: Frame, b: Frame) -> bool:
+    """Byte equality of two same-sized pixel blocks (cv2's maximum difference: several
+    times faster than numpy's comparison, which makes a boolean array first)."""
+    return a.shape == b.shape and (a.size == 0 or cv2.norm(a, b, cv2.NORM_INF) == 0.0)
 
 
 class _I420Picture(_Picture):
@@ -213,6 +234,21 @@ class _I420Picture(_Picture):
             return half
         size = (max(1, (x1 - x0) // factor), max(1, (y1 - y0) // factor))
         return np.asarray(cv2.resize(half, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+
+    def _planes(self, box: tuple[int, int, int, int]) -> tuple[Frame, Frame, Frame]:
+        x0, y0, x1, y1 = _even_box(box)
+        y, u, v = i420_planes(self.frame)
+        chroma = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+        return y[y0:y1, x0:x1], u[chroma], v[chroma]
+
+    def pixels(self, box: tuple[int, int, int, int]) -> tuple[Frame, ...]:
+        """A copy of the Y, U and V samples covering ``box``."""
+        return tuple(plane.copy() for plane in self._planes(box))
+
+    def same(self, box: tuple[int, int, int, int], kept: tuple[Frame, ...]) -> bool:
+        return len(kept) == 3 and all(
+            _equal(plane, k) for plane, k in zip(self._planes(box), kept, strict=True)
+        )
 
 
 _RGB_TO_YUV = np.array(
@@ -260,16 +296,28 @@ class FaceTrack:
 
     The mesh is read on every :data:`MESH_EVERY`-th frame, from the last mesh's region only;
     the frames between get the points moved on at the pace of the last two reads. A lost
-    face is noticed at the next read, and searched for on the whole frame."""
+    face is noticed at the next read, and searched for on the whole frame.
+
+    A frame whose pixels in the mesh's region are exactly those of the last read (a still
+    camera: the engine renders the same picture again) is not read at all: the mesh would
+    find the same face, so the last read's points stand, and the points stop moving. The
+    first frame that differs is read at once (no frame is predicted from a still face's
+    zero pace while the camera starts to move)."""
 
     def __init__(self, *, models_dir: Path | None = None) -> None:
         self._models_dir = models_dir
         self._mesh: FaceMesh | None = None
         self._reference: npt.NDArray[np.float64] | None = None
         self._shape: npt.NDArray[np.float64] | None = None
-        self._frames = -1
         self._last_read: npt.NDArray[np.float64] | None = None
-        self._read_before: npt.NDArray[np.float64] | None = None
+        self._pace: npt.NDArray[np.float64] | None = None
+        """The points' movement per frame between the last two reads (None: still, or one
+        read so far)."""
+        self._since_read = 0
+        self._kept: tuple[tuple[int, int, int, int], tuple[Frame, ...]] | None = None
+        """The last read's region and a copy of the frame's pixels in it."""
+        self.reads = 0
+        """How many frames the mesh was read on (the others were predicted or still)."""
 
     def _detect(self, picture: _Picture) -> FaceMesh | None:
         """A fresh detection on the frame shrunk to :data:`TRACK_SIDE`; the mesh comes back
@@ -340,18 +388,27 @@ class FaceTrack:
     def update(self, frame: Frame | _Picture) -> npt.NDArray[np.float32] | None:
         """(468, 2) points in pixel-index coordinates (pixel centres on integers), or None."""
         picture = frame if isinstance(frame, _Picture) else _Picture(frame)
-        self._frames += 1
-        skipped = self._frames % MESH_EVERY
-        if skipped and self._last_read is not None:
-            before = self._read_before if self._read_before is not None else self._last_read
-            velocity = (self._last_read - before) / MESH_EVERY
-            return (self._last_read + velocity * skipped).astype(np.float32)
+        last = self._last_read
+        settled = self.reads >= SETTLE_READS
+        if settled and last is not None and self._kept is not None and picture.same(*self._kept):
+            self._pace = None  # still: nothing to carry on
+            self._since_read = 0
+            return last.astype(np.float32)
+        self._since_read += 1
+        if last is not None and self._pace is not None and self._since_read < MESH_EVERY:
+            return (last + self._pace * self._since_read).astype(np.float32)
+        gap, self._since_read = self._since_read, 0
+        self.reads += 1
         placed = self._read(picture)
         if placed is None:
-            self._last_read = self._read_before = None
+            self._last_read = self._pace = None
+            self._kept = None
             return None
-        self._read_before = self._last_read
-        self._last_read = placed.astype(np.float64)
+        read = placed.astype(np.float64)
+        self._pace = (read - last) / gap if last is not None else None
+        self._last_read = read
+        region = self.region(picture.width, picture.height)
+        self._kept = (region, picture.pixels(region)) if region is not None else None
         return placed
 
     def _read(self, picture: _Picture) -> npt.NDArray[np.float32] | None:
@@ -937,10 +994,13 @@ def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FaceP
     out = frame.copy()
     y, u, v = i420_planes(frame)
     oy, ou, ov = i420_planes(out)
-    cv2.remap(  # type: ignore[call-overload]  # map2 None: map1 holds x and y
+    # The Y plane through fixed-point maps (1/32 pixel, as cv2.remap turns float maps into
+    # anyway): converting them once and remapping costs about two thirds of a float remap.
+    fixed, fractions = cv2.convertMaps(warp.source, None, cv2.CV_16SC2)  # type: ignore[call-overload]
+    cv2.remap(
         y,
-        warp.source,
-        None,
+        fixed,
+        fractions,
         cv2.INTER_LINEAR,
         dst=oy[top:bottom, left:right],
         borderMode=cv2.BORDER_REPLICATE,
