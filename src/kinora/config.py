@@ -251,6 +251,14 @@ class Settings(BaseSettings):
         description="Workers: the address-space limit (RLIMIT_AS) of each render child process, "
         "in MiB; a render that needs more fails with the reason. 0: 75 % of the machine's memory.",
     )
+    render_niceness: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Workers: the niceness added to each render child process, so that the "
+        "API and the worker's own bookkeeping (heartbeats, status reads) keep their share of "
+        "the CPU while renders run. 0: render at the worker's own priority.",
+    )
     render_time_limit_seconds: float = Field(
         default=600.0,
         gt=0,

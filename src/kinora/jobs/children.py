@@ -157,6 +157,9 @@ def _child_main(conn: Connection, cancel: Event, settings: Settings) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     _limit_memory(memory_limit_mb(settings))
+    if settings.render_niceness:
+        # Renders are batch work: the API (embedded or beside the worker) answers first.
+        os.nice(settings.render_niceness)
     # The child's lines in the worker's format, each of a job tagged with its ids; its
     # counters (provider calls) in the same multiprocess files as the worker's.
     configure_logging(settings.log_format)
