@@ -119,6 +119,12 @@ class Settings(BaseSettings):
         description="Engine per motion_type: MotionType=engine[:arg][?opts]|... "
         "(comma-separated) or a JSON object.",
     )
+    presets: Literal["on", "off"] = Field(
+        default="on",
+        description="Shipped routes for the providers whose keys are set: each motion type "
+        "without a KINORA_ENGINE_ROUTES entry runs on the matching model there "
+        "(kinora.engines.presets). off: only KINORA_ENGINE_ROUTES routes.",
+    )
     replicate_api_key: str = Field(default="", description="Replicate API token (the operator's).")
     fal_api_key: str = Field(default="", description="fal API key (the operator's own).")
     runway_api_key: str = Field(default="", description="Runway API key (the operator's own).")

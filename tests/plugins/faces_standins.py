@@ -139,7 +139,12 @@ def verify_jwt(token: str, *, access_key: str, secret_key: str, now: float) -> s
 
 class KlingStandIn(StandIn):
     provider = "kling"
-    endpoints = ("/v1/videos/lip-sync", "/v1/videos/motion-control", "/v1/videos/image2video")
+    endpoints = (
+        "/v1/videos/lip-sync",
+        "/v1/videos/motion-control",
+        "/v1/videos/image2video",
+        "/v1/videos/text2video",
+    )
 
     def __init__(self, mode: str = "success", pending_polls: int = 1) -> None:
         super().__init__(mode, pending_polls)
@@ -176,6 +181,14 @@ class KlingStandIn(StandIn):
             elif endpoint.endswith("motion-control"):
                 ok = bool(body.get("image_url")) and bool(body.get("video_url"))
                 ok = ok and body.get("character_orientation") in ("image", "video")
+            elif endpoint.endswith("text2video"):
+                # Kling's text2video: a prompt and no frames (aspect_ratio instead).
+                ok = bool(body.get("model_name")) and bool(body.get("prompt"))
+                ok = (
+                    ok
+                    and "image" not in body
+                    and body.get("aspect_ratio") in ("16:9", "9:16", "1:1")
+                )
             else:
                 ok = bool(body.get("model_name")) and bool(body.get("image"))
             if not ok:

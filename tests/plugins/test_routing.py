@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from kinora.api.schemas import MotionType
 from kinora.config import Settings
 from kinora.engines.base import InputKind
+from kinora.engines.presets import PRESETS_VERSION
 from kinora.engines.providers.base import ProviderEngine
 from kinora.engines.registry import (
     BUILTIN_FOR_INPUT,
@@ -154,6 +155,7 @@ def test_models_lists_capabilities_and_routes(plugin_api: Callable[..., Api]) ->
     api = plugin_api(
         engine_routes="KlingAI=replicate:kwaivgi/kling-v2.1,RunwayML=runway:gen4_turbo",
         replicate_api_key="r",
+        presets="off",  # only the routes above (tests/plugins/test_presets.py: presets on)
     )
     body = api.client.get("/models").json()
     by_name = {e["name"]: e for e in body["data"]}
@@ -172,7 +174,12 @@ def test_models_lists_capabilities_and_routes(plugin_api: Callable[..., Api]) ->
     assert body["routes"]["KlingAI"]["one_image"]["engine"] == "replicate"
     assert body["routes"]["RunwayML"]["one_image"]["engine"] == "kinora-parallax"
     for motion_type in MOTION_TYPES:
-        assert set(body["routes"][motion_type]) == {"one_image", "two_images", "text"}
+        kinds = set(body["routes"][motion_type]) - {"notice"}
+        assert kinds == {"one_image", "two_images", "text"}
+    assert "2026-09-24" in body["routes"]["Sora"]["notice"]
+    assert body["routes"]["KlingAI"]["one_image"]["source"] == "routes"
+    assert body["routes"]["Veo"]["one_image"]["source"] == "built-in"
+    assert body["presets"] == {"version": PRESETS_VERSION, "enabled": False, "providers": []}
     with pytest.raises(ValidationError, match="unknown motion_type 'Nope'"):
         plugin_api(engine_routes="Nope=fal:x")  # settings refuse it when they load
 

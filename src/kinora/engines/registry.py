@@ -36,6 +36,7 @@ from kinora.engines.base import (
     Render,
     RenderConfig,
 )
+from kinora.engines.presets import preset_targets
 from kinora.routing import AUTO_TYPES, MOTION_TYPES, Target, parse_routes
 
 __all__ = [
@@ -226,6 +227,9 @@ class Resolution:
     """None: the built-in for the inputs."""
     fallback_reason: str = ""
     """Why configured targets were passed over ("" when none were, or none was configured)."""
+    source: str = "built-in"
+    """Where the targets tried came from: "routes" (KINORA_ENGINE_ROUTES), "try-on" (the
+    shipped try-on table), "presets" (:mod:`kinora.engines.presets`) or "built-in" (none)."""
 
 
 def builtin_names() -> list[str]:
@@ -278,6 +282,11 @@ def resolve(
     ``try_on_model`` picks the shipped provider targets when the operator routed none."""
     table = routes_from_settings(settings) if table is None else table
     targets, none_shipped = try_on_candidates(motion_type, table, try_on_model)
+    source = "routes" if candidates(motion_type, table) else "try-on" if targets else "built-in"
+    if not targets and motion_type not in table and not none_shipped:
+        # No route of the operator's for it: the shipped presets of the keys that are set.
+        targets = preset_targets(motion_type, kind, settings)
+        source = "presets" if targets else "built-in"
     reasons: list[str] = [none_shipped] if none_shipped else []
     for target in targets:
         verdict = check(target, settings)
@@ -290,9 +299,12 @@ def resolve(
         elif missing:
             reasons.append(f"{target}: does not honour {', '.join(missing)}")
         else:
-            return Resolution(engine=target.engine, target=target)
+            return Resolution(engine=target.engine, target=target, source=source)
     return Resolution(
-        engine=builtin_for(kind, needs), target=None, fallback_reason="; ".join(reasons)
+        engine=builtin_for(kind, needs),
+        target=None,
+        fallback_reason="; ".join(reasons),
+        source=source,
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from kinora.api.deps import RuntimeDep
 from kinora.engines.base import InputKind
+from kinora.engines.presets import NOTICES, PRESETS_VERSION, configured_providers
 from kinora.engines.registry import (
     MOTION_TYPES,
     TRY_ON_TARGETS,
@@ -25,8 +26,11 @@ KINDS = (InputKind.ONE_IMAGE, InputKind.TWO_IMAGES, InputKind.TEXT)
 @router.get("/models", summary="Engines this server can run")
 def list_models(runtime: RuntimeDep) -> dict[str, Any]:
     """Each engine with its capabilities, its configured targets, and the motion types that
-    reach it (per input kind); ``routes`` gives the decision for every motion_type, and
-    ``try_on_routes`` TryOnVideo's for each try-on ``model``."""
+    reach it (per input kind); ``routes`` gives the decision for every motion_type (engine,
+    target, ``source``: routes, presets, try-on or built-in, and why configured targets were
+    passed over; a ``notice`` where the named model cannot be reached), ``try_on_routes``
+    TryOnVideo's for each try-on ``model``, and ``presets`` which providers' shipped routes
+    are on."""
     settings = runtime.settings
     table = routes_from_settings(settings)  # valid: settings check the routes when they load
     routes: dict[str, dict[str, Any]] = {}
@@ -38,9 +42,12 @@ def list_models(runtime: RuntimeDep) -> dict[str, Any]:
             per_kind[kind.value] = {
                 "engine": decision.engine,
                 "target": str(decision.target) if decision.target else "",
+                "source": decision.source,
                 "fallback_reason": decision.fallback_reason,
             }
             reaching.setdefault(decision.engine, {}).setdefault(motion_type, set()).add(kind.value)
+        if motion_type in NOTICES:
+            per_kind["notice"] = NOTICES[motion_type]
         routes[motion_type] = per_kind
     # TryOnVideo's route depends on its ``model``: the decision for each one.
     try_on: dict[str, dict[str, str]] = {}
@@ -95,4 +102,9 @@ def list_models(runtime: RuntimeDep) -> dict[str, Any]:
                 },
             }
         )
-    return {"data": data, "routes": routes, "try_on_routes": try_on}
+    presets = {
+        "version": PRESETS_VERSION,
+        "enabled": settings.presets == "on",
+        "providers": configured_providers(settings),
+    }
+    return {"data": data, "routes": routes, "try_on_routes": try_on, "presets": presets}
