@@ -94,6 +94,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per endpoint")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--embedded", action="store_true", help="render threads in the API")
+    parser.add_argument(
+        "--render-niceness", type=int, default=None, help="KINORA_RENDER_NICENESS (default 10)"
+    )
+    parser.add_argument(
+        "--status-cache", type=float, default=None, help="KINORA_STATUS_CACHE_SECONDS (0.25)"
+    )
     parser.add_argument("--long-side", default="640", help="KINORA_OUTPUT_LONG_SIDE of renders")
     parser.add_argument(
         "--nice", type=int, default=0, help="run the worker process at this niceness (0-19)"
@@ -114,6 +120,10 @@ def main() -> None:
         KINORA_OUTPUT_LONG_SIDE=args.long_side,
         KINORA_RATE_LIMIT="1000000/minute",
     )
+    if args.render_niceness is not None:
+        env["KINORA_RENDER_NICENESS"] = str(args.render_niceness)
+    if args.status_cache is not None:
+        env["KINORA_STATUS_CACHE_SECONDS"] = str(args.status_cache)
     data_dir.mkdir(parents=True)
     log = (tmp / "server.log").open("ab")
     procs: list[subprocess.Popen[bytes]] = []
@@ -175,6 +185,8 @@ def main() -> None:
             results[name]["renders_running"] = f"{busy_before}->{busy_after}"
         results["layout"] = "embedded worker threads" if args.embedded else "separate worker"
         results["worker_nice"] = args.nice
+        results["render_niceness"] = args.render_niceness
+        results["status_cache_seconds"] = args.status_cache
         results["cpus"] = os.cpu_count()
         results["connections"] = args.connections
         results["seconds"] = args.seconds

@@ -257,6 +257,14 @@ class Settings(BaseSettings):
         description="Workers: the address-space limit (RLIMIT_AS) of each render child process, "
         "in MiB; a render that needs more fails with the reason. 0: 75 % of the machine's memory.",
     )
+    status_cache_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="`kinora serve`: how long a processing-status answer is served again to "
+        "other polls of the same media (what this process changes is forgotten at once; "
+        "workers' progress shows within this long). 0: every poll reads the database.",
+    )
     render_niceness: int = Field(
         default=10,
         ge=0,

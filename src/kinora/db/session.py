@@ -71,7 +71,10 @@ class Database:
         url = normalise_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # A server connection can drop between uses (a restart, an idle timeout): ping it
+        # when taken from the pool. A SQLite file cannot, and the ping is a round of the
+        # connection's lock and a statement on every request (processing-status included).
+        kwargs: dict[str, Any] = {"pool_pre_ping": not url.startswith("sqlite")}
         if self.is_sqlite:
             file = _sqlite_path(url)
             if file is not None:  # it holds webhook secrets and balances: owner-only
