@@ -15,7 +15,8 @@ def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) 
     data_dir = tmp_path / "data"
     server = launch_server(data_dir, workers=0)  # API only; workers run separately
     # Long enough a render to catch mid-way (at 640 px a 10 s clip renders in about a
-    # second, faster than the polling below can see it), short enough to render twice.
+    # second, faster than the polling below can see it), short enough to render twice:
+    # 6 s at 1280 px (144 frames), still two credits, so one charge and two tell apart.
     env = kinora_env(data_dir, KINORA_OUTPUT_LONG_SIDE="1280")
     worker = None
     try:
@@ -25,7 +26,7 @@ def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) 
             r = httpx.post(
                 f"{server.base_url}/media",
                 headers=h,
-                data={"duration": "10"},
+                data={"duration": "6"},
                 files=[("image_files", ("coffee.png", f, "image/png"))],
             )
         assert r.status_code == 200, r.text
@@ -59,7 +60,7 @@ def test_sigkill_worker_mid_render_then_restart(tmp_path: Path, testdata: Path) 
         assert len(media["result"]) == 1
         assert len(media["video_history"]) == 1
         credits = httpx.get(f"{server.base_url}/credits", headers=h).json()["data"]["credits"]
-        assert credits == 3 - 2  # charged once for one 10 s video
+        assert credits == 3 - 2  # charged once for one 6 s video (two credits)
     finally:
         if worker is not None and worker.poll() is None:
             worker.send_signal(signal.SIGINT)

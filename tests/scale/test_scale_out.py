@@ -23,6 +23,9 @@ from tests.conftest import (
 from tests.scale.conftest import S3Server
 
 PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg"]
+MEDIA = 8
+"""Media of the two-worker run: four times the two workers' concurrency (one thread each), so
+work is queued behind the killed worker's job and the survivor must take it all."""
 
 
 def cluster_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -82,10 +85,10 @@ def test_two_workers_redis_postgres_s3_survive_sigkill(
         for i in range(2):
             env = cluster_env(tmp_path / f"worker{i}", **extra)
             workers.append(start_process(["worker"], env, tmp_path / f"worker{i}.log"))
-        key = make_key(api.env, credits=20)
+        key = make_key(api.env, credits=MEDIA)
         h = {"X-Api-Key": key}
         ids = []
-        for i in range(20):
+        for i in range(MEDIA):
             name = PHOTOS[i % len(PHOTOS)]
             with (testdata / name).open("rb") as f:
                 r = httpx.post(
@@ -119,7 +122,7 @@ def test_two_workers_redis_postgres_s3_survive_sigkill(
         health = httpx.get(f"{api.base_url}/health").json()
         assert health["queued"] == 0 and health["processing"] == 0
         assert any(str(workers[1].pid) == str(w["pid"]) for w in health["workers"])
-        # Charged once each: 20 credits spent, no refunds, no second debit.
+        # Charged once each: every credit spent, no refunds, no second debit.
         assert httpx.get(f"{api.base_url}/credits", headers=h).json()["data"]["credits"] == 0
         with psycopg.connect(postgres_url) as conn:
             rows = conn.execute(
@@ -127,7 +130,7 @@ def test_two_workers_redis_postgres_s3_survive_sigkill(
                 "GROUP BY reason",
                 (ids,),
             ).fetchall()
-            assert dict(rows) == {"debit": 20}
+            assert dict(rows) == {"debit": MEDIA}
             attempts = conn.execute(
                 "SELECT attempts FROM media WHERE id = %s", (killed_media,)
             ).fetchone()
