@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     minimax_api_key: str = Field(
         default="", description="MiniMax API key (the operator's): Hailuo on MiniMax's API."
     )
+    byteplus_api_key: str = Field(
+        default="", description="BytePlus ModelArk API key (the operator's): Seedance."
+    )
+    dashscope_api_key: str = Field(
+        default="", description="DashScope API key (the operator's): Alibaba Wan."
+    )
     lipsync_target: str = Field(
         default="",
         description="Hosted lip sync of rendered videos with speech and a face: "

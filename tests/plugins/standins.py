@@ -671,3 +671,381 @@ class MiniMaxStandIn(StandIn):
 
 
 STAND_INS.update({cls.provider: cls for cls in (GeminiStandIn, MiniMaxStandIn)})
+
+
+# --- direct adapters: Seedance on BytePlus ModelArk, Wan on DashScope ---------------------
+
+SEEDANCE_MODELS: dict[str, tuple[bool, bool, bool, bool]] = {
+    "seedance-1-0-pro-250528": (True, True, True, True),
+    "seedance-1-0-pro-fast-251015": (True, True, False, True),
+    "seedance-1-0-lite-t2v-250428": (True, False, False, True),
+    "seedance-1-0-lite-i2v-250428": (False, True, True, True),
+    "seedance-1-5-pro-251215": (True, True, True, True),
+}
+"""model -> (text, first frame, last frame, camera_fixed), as ModelArk's model pages list them."""
+
+SEEDANCE_BODY = frozenset(
+    {
+        "model", "content", "ratio", "duration", "frames", "resolution", "seed",
+        "camera_fixed", "watermark", "generate_audio", "callback_url", "return_last_frame",
+        "service_tier", "execution_expires_after", "draft",
+    }
+)  # fmt: skip
+"""The create call's body fields (ModelArk's video-generation reference)."""
+
+
+class SeedanceStandIn(StandIn):
+    """BytePlus ModelArk's content generation tasks: ``POST /api/v3/contents/generations/tasks``,
+    ``GET`` and ``DELETE`` of ``.../tasks/{id}``; errors as ``{"error": {"code", "message"}}``.
+    A DELETE cancels a queued task only: a running one is refused with 400, as ModelArk does.
+    Modes beyond the shared ones: ``refuse`` (the task fails with
+    OutputVideoSensitiveContentDetected), ``quota`` (429 QuotaExceeded at submit), ``running``
+    (polls answer running, so a cancel is refused)."""
+
+    provider = "byteplus"
+    path = "/api/v3/contents/generations/tasks"
+
+    @staticmethod
+    def error(
+        status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> Answer:
+        kind = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 429: "TooManyRequests"}
+        return Answer(
+            status,
+            {
+                "error": {
+                    "code": code,
+                    "message": message,
+                    "param": "",
+                    "type": kind.get(status, ""),
+                }
+            },
+            headers or {},
+        )
+
+    def submitted(self) -> Answer | None:
+        self.submits += 1
+        if self.mode == "reject":
+            return self.error(400, "InvalidParameter", REJECT_MESSAGE)
+        if self.mode == "quota":
+            return self.error(429, "QuotaExceeded", "You have exceeded your free quota.")
+        if self.mode == "flaky" and self.submits == 1:
+            return self.error(500, "InternalServiceError", "The service encountered an error.")
+        if self.mode == "flaky" and self.submits == 2:
+            return self.error(
+                429,
+                "RateLimitExceeded.EndpointRPMExceeded",
+                "The request rate exceeded the limit.",
+                {"retry-after": "3"},
+            )
+        return None
+
+    def check_body(self, body: Any) -> str:
+        if not isinstance(body, dict):
+            return "The request body is not valid JSON."
+        unknown = set(body) - SEEDANCE_BODY
+        if unknown:
+            return f"The parameter `{sorted(unknown)[0]}` specified in the request is not valid"
+        model = body.get("model")
+        if model not in SEEDANCE_MODELS:
+            return f"The model or endpoint {model} does not exist or you do not have access to it."
+        text, image, last, fixed = SEEDANCE_MODELS[model]
+        content = body.get("content")
+        if not isinstance(content, list) or not content:
+            return "The parameter `content` specified in the request is not valid"
+        roles: list[str] = []
+        for item in content:
+            if item.get("type") == "text" and set(item) == {"type", "text"}:
+                continue
+            if item.get("type") != "image_url" or set(item) - {"type", "image_url", "role"}:
+                return "The parameter `content.type` specified in the request is not valid"
+            url = str((item.get("image_url") or {}).get("url", ""))
+            if not (url.startswith("data:image/") and ";base64," in url) and not url.startswith(
+                "https://"
+            ):
+                return "The parameter `content.image_url.url` specified in the request is not valid"
+            roles.append(str(item.get("role", "first_frame")))
+        if not roles and not text:
+            return f"The model {model} requires an image input"
+        if roles and not image:
+            return f"The model {model} does not support image input"
+        if roles not in ([], ["first_frame"], ["first_frame", "last_frame"]):
+            return "The parameter `content.role` specified in the request is not valid"
+        if len(roles) == 2 and not last:
+            return f"The model {model} does not support the first-last-frame mode"
+        if body.get("ratio", "16:9") not in (
+            "16:9",
+            "4:3",
+            "1:1",
+            "3:4",
+            "9:16",
+            "21:9",
+            "adaptive",
+        ):
+            return "The parameter `ratio` specified in the request is not valid"
+        if body.get("duration", 5) not in range(2 if "1-0" in model else 4, 13):
+            return "The parameter `duration` specified in the request is not valid"
+        if body.get("resolution", "720p") not in ("480p", "720p", "1080p"):
+            return "The parameter `resolution` specified in the request is not valid"
+        if "camera_fixed" in body and not fixed:
+            return "The parameter `camera_fixed` is not supported by this model"
+        if "generate_audio" in body and "1-5" not in model:
+            return "The parameter `generate_audio` is not supported by this model"
+        seed = body.get("seed", -1)
+        if not isinstance(seed, int) or not -1 <= seed <= 2**32 - 1:
+            return "The parameter `seed` specified in the request is not valid"
+        return ""
+
+    def task(self, tid: str, status: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": tid,
+            "model": "seedance-1-0-pro-250528",
+            "status": status,
+            "created_at": 1743414619,
+            "updated_at": 1743414673,
+            "seed": 10,
+            "resolution": "720p",
+            "ratio": "16:9",
+            "duration": 5,
+            "framespersecond": 24,
+            **extra,
+        }
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return self.error(
+                401,
+                "AuthenticationError",
+                "The API key or AK/SK in the request is missing or invalid.",
+            )
+        if call.method == "POST" and call.path == self.path:
+            problem = self.check_body(call.body)
+            if problem:
+                return self.error(400, "InvalidParameter", problem)
+            refused = self.submitted()
+            if refused:
+                return refused
+            return Answer(200, {"id": f"cgt-20250331175019-{self.submits:05d}"})
+        if not call.path.startswith(self.path + "/"):
+            return self.error(404, "NotFound", "Not found")
+        tid = call.path.rsplit("/", 1)[1]
+        if call.method == "DELETE":
+            if self.mode == "running":
+                return self.error(
+                    400, "InvalidParameter", "The task is running and cannot be cancelled."
+                )
+            self.cancel(tid)
+            return Answer(200, {})
+        if call.method == "GET":
+            flaky = self.flaky_poll()
+            if flaky:
+                return self.error(500, "InternalServiceError", "The service encountered an error.")
+            state = self.progress(tid)
+            if state == "pending":
+                queued = self.mode != "running" and self.polls[tid] == 1
+                return Answer(200, self.task(tid, "queued" if queued else "running"))
+            if state == "failed":
+                error = {"code": "InputImageSensitiveContentDetected", "message": FAIL_MESSAGE}
+                return Answer(200, self.task(tid, "failed", error=error))
+            if self.mode == "refuse":
+                error = {
+                    "code": "OutputVideoSensitiveContentDetected.PolicyViolation",
+                    "message": "The request failed because the output video may be related to "
+                    "copyright restrictions.",
+                }
+                return Answer(200, self.task(tid, "failed", error=error))
+            return Answer(
+                200,
+                self.task(
+                    tid,
+                    "succeeded",
+                    content={"video_url": self.video_url},
+                    usage={"completion_tokens": 108900, "total_tokens": 108900},
+                ),
+            )
+        return self.error(404, "NotFound", "Not found")
+
+
+WAN_MODELS: dict[str, str] = {
+    "wan2.2-i2v-plus": "i2v",
+    "wan2.2-i2v-flash": "i2v",
+    "wan2.5-i2v-preview": "i2v",
+    "wan2.2-t2v-plus": "t2v",
+    "wan2.5-t2v-preview": "t2v",
+    "wan2.2-kf2v-flash": "kf2v",
+    "wan2.1-kf2v-plus": "kf2v",
+}
+"""model -> kind, as Model Studio's Wan pages list them."""
+
+WAN_SIZES = frozenset(
+    {"832*480", "480*832", "624*624", "1280*720", "720*1280", "960*960", "1088*832", "832*1088",
+     "1920*1080", "1080*1920", "1440*1440", "1632*1248", "1248*1632"}
+)  # fmt: skip
+
+
+class DashScopeStandIn(StandIn):
+    """DashScope's async video synthesis: ``POST .../video-generation/video-synthesis`` (and
+    ``.../image2video/video-synthesis`` for the keyframe models) with ``X-DashScope-Async:
+    enable``, ``GET /api/v1/tasks/{id}``, ``POST /api/v1/tasks/{id}/cancel`` (PENDING tasks
+    only); errors as ``{"request_id", "code", "message"}``. Modes beyond the shared ones:
+    ``refuse`` (the task fails with DataInspectionFailed), ``broke`` (400 Arrearage)."""
+
+    provider = "dashscope"
+
+    @staticmethod
+    def error(
+        status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> Answer:
+        body = {
+            "request_id": "7574ee8f-38a3-4b1e-9280-11c33ab46e51",
+            "code": code,
+            "message": message,
+        }
+        return Answer(status, body, headers or {})
+
+    def submitted(self) -> Answer | None:
+        self.submits += 1
+        if self.mode == "reject":
+            return self.error(400, "InvalidParameter", REJECT_MESSAGE)
+        if self.mode == "broke":
+            return self.error(
+                400,
+                "Arrearage",
+                "Access denied, please make sure your account is in good standing.",
+            )
+        if self.mode == "flaky" and self.submits == 1:
+            return self.error(
+                500, "InternalError", "An internal error has occured, please try again later."
+            )
+        if self.mode == "flaky" and self.submits == 2:
+            return self.error(
+                429,
+                "Throttling.RateQuota",
+                "Requests rate limit exceeded, please try again later.",
+                {"retry-after": "3"},
+            )
+        return None
+
+    def check_body(self, path: str, body: Any) -> str:
+        if not isinstance(body, dict) or set(body) - {"model", "input", "parameters"}:
+            return "The request body is malformed."
+        model = body.get("model")
+        if model not in WAN_MODELS:
+            return f"Model not exist: {model}"
+        kind = WAN_MODELS[model]
+        keyframe_path = path == "/api/v1/services/aigc/image2video/video-synthesis"
+        if keyframe_path != (kind == "kf2v"):
+            return f"Model {model} is not supported by this API."
+        data = body.get("input") or {}
+        allowed = {"prompt", "negative_prompt"} | {
+            "t2v": set(), "i2v": {"img_url"}, "kf2v": {"first_frame_url", "last_frame_url"}
+        }[kind]  # fmt: skip
+        unknown = set(data) - allowed
+        if unknown:
+            return f"input.{sorted(unknown)[0]} is not supported by {model}"
+        for name in allowed - {"prompt", "negative_prompt"}:
+            url = str(data.get(name, ""))
+            if not url:
+                return f"Field required: input.{name}"
+            if not (url.startswith("data:image/") and ";base64," in url):
+                return f"input.{name} is not a valid url or base64 image"
+        if kind == "t2v" and not data.get("prompt"):
+            return "Field required: input.prompt"
+        if len(str(data.get("prompt", ""))) > 800:
+            return "Range of input.prompt length should be [0, 800]"
+        parameters = body.get("parameters") or {}
+        known = {"duration", "seed", "prompt_extend", "watermark"}
+        known |= {"size"} if kind == "t2v" else {"resolution"}
+        if model.startswith("wan2.5"):
+            known.add("audio")
+        unknown = set(parameters) - known
+        if unknown:
+            return f"parameters.{sorted(unknown)[0]} is not supported by {model}"
+        if "size" in parameters and parameters["size"] not in WAN_SIZES:
+            return "parameters.size is invalid"
+        if parameters.get("resolution", "720P") not in ("480P", "720P", "1080P"):
+            return "parameters.resolution is invalid"
+        durations = (5, 10) if model.startswith("wan2.5") else (5,)
+        if parameters.get("duration", 5) not in durations:
+            return "parameters.duration is invalid"
+        seed = parameters.get("seed", 0)
+        if not isinstance(seed, int) or not 0 <= seed <= 2147483647:
+            return "Range of seed should be [0, 2147483647]"
+        return ""
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Bearer {KEY}":
+            return self.error(401, "InvalidApiKey", "Invalid API-key provided.")
+        parts = call.path.strip("/").split("/")
+        if call.method == "POST" and call.path.endswith("/video-synthesis"):
+            if call.headers.get("x-dashscope-async") != "enable":
+                return self.error(
+                    403, "AccessDenied", "current user api does not support synchronous calls"
+                )
+            problem = self.check_body(call.path, call.body)
+            if problem:
+                return self.error(400, "InvalidParameter", problem)
+            refused = self.submitted()
+            if refused:
+                return refused
+            tid = f"0385dc79-5ff8-4d82-bcb6-5ed1b7c2{self.submits:04d}"
+            return Answer(
+                200,
+                {"request_id": "4909100c", "output": {"task_id": tid, "task_status": "PENDING"}},
+            )
+        if (
+            call.method == "POST"
+            and parts[:3] == ["api", "v1", "tasks"]
+            and parts[4:] == ["cancel"]
+        ):
+            if self.polls.get(parts[3], 0) > 1:
+                return self.error(
+                    400,
+                    "UnsupportedOperation",
+                    "Failed to cancel the task, please confirm if the task is in PENDING status.",
+                )
+            self.cancel(parts[3])
+            return Answer(200, {"request_id": "4909100d"})
+        if call.method == "GET" and parts[:3] == ["api", "v1", "tasks"] and len(parts) == 4:
+            flaky = self.flaky_poll()
+            if flaky:
+                return self.error(
+                    500, "InternalError", "An internal error has occured, please try again later."
+                )
+            tid = parts[3]
+            state = self.progress(tid)
+            output: dict[str, Any] = {"task_id": tid, "submit_time": "2025-09-25 11:07:28.590"}
+            if state == "pending":
+                output["task_status"] = "PENDING" if self.polls[tid] == 1 else "RUNNING"
+            elif state == "failed":
+                output.update(
+                    task_status="FAILED",
+                    code="InvalidParameter.DataInspection",
+                    message=FAIL_MESSAGE,
+                )
+            elif self.mode == "refuse":
+                output.update(
+                    task_status="FAILED",
+                    code="DataInspectionFailed",
+                    message="Output data may contain inappropriate content.",
+                )
+            else:
+                output.update(
+                    task_status="SUCCEEDED",
+                    video_url=self.video_url,
+                    orig_prompt="",
+                    actual_prompt="",
+                )
+                return Answer(
+                    200,
+                    {
+                        "request_id": "x",
+                        "output": output,
+                        "usage": {"video_duration": 5, "video_ratio": "1280*720", "video_count": 1},
+                    },
+                )
+            return Answer(200, {"request_id": "x", "output": output})
+        return self.error(404, "NotFound", "Not found")
+
+
+STAND_INS.update({cls.provider: cls for cls in (SeedanceStandIn, DashScopeStandIn)})

@@ -93,6 +93,8 @@ OWN_PLUGINS: dict[str, str] = {
     "kling-tryon": "kinora.engines.providers.kling:KlingTryOnEngine",
     "gemini": "kinora.engines.providers.gemini:GeminiEngine",
     "minimax": "kinora.engines.providers.minimax:MiniMaxEngine",
+    "byteplus": "kinora.engines.providers.seedance:SeedanceEngine",
+    "dashscope": "kinora.engines.providers.dashscope:DashScopeEngine",
 }
 """Kinora's own engines beyond the built-ins for inputs, also registered as entry points in
 pyproject.toml. Loaded here too when an install's metadata predates those entry points (an old
