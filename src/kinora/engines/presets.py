@@ -66,6 +66,8 @@ PROVIDERS: dict[str, Provider] = {
         Provider("minimax", ("minimax_api_key",), direct=True),
         Provider("runway", ("runway_api_key",), direct=True),
         Provider("luma", ("luma_api_key",), direct=True),
+        Provider("byteplus", ("byteplus_api_key",), direct=True),
+        Provider("dashscope", ("dashscope_api_key",), direct=True),
         Provider("fal", ("fal_api_key",), direct=False),
         Provider("replicate", ("replicate_api_key",), direct=False),
     )
@@ -121,6 +123,20 @@ PRESETS: tuple[Preset, ...] = (
     *_rows("runway", "RunwayML", (IMAGES, "runway:gen4_turbo")),
     *_rows("luma", "LumaAI", (ALL, "luma:ray-2")),
     *_rows("luma", "LumaRay2", (ALL, "luma:ray-2")),
+    *_rows("byteplus", "Seedance", (ALL, "byteplus:seedance-1-0-pro-250528")),
+    *_rows(
+        "byteplus",
+        "SeedanceFast",
+        (frozenset({ONE, TEXT}), "byteplus:seedance-1-0-pro-fast-251015"),
+        (_one(TWO), "byteplus:seedance-1-0-pro-250528"),  # the fast model takes no last frame
+    ),
+    *_rows(
+        "dashscope",
+        "Wan",
+        (_one(ONE), "dashscope:wan2.2-i2v-plus"),
+        (_one(TWO), "dashscope:wan2.2-kf2v-flash"),
+        (_one(TEXT), "dashscope:wan2.2-t2v-plus"),
+    ),
     # --- fal (one endpoint per input kind) --------------------------------------------------
     *_rows(
         "fal",
