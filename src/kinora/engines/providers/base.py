@@ -587,9 +587,19 @@ class ProviderEngine(MotionEngine):
             or str(config.options.get("negative_prompt", "") or ""),
         )
 
+    def camera_sent(self, camera: str) -> dict[str, str]:
+        """How this engine sends a camera path to its provider, for the history entry
+        (``{"sent_as": ..., "text": ...}``); {} when it sends none or the path is empty.
+        Adapters whose API takes the path in another way say so here."""
+        return {}
+
     def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
-        """The provider's job, retimed; its job id, version and seed in the Render."""
+        """The provider's job, retimed; its job id, version and seed in the Render, and how
+        the camera path was sent (:meth:`camera_sent`)."""
         out = Render(iter(()))
+        sent = self.camera_sent(config.camera)
+        if sent:
+            out.metadata["camera"] = sent
 
         def frames() -> Iterator[Frame]:
             result = self.adapter.generate(self.request_for(inputs, config))

@@ -44,7 +44,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -327,10 +327,7 @@ class DashScopeEngine(ProviderEngine):
     def honours_for(cls, model: str) -> frozenset[str]:
         return frozenset({"prompt", "negative_prompt", "seed"})
 
-    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
-        """The provider's render, with the camera sentence sent in the prompt (if any)."""
-        out = super().render(inputs, config)
-        sentence = camera_sentence(config.camera)
-        if sentence:
-            out.metadata["camera"] = {"sent_as": "prompt", "text": sentence}
-        return out
+    def camera_sent(self, camera: str) -> dict[str, str]:
+        """Wan has no camera parameter: the path's sentence goes in the prompt."""
+        sentence = camera_sentence(camera)
+        return {"sent_as": "prompt", "text": sentence} if sentence else {}

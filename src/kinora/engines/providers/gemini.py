@@ -44,7 +44,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     MAX_VIDEO_BYTES,
     Poll,
@@ -396,10 +396,7 @@ class GeminiEngine(ProviderEngine):
     def honours_for(cls, model: str) -> frozenset[str]:
         return frozenset({"prompt", "negative_prompt"})
 
-    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
-        """The provider's render, with how the camera path was sent (the prompt sentence)."""
-        out = super().render(inputs, config)
-        sentence = camera_sentence(config.camera)
-        if sentence:
-            out.metadata["camera"] = {"sent_as": "prompt", "text": sentence}
-        return out
+    def camera_sent(self, camera: str) -> dict[str, str]:
+        """Veo has no camera parameter: the path's sentence goes in the prompt."""
+        sentence = camera_sentence(camera)
+        return {"sent_as": "prompt", "text": sentence} if sentence else {}

@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -306,13 +306,8 @@ class MiniMaxEngine(ProviderEngine):
     def honours_for(cls, model: str) -> frozenset[str]:
         return frozenset({"prompt"})
 
-    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
-        """The provider's render, with the camera command sent in the prompt (if any)."""
-        out = super().render(inputs, config)
+    def camera_sent(self, camera: str) -> dict[str, str]:
+        """MiniMax's bracketed camera command, sent in the prompt."""
         adapter = self.adapter
-        command = (
-            adapter.camera_command(config.camera) if isinstance(adapter, MiniMaxAdapter) else ""
-        )
-        if command:
-            out.metadata["camera"] = {"sent_as": "prompt command", "text": command}
-        return out
+        command = adapter.camera_command(camera) if isinstance(adapter, MiniMaxAdapter) else ""
+        return {"sent_as": "prompt command", "text": command} if command else {}

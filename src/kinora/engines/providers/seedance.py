@@ -46,7 +46,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kinora.engines.base import EngineInfo, EngineInputs, InputKind, Render, RenderConfig
+from kinora.engines.base import EngineInfo, InputKind, RenderConfig
 from kinora.engines.providers.base import (
     Poll,
     ProviderAdapter,
@@ -340,11 +340,7 @@ class SeedanceEngine(ProviderEngine):
     def honours_for(cls, model: str) -> frozenset[str]:
         return frozenset({"prompt", "seed"})
 
-    def render(self, inputs: EngineInputs, config: RenderConfig) -> Render:
-        """The provider's render, with how the camera path was sent (camera_fixed or prompt)."""
-        out = super().render(inputs, config)
+    def camera_sent(self, camera: str) -> dict[str, str]:
+        """camera_fixed for Static, else the path's sentence in the prompt."""
         adapter = self.adapter
-        sent = adapter.camera(config.camera) if isinstance(adapter, SeedanceAdapter) else {}
-        if sent:
-            out.metadata["camera"] = sent
-        return out
+        return dict(adapter.camera(camera)) if isinstance(adapter, SeedanceAdapter) else {}
