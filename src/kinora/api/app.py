@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from kinora import studio, telemetry
 from kinora.api import observe
 from kinora.api.ratelimit import RateLimits
-from kinora.api.routes import account, media, models, vocabulary
+from kinora.api.routes import account, batches, media, models, vocabulary
 from kinora.api.schemas import MediaCreate, MediaUpdate
 from kinora.api.statuscache import StatusCache
 from kinora.config import Settings, get_settings
@@ -190,6 +190,8 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _detail(list(exc.errors()))})
 
+    # Before media's: /media/batch is not a media id.
+    app.include_router(batches.router)
     app.include_router(media.router)
     app.include_router(account.router)
     app.include_router(models.router)

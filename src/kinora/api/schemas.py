@@ -6,6 +6,9 @@ re-exports both, so the HTTP layer names one module.
 """
 
 from kinora.domain.public import (
+    BatchEnvelope,
+    BatchItem,
+    BatchPublic,
     CreditsRequired,
     FileMapEntry,
     HistoryEntry,
@@ -34,6 +37,9 @@ __all__ = [
     "NARRATORS",
     "AspectRatio",
     "AudioOption",
+    "BatchEnvelope",
+    "BatchItem",
+    "BatchPublic",
     "CameraControl",
     "CreditsRequired",
     "FileMapEntry",

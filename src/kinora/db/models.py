@@ -141,7 +141,8 @@ class Media(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     rating: Mapped[str] = mapped_column(String(32), default="")
     visibility_status: Mapped[str] = mapped_column(String(1), default="1")
-    batch_id: Mapped[str] = mapped_column(String(64), default="")
+    batch_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    """The batch it was created in (``POST /media/batch``), or empty."""
     webhook_url: Mapped[str] = mapped_column(Text, default="")
     spec: Mapped[GenerationSpec] = mapped_column(SpecColumn, default=GenerationSpec)
     """The current generation's spec (inputs included), typed and validated on read."""
@@ -178,6 +179,26 @@ class Media(Base):
     def inputs(self) -> list[dict[str, Any]]:
         """The stored input files, as the file map and downloads read them."""
         return [item.model_dump() for item in self.spec.inputs]
+
+
+class Batch(Base):
+    """Media created together by one ``POST /media/batch``: charged all or nothing, reported
+    together, and announced by one webhook when the last of them ends."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[int] = mapped_column(Integer, default=0)
+    """Credits charged for all its media together."""
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    extra: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    media_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Its media in the order the request listed them."""
+    notified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    """When its completion event was queued (set once, by whichever media ended last)."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 PRIVATE = "0"

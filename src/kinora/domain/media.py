@@ -286,15 +286,18 @@ class Created:
     credits_required: int
 
 
-def create_media(
-    runtime: Runtime,
-    *,
-    customer: Customer,
-    request: MediaCreate,
-    uploads: Sequence[Upload],
-    dry_run: bool = False,
-    on_commit: OnCommit | None = None,
-) -> Created:
+@dataclass(frozen=True)
+class Planned:
+    """A create request checked as far as it can be without fetching anything: its typed
+    spec and its price."""
+
+    request: MediaCreate
+    spec: GenerationSpec
+    cost: int
+
+
+def plan_media(runtime: Runtime, request: MediaCreate, uploads: Sequence[Upload]) -> Planned:
+    """Refuse what no engine can honour (a 422 before anything is fetched or charged)."""
     if not uploads and not request.image_urls and not request.media_items and not request.prompt:
         raise InputError(("body", "prompt"), "give a prompt, or one or two images")
     if len(uploads) > 2:
@@ -307,59 +310,102 @@ def create_media(
         spec,
         visuals=_visual_count(uploads, request.image_urls, request.media_items),
     )
-    cost = cost_of_spec(spec)
-    if dry_run:
-        # Validate inputs that need no download; URLs are checked for form only.
-        for i, upload in enumerate(uploads):
-            field = ("body", "image_files", i)
-            if looks_like_video(upload.data):
-                _prepare_video(runtime, upload.data, "", "", field, spec.character_animate)
-                continue
-            decode_image(upload.data, field=field, max_pixels=runtime.settings.max_image_pixels)
-        return Created(media=None, credits_required=cost)
+    return Planned(request=request, spec=spec, cost=cost_of_spec(spec))
+
+
+def stage_media(
+    runtime: Runtime, *, customer: Customer, planned: Planned, uploads: Sequence[Upload]
+) -> tuple[str, GenerationSpec]:
+    """Fetch, check and store a planned media's inputs under a new media id: the id and the
+    spec with its stored inputs. Nothing is charged yet; the caller deletes the stored files
+    (``storage.delete_prefix``) if it does not commit the media."""
+    request = planned.request
     prepared = prepare_inputs(
         runtime,
         uploads=uploads,
         image_urls=request.image_urls,
         media_items=request.media_items,
-        driving=spec.character_animate,
+        driving=planned.spec.character_animate,
     )
-    prepared += prepare_audio(runtime, spec.audio)
+    prepared += prepare_audio(runtime, planned.spec.audio)
     media_id = str(uuid.uuid4())
     stored = _store_inputs(
         runtime, customer_id=customer.id, media_id=media_id, generation=1, prepared=prepared
     )
-    spec = spec.with_inputs(stored)
+    return media_id, planned.spec.with_inputs(stored)
+
+
+def add_media(
+    s: Session,
+    *,
+    customer: Customer,
+    media_id: str,
+    planned: Planned,
+    spec: GenerationSpec,
+    batch_id: str = "",
+) -> Media:
+    """Charge for and insert a staged media (queued), in the caller's transaction."""
+    request = planned.request
+    credits.debit(s, customer_id=customer.id, amount=planned.cost, media_id=media_id)
+    now = utcnow()
+    media = Media(
+        id=media_id,
+        customer_id=customer.id,
+        title=request.title,
+        description=request.description,
+        visibility_status=request.visibility_status,
+        batch_id=batch_id,
+        webhook_url=request.webhook_url or "",
+        extra=request.metadata or {},
+        spec=spec,
+        status=MediaStatus.QUEUED,
+        progress=0,
+        bullet_version=1,
+        cost=planned.cost,
+        enqueued_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(media)
+    return media
+
+
+def enqueue_media(runtime: Runtime, media: Media) -> None:
+    """Queue a committed media's first render."""
+    _enqueue(runtime, media_id=media.id, generation=1, priority=render_priority(media.spec))
+
+
+def create_media(
+    runtime: Runtime,
+    *,
+    customer: Customer,
+    request: MediaCreate,
+    uploads: Sequence[Upload],
+    dry_run: bool = False,
+    on_commit: OnCommit | None = None,
+) -> Created:
+    planned = plan_media(runtime, request, uploads)
+    if dry_run:
+        # Validate inputs that need no download; URLs are checked for form only.
+        for i, upload in enumerate(uploads):
+            field = ("body", "image_files", i)
+            if looks_like_video(upload.data):
+                _prepare_video(runtime, upload.data, "", "", field, planned.spec.character_animate)
+                continue
+            decode_image(upload.data, field=field, max_pixels=runtime.settings.max_image_pixels)
+        return Created(media=None, credits_required=planned.cost)
+    media_id, spec = stage_media(runtime, customer=customer, planned=planned, uploads=uploads)
     try:
         with runtime.db.session() as s:
-            credits.debit(s, customer_id=customer.id, amount=cost, media_id=media_id)
-            now = utcnow()
-            media = Media(
-                id=media_id,
-                customer_id=customer.id,
-                title=request.title,
-                description=request.description,
-                visibility_status=request.visibility_status,
-                webhook_url=request.webhook_url or "",
-                extra=request.metadata or {},
-                spec=spec,
-                status=MediaStatus.QUEUED,
-                progress=0,
-                bullet_version=1,
-                cost=cost,
-                enqueued_at=now,
-                created_at=now,
-                updated_at=now,
-            )
-            s.add(media)
+            media = add_media(s, customer=customer, media_id=media_id, planned=planned, spec=spec)
             if on_commit is not None:
                 s.flush()
                 on_commit(s, media_id)
     except Exception:
         runtime.storage.delete_prefix(f"{customer.id}/{media_id}")
         raise
-    _enqueue(runtime, media_id=media_id, generation=1, priority=render_priority(spec))
-    return Created(media=media, credits_required=cost)
+    enqueue_media(runtime, media)
+    return Created(media=media, credits_required=planned.cost)
 
 
 def _enqueue(runtime: Runtime, *, media_id: str, generation: int, priority: int) -> None:

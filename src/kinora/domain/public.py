@@ -121,5 +121,34 @@ class CreditsRequired(BaseModel):
     credits_required: int
 
 
+class BatchItem(BaseModel):
+    index: int
+    """Its place in the request's ``items``."""
+    media_id: str
+    status: str
+    """The media's ``processing_status``."""
+    progress_percentage: int
+
+
+class BatchPublic(BaseModel):
+    id: str
+    status: str
+    """processing, then success (every media succeeded), partial, or fail (none did)."""
+    size: int
+    finished: int
+    counts: dict[str, int]
+    """Media per status."""
+    progress_percentage: int
+    credits_charged: int
+    webhook_url: str
+    metadata: dict[str, Any]
+    created_at: str
+    items: list[BatchItem]
+
+
+class BatchEnvelope(BaseModel):
+    data: BatchPublic
+
+
 class MessageResponse(BaseModel):
     message: str

@@ -362,3 +362,15 @@ MediaUpdate: type[MediaUpdateBase] = create_model(
     **{name: _optional(name) for name in MediaFields.model_fields},
 )
 """The edit body: MediaFields, each optional; plus rating."""
+
+
+class BatchCreate(BaseModel):
+    """``POST /media/batch``: up to 100 create requests (each one ``POST /media``'s JSON
+    body), made and charged together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[dict[str, Any]] = Field(min_length=1, max_length=100)
+    webhook_url: str = ""
+    """Called once, when the last of the batch's media ends."""
+    metadata: Metadata = None

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from kinora.db.models import Customer, Media, WebhookDelivery
+from kinora.domain.batchstatus import notify_if_finished
 from kinora.domain.views import media_public, timestamp
 from kinora.errors import FetchError, NotFoundError
 from kinora.inputs.fetch import RefusedAddress, check_url, guarded_client
@@ -48,15 +49,20 @@ def event_payload(runtime: Runtime, media: Media) -> dict[str, Any]:
 
 
 def notify(runtime: Runtime, *, media_id: str) -> str | None:
-    """Queue the first attempt of a completion event; returns its webhook-id."""
+    """Queue the first attempt of a completion event (and of its batch's, when it was the
+    batch's last media to end); returns the media event's webhook-id."""
     with runtime.db.sessions() as s:
         media = s.get(Media, media_id)
-        if media is None or not media.webhook_url:
+        if media is None:
             return None
-        url = media.webhook_url
-        payload = event_payload(runtime, media)
-    webhook_id = f"msg_{uuid.uuid4().hex}"
-    runtime.queue.webhook(webhook_id, url, payload, attempt=1)
+        url, batch_id = media.webhook_url, media.batch_id
+        payload = event_payload(runtime, media) if url else {}
+    webhook_id = None
+    if url:
+        webhook_id = f"msg_{uuid.uuid4().hex}"
+        runtime.queue.webhook(webhook_id, url, payload, attempt=1)
+    if batch_id:
+        notify_if_finished(runtime, batch_id=batch_id)
     return webhook_id
 
 
@@ -90,7 +96,9 @@ def deliver(
 ) -> WebhookDelivery:
     """One attempt; schedules the next one when the failure is worth retrying."""
     settings = runtime.settings
-    customer_id, media_id = str(payload["customer_id"]), str(payload["media_id"])
+    customer_id = str(payload["customer_id"])
+    # A batch's event is logged under the batch's id.
+    media_id = str(payload.get("media_id") or payload.get("batch_id"))
     with runtime.db.sessions() as s:
         secret = s.scalar(select(Customer.webhook_secret).where(Customer.id == customer_id))
     body = json.dumps(payload, separators=(",", ":"))

@@ -6,11 +6,11 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
@@ -43,6 +43,7 @@ from kinora.errors import InputError, MediaNotFoundError, NotFoundError
 from kinora.runtime import Runtime
 
 router = APIRouter(tags=["Media"])
+Model = TypeVar("Model", bound=BaseModel)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": MessageResponse, "description": "Bad Request"},
@@ -84,7 +85,7 @@ MAX_ERRORS = 20
 larger than the attack that caused it."""
 
 
-def _validate(model: type[MediaCreate] | type[MediaUpdate], fields: dict[str, Any]) -> Any:
+def validate_fields(model: type[Model], fields: dict[str, Any]) -> Model:
     """``fields`` as ``model``, or a 422. Routes are sync, so this runs in a worker thread.
 
     Unknown names are refused before pydantic sees them (it would build one error per name),
@@ -173,7 +174,7 @@ def create_media(
     idempotency_key: IdempotencyKey = None,
     dry_run: Annotated[bool, Query(description="Validate and price; create nothing.")] = False,
 ) -> dict[str, Any]:
-    fields = _validate(MediaCreate, body.fields)
+    fields = validate_fields(MediaCreate, body.fields)
 
     def create(on_commit: OnCommit | None) -> dict[str, Any]:
         created = service.create_media(
@@ -340,7 +341,7 @@ def _update(
     body: BodyDep,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    fields = _validate(MediaUpdate, body.fields)
+    fields = validate_fields(MediaUpdate, body.fields)
     if body.uploads:
         raise InputError(("body", "image_files"), "send new inputs as media_items on edit")
     if fields.regenerates:
