@@ -1,4 +1,5 @@
-"""What GET /media/{id}/download serves: the video, renditions, GIF, thumbnail or sources.
+"""What GET /media/{id}/download serves: the video, renditions, GIF, other formats, thumbnail
+or sources.
 
 Renditions (another width or size cap, GIFs) are made once and kept (``domain.renditions``). An
 API process without workers of its own (the scaled-out layout) never spends seconds of CPU
@@ -22,6 +23,7 @@ from kinora.domain.renditions import (
     GIF_WIDTHS,
     RENDITION_MEGABYTES,
     RENDITION_WIDTHS,
+    TRANSPARENT_KINDS,
     Rendition,
     ensure_rendition,
     rendition_ready,
@@ -29,6 +31,7 @@ from kinora.domain.renditions import (
     snap_width,
 )
 from kinora.errors import BadRequestError, NotReadyError
+from kinora.pipeline.mattes import draws_subject
 from kinora.storage import Storage
 
 if TYPE_CHECKING:
@@ -42,7 +45,15 @@ CONTENT_TYPES = {
     "webp": "image/webp",
     "webm": "video/webm",
     "mov": "video/quicktime",
+    "zip": "application/zip",
 }
+FORMAT_FILES = {
+    "bullet_video_webm": ("webm", "video_{index}.webm", "{stem}.webm"),
+    "frames_png_zip": ("png_zip", "video_{index}_frames.zip", "{stem}_frames.zip"),
+    "bullet_video_webm_alpha": ("webm_alpha", "video_{index}_alpha.webm", "{stem}_alpha.webm"),
+    "bullet_video_mov_alpha": ("mov_alpha", "video_{index}_alpha.mov", "{stem}_alpha.mov"),
+}
+"""object_type to (rendition kind, stored name, download name) for the other formats."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,8 @@ def resolve_download(
         gif_key = f"{base}/renditions/video_{index}_w{gif_width}.gif"
         gif = Rendition(key, gif_key, "gif", gif_width, None)
         return _rendition(runtime, gif, Download(gif_key, "image/gif", f"{stem}.gif", store))
+    if object_type in FORMAT_FILES:
+        return _format(runtime, media, object_type, index, base, stem)
     original = Download(key, "video/mp4", f"{stem}.mp4", store)
     if width is None and file_size is None:
         return original
@@ -145,6 +158,41 @@ def resolve_download(
     mp4_key = f"{base}/renditions/video_{index}_{tag}.mp4"
     rendition = Rendition(key, mp4_key, "mp4", width, file_size)
     return _rendition(runtime, rendition, Download(mp4_key, "video/mp4", f"{stem}.mp4", store))
+
+
+def _format(
+    runtime: Runtime, media: Media, object_type: str, index: int, base: str, stem: str
+) -> Download:
+    """A WebM, the PNG frames, or a version with a transparent background (whose recipe is
+    the generation's stored spec and config: the subject's alpha is rendered again)."""
+    kind, stored, name = FORMAT_FILES[object_type]
+    item = media.result[index]
+    recipe = None
+    if kind in TRANSPARENT_KINDS:
+        if not draws_subject(media.service_name):
+            raise BadRequestError(
+                f"{object_type} needs a video with a subject of its own: "
+                f"{media.service_name or 'this engine'} draws none (the one-image engine does)"
+            )
+        recipe = _recipe(media, index)
+    key = f"{base}/renditions/{stored.format(index=index)}"
+    ext = name.rsplit(".", 1)[-1]
+    download = Download(key, CONTENT_TYPES[ext], name.format(stem=stem), runtime.storage)
+    rendition = Rendition(item["key"], key, kind, None, None, media.id, index, recipe)
+    return _rendition(runtime, rendition, download)
+
+
+def _recipe(media: Media, index: int) -> dict[str, object]:
+    """What the current result's render was made from (its history entry)."""
+    entry = media.video_history[-1] if media.video_history else {}
+    configs = entry.get("engine_config", {}).get("configs", [])
+    if "spec" not in entry or index >= len(configs):
+        raise BadRequestError("this video's render was not recorded: it cannot be made again")
+    return {
+        "spec": entry["spec"],
+        "config": configs[index],
+        "service_name": media.service_name,
+    }
 
 
 def _size(item: dict[str, object], store: Storage) -> float:

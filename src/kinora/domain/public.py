@@ -24,6 +24,18 @@ class PosePreset(BaseModel):
     Params: str
 
 
+class VideoFormat(BaseModel):
+    """Another form of a result video: made on its first download, then kept."""
+
+    object_type: str
+    url: str
+    """GET it (with the API key) for the file; the first request makes it."""
+    size: int | None = None
+    """Bytes, once made (None: not made yet)."""
+    transparent: bool = False
+    """The background is transparent (the subject on its own)."""
+
+
 class ResultVideo(BaseModel):
     url: str
     object_type: str = "bullet_video_mp4"
@@ -34,6 +46,9 @@ class ResultVideo(BaseModel):
     duration: float
     thumbnail_url: str
     gif_url: str
+    formats: list[VideoFormat] = []
+    """The other forms this video can be downloaded in (WebM, PNG frames and, for the
+    one-image engine's videos, versions with a transparent background)."""
 
 
 class IgnoredField(BaseModel):

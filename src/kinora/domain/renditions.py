@@ -1,4 +1,5 @@
-"""Renditions: a finished video at another width or size cap, or as a GIF, made once and kept.
+"""Renditions: a finished video at another width or size cap, as a GIF, a WebM, PNG frames or
+with a transparent background, made once and kept.
 
 A rendition that cannot be made (a size cap too small) leaves a note beside its key, so every
 later request gets the same 400 at once. A process that hosts workers makes a rendition itself;
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kinora.db.models import Media
 from kinora.errors import BadRequestError
+from kinora.pipeline.mattes import write_transparent
 from kinora.video.encode import transcode_mp4, write_gif
+from kinora.video.formats import write_png_zip, write_webm
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -65,9 +69,29 @@ class Rendition:
     source_key: str
     key: str
     kind: str
-    """"mp4" or "gif"."""
+    """A key of :data:`KINDS`."""
     width: int | None
     file_size: float | None
+    media_id: str = ""
+    index: int = 0
+    """Whose result video this is made from (the formats it lists, see ``record_format``)."""
+    recipe: dict[str, Any] | None = None
+    """For the transparent kinds: the generation's stored spec, config and engine name, from
+    which ``kinora.pipeline.mattes`` renders the subject's alpha again."""
+
+
+KINDS = {
+    "mp4": "bullet_video_mp4",
+    "gif": "bullet_video_gif",
+    "webm": "bullet_video_webm",
+    "png_zip": "frames_png_zip",
+    "webm_alpha": "bullet_video_webm_alpha",
+    "mov_alpha": "bullet_video_mov_alpha",
+}
+"""Rendition kind to the download ``object_type`` that serves it."""
+FORMAT_KINDS = ("webm", "png_zip", "webm_alpha", "mov_alpha")
+"""The kinds listed in the media object's ``formats`` (one file each per video)."""
+TRANSPARENT_KINDS = ("webm_alpha", "mov_alpha")
 
 
 def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
@@ -87,22 +111,52 @@ def make_rendition(runtime: Runtime, rendition: Rendition) -> None:
         except ValueError as exc:  # the caller asked for the impossible: say so, for good
             storage.put_bytes(key + FAILED, str(exc).encode())
             return
+        size = out.stat().st_size
         storage.put_file(key, out)
     finally:
         out.unlink(missing_ok=True)
+    if rendition.media_id and rendition.kind in FORMAT_KINDS:
+        record_format(runtime, rendition, size)
+
+
+def record_format(runtime: Runtime, rendition: Rendition, size: int) -> None:
+    """List a made format with its size in the result video it was made from (unless the
+    media has moved on to another result since)."""
+    with runtime.db.session() as s:
+        media = s.get(Media, rendition.media_id, with_for_update=True)
+        if media is None or rendition.index >= len(media.result):
+            return
+        item = dict(media.result[rendition.index])
+        if item.get("key") != rendition.source_key:
+            return
+        item["formats"] = {**item.get("formats", {}), KINDS[rendition.kind]: size}
+        result = list(media.result)
+        result[rendition.index] = item
+        media.result = result
 
 
 RENDITION_TIME_LIMIT_SECONDS = 300.0
-"""A rendition's encode (a GIF or a smaller MP4 of at most a minute of video) in a child."""
+"""A rendition's encode (a GIF, a smaller MP4, a WebM or PNGs of at most a minute of video; a
+transparent version's render of the subject's alpha) in a child."""
 
 
 def encode_rendition(runtime: Runtime, rendition: Rendition, source: Path, out: Path) -> None:
     """Encode the rendition in one of the worker's render children when this process has
     them (so the API process of ``kinora serve`` never encodes video itself, and a crash in
     the codec ends only that child), else here (a worker process without a pool)."""
+    function: Any
+    kwargs: dict[str, Any] = {}
     if rendition.kind == "gif":
-        function: Any = write_gif
-        kwargs: dict[str, Any] = {"width": rendition.width or GIF_DEFAULT_WIDTH}
+        function, kwargs = write_gif, {"width": rendition.width or GIF_DEFAULT_WIDTH}
+    elif rendition.kind == "webm":
+        function = write_webm
+    elif rendition.kind == "png_zip":
+        function = write_png_zip
+    elif rendition.kind in TRANSPARENT_KINDS:
+        if rendition.recipe is None:
+            raise ValueError("this video's render was not recorded: it cannot be made again")
+        function = write_transparent
+        kwargs = {"kind": rendition.kind, "recipe": rendition.recipe, "settings": runtime.settings}
     else:
         function = transcode_mp4
         kwargs = {"width": rendition.width, "max_megabytes": rendition.file_size}

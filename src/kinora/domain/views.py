@@ -14,7 +14,10 @@ from kinora.domain.public import (
     PosePreset,
     ResultVideo,
     SubmitParams,
+    VideoFormat,
 )
+from kinora.domain.renditions import FORMAT_KINDS, KINDS, TRANSPARENT_KINDS
+from kinora.pipeline.mattes import draws_subject
 from kinora.spec import GenerationSpec
 
 if TYPE_CHECKING:
@@ -114,12 +117,31 @@ def media_link(runtime: Runtime, media: Media, key: str) -> str:
     return runtime.signer.url(key, version=media.link_version or 0)
 
 
+def video_formats(
+    media: Media, item: dict[str, Any], base: str, *, transparent: bool
+) -> list[VideoFormat]:
+    """The download links of a result video's other forms, with the sizes of those made."""
+    made = item.get("formats", {})
+    return [
+        VideoFormat(
+            object_type=object_type,
+            url=f"{base}/media/{media.id}/download?object_type={object_type}&index={item['index']}",
+            size=made.get(object_type),
+            transparent=kind in TRANSPARENT_KINDS,
+        )
+        for kind in FORMAT_KINDS
+        if transparent or kind not in TRANSPARENT_KINDS
+        for object_type in (KINDS[kind],)
+    ]
+
+
 def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> MediaPublic:
     """The media object; for anyone but its owner, without the owner's private fields."""
     history = list(media.video_history)
     aspect = history[-1]["engine_config"].get("aspect_ratio", "") if history else ""
     base = runtime.settings.public_url.rstrip("/")
     spec = media.spec
+    transparent = bool(media.result) and draws_subject(media.service_name)
     result = [
         ResultVideo(
             url=media_link(runtime, media, item["key"]),
@@ -131,6 +153,7 @@ def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> Media
             thumbnail_url=media_link(runtime, media, item["thumbnail_key"]),
             gif_url=f"{base}/media/{media.id}/download"
             f"?object_type=bullet_video_gif&index={item['index']}",
+            formats=video_formats(media, item, base, transparent=transparent),
         )
         for item in media.result
     ]

@@ -227,6 +227,16 @@ class MotionEngine(ABC):
         that render in YUV natively; None (the default) has the encoder convert RGB frames."""
         return None
 
+    renders_subject: ClassVar[bool] = False
+    """Whether :meth:`mattes` gives the subject's alpha (the transparent downloads exist)."""
+
+    def mattes(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame] | None:
+        """The subject's alpha (``uint8``, height x width, 255 opaque) in each of the frames
+        :meth:`frames` yields for the same inputs and config, for the downloads with a
+        transparent background; None (the default) when the engine draws no subject layer
+        of its own (one picture, a provider's video)."""
+        return None
+
 
 class FakeEngine(MotionEngine):
     """A flat-colour engine for tests of the code around engines (queue, API, encoding)."""

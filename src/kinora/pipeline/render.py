@@ -102,11 +102,18 @@ class RenderOutcome:
     history entry beside the plan's own ``ignored``."""
 
 
+def clip_frame_count(clip: Clip | None, fps: int) -> int:
+    """How many frames a lead-in or lead-out clip takes at the output frame rate."""
+    if clip is None or not clip.frames:
+        return 0
+    return max(1, round(len(clip.frames) * fps / max(clip.fps, 1.0)))
+
+
 def _clip_frames(clip: Clip | None, width: int, height: int, fps: int) -> list[Frame]:
     """A clip resampled to the output frame rate and fitted to the output size."""
     if clip is None or not clip.frames:
         return []
-    n_out = max(1, round(len(clip.frames) * fps / max(clip.fps, 1.0)))
+    n_out = clip_frame_count(clip, fps)
     picks = np.linspace(0, len(clip.frames) - 1, n_out).round().astype(int)
     return [cover_fit(clip.frames[i], width, height) for i in picks]
 

@@ -406,7 +406,14 @@ async def download(
     runtime: RuntimeDep,
     customer: LimitedCustomer,
     object_type: Literal[
-        "bullet_video_mp4", "bullet_video_gif", "thumbnail_jpg", "source"
+        "bullet_video_mp4",
+        "bullet_video_gif",
+        "thumbnail_jpg",
+        "source",
+        "bullet_video_webm",
+        "frames_png_zip",
+        "bullet_video_webm_alpha",
+        "bullet_video_mov_alpha",
     ] = "bullet_video_mp4",
     motion_type: str | None = None,
     width: Annotated[int | None, Query(ge=16, le=3840)] = None,

@@ -47,6 +47,9 @@ class Layer:
     """(x0, y0, x1, y1) of the non-transparent pixels, for warping only that region."""
     sides: frozenset[str]
     """Canvas sides the layer's pixels touch ("left", "top", ...): they must stay out of view."""
+    matte: npt.NDArray[np.uint8] | None = None
+    """The subject's own matte, without the rim of background its alpha carries along (the
+    transparent downloads' alpha: the rim would show there as a halo)."""
 
 
 @dataclass(frozen=True)
@@ -543,6 +546,12 @@ def build_layout(canvas: Frame, mask: F32) -> Layout:
     pivot_inv = float(subject_plane @ np.array([cx, cy, 1.0]))
     back = Layer("background", background, None, bg_plane, (0, 0, cw, ch), _sides(full))
     front = Layer(
-        "subject", subject_rgb, alpha, subject_plane, bbox, _sides((alpha > 0).astype(np.uint8))
+        "subject",
+        subject_rgb,
+        alpha,
+        subject_plane,
+        bbox,
+        _sides((alpha > 0).astype(np.uint8)),
+        matte=np.clip(matte * 255.0 + 0.5, 0, 255).astype(np.uint8),
     )
     return Layout((back, front), inv_full, (cx, cy), pivot_inv, True)

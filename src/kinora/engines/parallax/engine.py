@@ -430,6 +430,30 @@ class ParallaxEngine(MotionEngine):
     def frames_i420(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         return self._render(inputs, config)
 
+    renders_subject = True
+
+    def mattes(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        """The subject layer's own matte moved as :meth:`frames` moves it (the same plan:
+        same image, config and seed), zero where only the background shows."""
+        image = np.ascontiguousarray(inputs.images[0][..., :3], dtype=np.uint8)
+        plan = self.plan(image, config)
+        fronts = [
+            layer.matte if layer.matte is not None else layer.alpha
+            for layer in plan.layout.layers[1:]
+        ]
+        n, size = len(plan.times), (config.width, config.height)
+        for i in range(config.total_frames):
+            hs = _homographies(plan, plan.move, plan.times[i % n])
+            out = np.zeros((config.height, config.width), np.uint8)
+            for alpha, hm in zip(fronts, hs[1:], strict=True):
+                if alpha is None:
+                    continue
+                moved = cv2.warpPerspective(alpha, hm, size, flags=cv2.INTER_LINEAR)
+                # ``moved + out * (1 - moved)``, as the frames blend their layers
+                behind = cv2.multiply(out, cv2.bitwise_not(moved), scale=1 / 255)
+                out = np.asarray(cv2.add(moved, behind), np.uint8)
+            yield out
+
     def _render(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         if not inputs.images:
             raise ValueError("the parallax engine needs one image")
