@@ -1,4 +1,5 @@
-"""The ``kinora`` command: serve, worker, keys, credits, models, render."""
+"""The ``kinora`` command: serve, worker, keys, credits, models, render, and the client's
+create, batch, status and list."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from kinora.config import Settings
 from kinora.vocab import AspectRatio
 
 if TYPE_CHECKING:
-    from kinora.client import Client, Media
+    from kinora.client import Batch, Client, Media
     from kinora.client import Progress as ProgressUpdate
 
 _ASPECTS = ", ".join(a.value for a in AspectRatio)
@@ -542,6 +543,118 @@ def _wait_with_bar(client: Client, media_id: str) -> Media:
             bar.update(task, completed=progress.percentage, description=label)
 
         return client.wait(media_id, on_progress=show, poll_interval=0.5)
+
+
+_BATCH_KEYS = frozenset({"items", "webhook_url", "metadata"})
+
+
+def _batch_file(path: Path) -> dict[str, Any]:
+    """FILE of ``kinora batch``: a JSON list of create bodies, or an object with "items"."""
+    import json
+
+    try:
+        value = json.loads(path.read_text())
+    except OSError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from None
+    except ValueError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="FILE") from None
+    if isinstance(value, list):
+        value = {"items": value}
+    if not isinstance(value, dict) or not isinstance(value.get("items"), list):
+        raise typer.BadParameter(
+            'a JSON list of create bodies, or an object with "items"', param_hint="FILE"
+        )
+    unknown = sorted(set(value) - _BATCH_KEYS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown keys {', '.join(unknown)} (the object takes items, webhook_url, metadata)",
+            param_hint="FILE",
+        )
+    return value
+
+
+@app.command()
+def batch(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A JSON file: a list of create bodies (POST /media's JSON), or an object "
+            '{"items": [...], "webhook_url": ..., "metadata": {...}}.'
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the price; create nothing.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for every media, with a progress bar.")
+    ] = False,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option("--webhook-url", help="The batch's webhook_url (wins over FILE's)."),
+    ] = None,
+    metadata: Annotated[
+        str | None, typer.Option("--metadata", help="The batch's metadata as a JSON object.")
+    ] = None,
+    idempotency_key: Annotated[
+        str | None, typer.Option("--idempotency-key", help="Idempotency-Key: retries make it once.")
+    ] = None,
+    server: Server = "http://127.0.0.1:8000",
+    key: Key = None,
+) -> None:
+    """Create a batch of media from a JSON file; print the batch as JSON, or wait for it.
+
+    Exits 1 when --wait ends with a batch that did not wholly succeed (partial or fail).
+    """
+    import json
+
+    from kinora.errors import KinoraError
+
+    body = _batch_file(file)
+    extra = _json_object(metadata, "--metadata")
+    hook = webhook_url if webhook_url is not None else body.get("webhook_url")
+    with _client(server, key) as client:
+        try:
+            made = client.create_batch(
+                body["items"],
+                webhook_url=hook,
+                metadata=extra if extra is not None else body.get("metadata"),
+                dry_run=dry_run,
+                idempotency_key=idempotency_key,
+            )
+            if dry_run:
+                err.print(f"dry run: {made.size} media would cost {made.credits_required} credits")
+                typer.echo(json.dumps(dict(made.raw)))
+                return
+            err.print(
+                f"batch {made.id}: {made.status}, {made.size} media, {made.credits_charged} credits"
+            )
+            if wait:
+                made = _wait_batch_with_bar(client, made)
+        except TypeError as exc:  # an item the client refuses before sending anything
+            raise typer.BadParameter(str(exc), param_hint="FILE") from None
+        except (KinoraError, OSError) as exc:
+            _fail(exc)
+    typer.echo(json.dumps(dict(made.raw), indent=2))
+    if wait and made.status != "success":
+        err.print(f"[red]batch {made.id} ended {made.status}[/]: {dict(made.counts)}")
+        raise typer.Exit(1)
+
+
+def _wait_batch_with_bar(client: Client, batch: Batch) -> Batch:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeRemainingColumn(),
+        console=err,
+    ) as bar:
+        task = bar.add_task(f"0/{batch.size} done", total=100)
+
+        def show(update: Batch) -> None:
+            label = f"{update.finished}/{update.size} done"
+            bar.update(task, completed=update.progress_percentage, description=label)
+
+        return client.wait_batch(batch.id, on_progress=show, poll_interval=0.5)
 
 
 @app.command()

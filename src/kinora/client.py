@@ -34,6 +34,8 @@ from kinora.errors import KinoraError
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 FINAL = ("success", "fail", "cancel")
+BATCH_FINAL = ("success", "partial", "fail")
+"""The statuses a batch ends in; it is ``processing`` until then."""
 
 
 class APIError(KinoraError):
@@ -102,6 +104,48 @@ class MediaPage:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class BatchItem:
+    """One media of a batch, in the request's order."""
+
+    index: int
+    media_id: str
+    status: str
+    """The media's ``processing_status``."""
+    progress_percentage: int = 0
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch (POST /media/batch, GET /batches/{id}); ``raw`` is the API's object.
+
+    A dry run (``create_batch(..., dry_run=True)``) creates nothing: its ``id`` and ``status``
+    are empty and ``credits_required`` is the price.
+    """
+
+    id: str
+    status: str
+    """``processing``, then ``success`` (every media succeeded), ``partial`` or ``fail``."""
+    size: int = 0
+    finished: int = 0
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """Media per ``processing_status``."""
+    progress_percentage: int = 0
+    credits_charged: int = 0
+    items: list[BatchItem] = field(default_factory=list)
+    credits_required: int | None = None
+    """The price, for a dry run only."""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.status in BATCH_FINAL
+
+    @property
+    def media_ids(self) -> list[str]:
+        return [item.media_id for item in self.items]
+
+
 # --------------------------------------------------------------------------- request fields
 
 
@@ -113,6 +157,7 @@ class _Request:
     data: dict[str, Any] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
     headers: dict[str, str] | None = None
+    json: Any = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +430,67 @@ def _update_request(
     return _Request("PUT", path, data=data, headers=_idempotency(idempotency_key))
 
 
+BATCH_ITEM_FIELDS: frozenset[str] = CREATE_FIELDS - {"image_files"}
+"""The API's names one item of ``create_batch`` accepts: ``create``'s, but uploads."""
+
+
+def _json_value(name: str, value: Any) -> Any:
+    """One field of a batch item as POST /media takes it in JSON: lists and objects as such."""
+    if name == "media_items":
+        if isinstance(value, str):
+            return value
+        many = isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray))
+        return [_plain(item, name) for item in (list(value) if many else [value])]
+    if name in _JSON_FIELDS:
+        return value if isinstance(value, str) else _plain(value, name)
+    if name == "image_urls":
+        return _form_value(name, value)
+    if isinstance(value, enum.Enum):
+        value = value.value
+    _scalar(name, value)  # the same type checks as a form field; JSON keeps the value's type
+    return value
+
+
+def _batch_item(index: int, item: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(item, Mapping):
+        raise TypeError(f"batch item {index} must be a mapping of create fields, not {item!r}")
+    try:
+        if item.get("image_files") is not None:
+            raise TypeError(
+                "a batch takes image URLs (image_urls, media_items), not image_files uploads"
+            )
+        api = _api_fields(
+            "create", {k: v for k, v in item.items() if k != "image_files"}, BATCH_ITEM_FIELDS
+        )
+        return {name: _json_value(name, value) for name, value in api.items()}
+    except TypeError as exc:
+        raise TypeError(f"batch item {index}: {exc}") from None
+
+
+def _batch_request(
+    items: Sequence[Mapping[str, Any]],
+    *,
+    webhook_url: str | None,
+    metadata: Mapping[str, Any] | None,
+    dry_run: bool,
+    idempotency_key: str | None,
+) -> _Request:
+    if isinstance(items, Mapping | str) or not isinstance(items, Sequence):
+        raise TypeError("create_batch() takes a list of create-field mappings")
+    body: dict[str, Any] = {"items": [_batch_item(i, item) for i, item in enumerate(items)]}
+    if webhook_url is not None:
+        body["webhook_url"] = webhook_url
+    if metadata is not None:
+        body["metadata"] = _plain(metadata, "metadata")
+    return _Request(
+        "POST",
+        "/media/batch",
+        params={"dry_run": "true"} if dry_run else None,
+        json=body,
+        headers=_idempotency(idempotency_key),
+    )
+
+
 def _idempotency(key: str | None) -> dict[str, str] | None:
     return {"Idempotency-Key": key} if key else None
 
@@ -447,6 +553,34 @@ def _media(data: Mapping[str, Any]) -> Media:
     )
 
 
+def _batch(data: Mapping[str, Any], *, size: int = 0) -> Batch:
+    if "id" not in data and "credits_required" in data:  # a dry run: the price, nothing made
+        required = int(data.get("credits_required") or 0)
+        return Batch(id="", status="", size=size, credits_required=required, raw=dict(data))
+    items = [
+        BatchItem(
+            index=int(item.get("index", i)),
+            media_id=str(item.get("media_id", "")),
+            status=str(item.get("status", "")),
+            progress_percentage=int(item.get("progress_percentage") or 0),
+        )
+        for i, item in enumerate(data.get("items") or [])
+        if isinstance(item, dict)
+    ]
+    counts = data.get("counts")
+    return Batch(
+        id=str(data.get("id", "")),
+        status=str(data.get("status", "")),
+        size=int(data.get("size") or len(items)),
+        finished=int(data.get("finished") or 0),
+        counts={str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {},
+        progress_percentage=int(data.get("progress_percentage") or 0),
+        credits_charged=int(data.get("credits_charged") or 0),
+        items=items,
+        raw=dict(data),
+    )
+
+
 def _progress(data: Mapping[str, Any]) -> Progress:
     return Progress(
         status=str(data.get("processing_status", "")),
@@ -501,6 +635,7 @@ class Client:
             data=request.data,
             files=request.files,
             headers=request.headers,
+            json=request.json,
         )
         _raise_for(response)
         return response
@@ -617,6 +752,56 @@ class Client:
     def credits(self) -> int:
         return int(_unwrap(self._send(_Request("GET", "/credits")).json())["credits"])
 
+    def create_batch(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Batch:
+        """Create 1 to 100 media at once (POST /media/batch), charged all or nothing.
+
+        Each item is a mapping of ``create``'s fields under the API's names (the shorthands
+        ``camera`` and ``aspect`` too); inputs go by URL (``image_urls``, ``media_items``),
+        never ``image_files``. ``dry_run`` prices the batch and creates nothing.
+        """
+        request = _batch_request(
+            items,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            dry_run=dry_run,
+            idempotency_key=idempotency_key,
+        )
+        return _batch(_unwrap(self._send(request).json()), size=len(items))
+
+    def get_batch(self, batch_id: str) -> Batch:
+        return _batch(_unwrap(self._send(_Request("GET", f"/batches/{batch_id}")).json()))
+
+    def wait_batch(
+        self,
+        batch_id: str,
+        *,
+        on_progress: Callable[[Batch], None] | None = None,
+        poll_interval: float = 1.0,
+        timeout: float = 1800.0,
+    ) -> Batch:
+        """Poll until every media of the batch has ended; the batch's ``status`` then says
+        how it went (``success``, ``partial`` or ``fail``): nothing is raised for it."""
+        deadline = time.monotonic() + timeout
+        last: Batch | None = None
+        while True:
+            batch = self.get_batch(batch_id)
+            if batch != last and on_progress is not None:
+                on_progress(batch)
+            last = batch
+            if batch.done:
+                return batch
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"batch {batch_id} still {batch.status} after {timeout} s")
+            time.sleep(poll_interval)
+
     def close(self) -> None:
         self._http.close()
 
@@ -653,6 +838,7 @@ class AsyncClient:
             data=request.data,
             files=request.files,
             headers=request.headers,
+            json=request.json,
         )
         _raise_for(response)
         return response
@@ -766,6 +952,51 @@ class AsyncClient:
 
     async def credits(self) -> int:
         return int(_unwrap((await self._send(_Request("GET", "/credits"))).json())["credits"])
+
+    async def create_batch(
+        self,
+        items: Sequence[Mapping[str, Any]],
+        *,
+        webhook_url: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Batch:
+        request = _batch_request(
+            items,
+            webhook_url=webhook_url,
+            metadata=metadata,
+            dry_run=dry_run,
+            idempotency_key=idempotency_key,
+        )
+        return _batch(_unwrap((await self._send(request)).json()), size=len(items))
+
+    async def get_batch(self, batch_id: str) -> Batch:
+        response = await self._send(_Request("GET", f"/batches/{batch_id}"))
+        return _batch(_unwrap(response.json()))
+
+    async def wait_batch(
+        self,
+        batch_id: str,
+        *,
+        on_progress: Callable[[Batch], Awaitable[None] | None] | None = None,
+        poll_interval: float = 1.0,
+        timeout: float = 1800.0,
+    ) -> Batch:
+        deadline = time.monotonic() + timeout
+        last: Batch | None = None
+        while True:
+            batch = await self.get_batch(batch_id)
+            if batch != last and on_progress is not None:
+                result = on_progress(batch)
+                if asyncio.iscoroutine(result):
+                    await result
+            last = batch
+            if batch.done:
+                return batch
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"batch {batch_id} still {batch.status} after {timeout} s")
+            await asyncio.sleep(poll_interval)
 
     async def aclose(self) -> None:
         await self._http.aclose()
