@@ -109,3 +109,122 @@ def test_a_retried_batch_with_its_idempotency_key_is_made_and_charged_once(api: 
     assert api.credits() == 98 and _media_count(api) == 2
     changed = _batch(api, {"items": body["items"][:1]}, **{"Idempotency-Key": "batch-1"})
     assert changed.status_code == 422
+
+
+def _csv(api: Api, text: str, query: str = "", **fields: str) -> Any:
+    return api.client.post(
+        f"/media/batch{query}",
+        files={"file": ("items.csv", text.encode(), "text/csv")},
+        data=fields,
+        headers=api.headers(),
+    )
+
+
+def test_a_csv_upload_makes_one_media_per_row_in_one_batch(api: Api) -> None:
+    text = (
+        "prompt,duration,metadata\n"
+        'rain on a window,1,"{""row"": 1}"\n'
+        "a lighthouse at dusk,1,\n"
+        "\n"
+        "fog over a field,1,\n"
+    )
+    r = _csv(api, text, metadata='{"job": "csv"}')
+    assert r.status_code == 200, r.text
+    batch = r.json()["data"]
+    assert batch["size"] == 3 and batch["credits_charged"] == 3
+    assert batch["metadata"] == {"job": "csv"}
+    assert api.credits() == 97
+    ids = [item["media_id"] for item in batch["items"]]
+    for media_id in ids:
+        done = api.wait(media_id)
+        assert done["batch_id"] == batch["id"]
+        assert done["processing_status"] == "success", done
+    assert api.wait(ids[0])["metadata"] == {"row": 1}
+    deadline = time.monotonic() + 30
+    while True:
+        shown = api.client.get(f"/batches/{batch['id']}", headers=api.headers()).json()["data"]
+        if shown["status"] != "processing" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert shown["status"] == "success" and shown["finished"] == 3
+
+
+def test_a_csv_body_is_priced_by_a_dry_run_and_idempotent_by_its_rows(api: Api) -> None:
+    text = "prompt,duration\nwaves,1\nsurf,6\n"
+    headers = {**api.headers(), "Content-Type": "text/csv"}
+    priced = api.client.post("/media/batch?dry_run=true", content=text, headers=headers)
+    assert priced.status_code == 200, priced.text
+    assert priced.json()["data"]["credits_required"] == 3  # 1 + 2 (6 s)
+    assert _media_count(api) == 0
+    keyed = {**headers, "Idempotency-Key": "csv-1"}
+    first = api.client.post("/media/batch", content=text, headers=keyed)
+    again = api.client.post("/media/batch", content=text, headers=keyed)
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    changed = api.client.post("/media/batch", content="prompt,duration\nwaves,1\n", headers=keyed)
+    assert changed.status_code == 422, changed.text
+    assert api.credits() == 97 and _media_count(api) == 2
+    big = api.client.post("/media/batch", content="prompt\n" + "x" * 2**20, headers=headers)
+    assert big.status_code == 413, big.text
+
+
+def test_a_bad_csv_is_named_and_nothing_is_created_or_charged(api: Api) -> None:
+    many = "prompt,duration\n" + "waves,1\n" * 101
+    cases = [
+        ("prompt,duration,colour\nwaves,1,red\n", ["body", "file", "columns", "colour"]),
+        ('prompt,media_items\nwaves,1\nsurf,"[{""type"": ""image"""\n', None),
+        ("prompt,duration\nwaves,1\nsurf,99\n", ["body", "items", 1, "duration"]),
+        ("prompt,duration\n", ["body", "file"]),
+        ("", ["body", "file"]),
+        (many, ["body", "file"]),
+        ("prompt,duration\nwaves,1,extra\n", ["body", "items", 0]),
+    ]
+    before = api.credits()
+    for text, loc in cases:
+        r = _csv(api, text)
+        assert r.status_code == 422, (text, r.text)
+        if loc is not None:
+            assert r.json()["detail"][0]["loc"] == loc, r.text
+    bad_json = _csv(api, 'prompt,media_items\nwaves,\nsurf,"[{""type"": ""image"""\n')
+    assert bad_json.status_code == 422, bad_json.text
+    assert bad_json.json()["detail"][0]["loc"] == ["body", "items", 1, "media_items"]
+    latin = api.client.post(
+        "/media/batch",
+        files={"file": ("items.csv", "prompt\ncaf\xe9\n".encode("latin-1"), "text/csv")},
+        headers=api.headers(),
+    )
+    assert latin.status_code == 422 and latin.json()["detail"][0]["loc"] == ["body", "file"]
+    too_big = _csv(api, "prompt\n" + "x" * (1024 * 1024) + "\n")
+    assert too_big.status_code == 413, too_big.text
+    upload = api.client.post(
+        "/media/batch",
+        files=[
+            ("file", ("items.csv", b"prompt\nwaves\n", "text/csv")),
+            ("image_files", ("a.png", b"\x89PNG", "image/png")),
+        ],
+        headers=api.headers(),
+    )
+    assert upload.status_code == 422 and upload.json()["detail"][0]["loc"] == [
+        "body",
+        "image_files",
+    ]
+    extra = _csv(api, "prompt\nwaves\n", colour="red")
+    assert extra.status_code == 422 and extra.json()["detail"][0]["loc"] == ["body", "colour"]
+    assert api.credits() == before and _media_count(api) == 0
+
+
+def test_csv_image_columns_are_urls_in_order(api: Api) -> None:
+    from kinora.api.routes.batches import csv_items
+
+    urls = ["http://a.example/x.png", "http://a.example/y.png"]
+    one = f"image_urls,duration\n{urls[0]} | {urls[1]},1\n"
+    two = f"image_url_2,image_url_1,duration\n{urls[1]},{urls[0]},1\n"
+    for text in (one, two):
+        assert csv_items(text.encode())[0]["image_urls"] == urls
+        r = _csv(api, text, query="?dry_run=true")
+        assert r.status_code == 200 and r.json()["data"]["credits_required"] == 1, r.text
+    three = _csv(api, f"image_urls\n{urls[0]} {urls[1]} {urls[0]}\n", query="?dry_run=true")
+    assert three.status_code == 422, three.text
+    assert three.json()["detail"][0]["loc"] == ["body", "items", 0, "image_urls"]
+    assert csv_items(b"\xef\xbb\xbfprompt,seed\nx,7\n") == [{"prompt": "x", "seed": "7"}]
+    assert _media_count(api) == 0
