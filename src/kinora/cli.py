@@ -292,6 +292,9 @@ def render(
     aspect: Annotated[str | None, typer.Option(help=f"aspect_ratio: {_ASPECTS}.")] = None,
     motion_range: Annotated[int, typer.Option("--motion-range", min=1, max=10)] = 5,
     loop: Annotated[int, typer.Option(min=1, max=6)] = 1,
+    fps: Annotated[
+        int | None, typer.Option(help="Frames a second: 24, 25, 30, 48, 50 or 60.")
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed (same seed, same video).")] = 1,
     data_dir: DataDir = None,
 ) -> None:
@@ -323,6 +326,7 @@ def render(
         "aspect_ratio": aspect,
         "motion_range": motion_range,
         "loop": loop,
+        "fps": fps,
         "seed": seed,
     }
     try:
@@ -422,6 +426,7 @@ def create(
     quantity: Annotated[int | None, typer.Option(min=1, max=4)] = None,
     motion_type: Annotated[str | None, typer.Option("--motion-type")] = None,
     loop: Annotated[int | None, typer.Option(min=1, max=6, help="loop: repeats.")] = None,
+    fps: Annotated[int | None, typer.Option(help="fps: 24, 25, 30, 48, 50 or 60.")] = None,
     motion_range: Annotated[int | None, typer.Option("--motion-range", min=1, max=10)] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="seed (same seed, same video).")] = None,
     native_audio: Annotated[
@@ -482,6 +487,7 @@ def create(
                 quantity=quantity,
                 motion_type=motion_type,
                 loop=loop,
+                fps=fps,
                 motion_range=motion_range,
                 seed=seed,
                 native_audio=native_audio,

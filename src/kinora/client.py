@@ -212,6 +212,8 @@ class _MediaFields(TypedDict, total=False):
     quantity: int | None
     duration: int | None
     loop: int | None
+    fps: int | None
+    """Frames a second: 24, 25, 30, 48, 50 or 60."""
     motion_range: int | None
     aspect_ratio: str | None
     native_audio: bool | None
@@ -254,7 +256,7 @@ UPDATE_FIELDS: frozenset[str] = frozenset(UpdateFields.__optional_keys__) - SHOR
 
 _JSON_FIELDS = frozenset({"audio_option", "metadata"})
 _BOOL_FIELDS = frozenset({"native_audio", "sound_effects", "character_animate"})
-_INT_FIELDS = frozenset({"quantity", "duration", "loop", "motion_range", "seed"})
+_INT_FIELDS = frozenset({"quantity", "duration", "loop", "fps", "motion_range", "seed"})
 
 
 def _snake(name: str) -> str:

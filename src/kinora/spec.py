@@ -15,9 +15,9 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kinora.vocab import AspectRatio, CameraControl, MotionType, TryOnModel
+from kinora.vocab import FRAME_RATES, AspectRatio, CameraControl, MotionType, TryOnModel
 
 SPEC_VERSION: Literal[1] = 1
 MAX_SEED = 2**31 - 1
@@ -76,6 +76,8 @@ class GenerationSpec(_Frozen):
     duration: Annotated[int, Field(ge=1, le=10)] = 5
     """Seconds of one pass of the motion."""
     loop: Annotated[int, Field(ge=1, le=6)] = 1
+    fps: int | None = None
+    """Frames a second, one of FRAME_RATES; None: the operator's default (``KINORA_FPS``)."""
     motion_range: Annotated[int, Field(ge=1, le=10)] = 5
     aspect_ratio: AspectRatio | None = None
     """None: the nearest supported shape to the first image's (16:9 for text)."""
@@ -88,6 +90,13 @@ class GenerationSpec(_Frozen):
     try_on_model: TryOnModel | None = None
     metadata: Mapping[str, Any] = Field(default_factory=dict)
     """The caller's own JSON object; engines may read it, nothing in Kinora depends on it."""
+
+    @field_validator("fps")
+    @classmethod
+    def _frame_rate(cls, value: int | None) -> int | None:
+        if value is not None and value not in FRAME_RATES:
+            raise ValueError(f"fps must be one of {', '.join(map(str, FRAME_RATES))}")
+        return value
 
     # ------------------------------------------------------------------ derived
 

@@ -535,3 +535,7 @@ TABLES: Mapping[type[StrEnum], Mapping[Any, object]] = MappingProxyType(
     }
 )
 """Every vocabulary's table of rows, by its enum (the coverage test walks it)."""
+
+FRAME_RATES: tuple[int, ...] = (24, 25, 30, 48, 50, 60)
+"""The frame rates a video may be asked for (``fps``): film, PAL, NTSC-ish and their doubles."""
+DEFAULT_FRAME_RATE = 24

@@ -14,6 +14,7 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,7 +25,7 @@ from pydantic import (
 )
 
 from kinora.spec import AudioSpec, GenerationSpec
-from kinora.vocab import NARRATORS, AspectRatio, CameraControl, MotionType, TryOnModel
+from kinora.vocab import FRAME_RATES, NARRATORS, AspectRatio, CameraControl, MotionType, TryOnModel
 
 MAX_TEXT = 5000
 MAX_URL = 2048
@@ -76,6 +77,15 @@ OptionalUrl = Annotated[
     Annotated[str, Field(max_length=MAX_URL)] | None, BeforeValidator(_blank_to_none)
 ]
 FormBool = Annotated[bool, BeforeValidator(_yes_no)]
+
+
+def _frame_rate(value: int | None) -> int | None:
+    if value is not None and value not in FRAME_RATES:
+        raise ValueError(f"fps must be one of {', '.join(map(str, FRAME_RATES))}")
+    return value
+
+
+FrameRate = Annotated[int | None, BeforeValidator(_blank_to_none), AfterValidator(_frame_rate)]
 
 
 class MediaItem(BaseModel):
@@ -221,6 +231,8 @@ class MediaFields(_RequestBase):
     quantity: Annotated[int, Field(ge=1, le=4)] = 1
     duration: Annotated[int, Field(ge=1, le=10)] = 5
     loop: Annotated[int, Field(ge=1, le=6)] = 1
+    fps: FrameRate = None
+    """Frames a second (24, 25, 30, 48, 50 or 60); unset: the operator's default, 24."""
     motion_range: Annotated[int, Field(ge=1, le=10)] = 5
     aspect_ratio: Annotated[AspectRatio | None, BeforeValidator(_blank_to_none)] = None
     native_audio: FormBool = False
@@ -258,6 +270,7 @@ _SPEC_NAMES: dict[str, str] = {
     "quantity": "quantity",
     "duration": "duration",
     "loop": "loop",
+    "fps": "fps",
     "motion_range": "motion_range",
     "aspect_ratio": "aspect_ratio",
     "native_audio": "native_audio",

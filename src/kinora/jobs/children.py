@@ -94,8 +94,9 @@ def time_limit(settings: Settings, spec: GenerationSpec) -> float:
     """The longest a render may take: the base plus a share per second of video asked for
     (all variants), so a long multi-variant render is not cut where a short one would be."""
     seconds = spec.motion_seconds * spec.quantity
+    frames_share = (spec.fps or settings.fps) / 24  # a 60 fps second is 2.5 times the work
     return float(settings.render_time_limit_seconds) + (
-        float(settings.render_seconds_per_video_second) * seconds
+        float(settings.render_seconds_per_video_second) * seconds * max(1.0, frames_share)
     )
 
 

@@ -25,6 +25,8 @@ PLANNER_FIELDS: dict[str, str] = {
     "seeds": "one per variant, in RenderConfig.seed",
     "duration": "RenderConfig.duration (frames per pass)",
     "loop": "RenderConfig.loop (passes in the output)",
+    "fps": "RenderConfig.fps: built-in engines render at it; a provider's video and lead-in "
+    "clips get their missing frames by optical flow (kinora.engines.morph.tween)",
     "aspect_ratio": "the output size",
     "native_audio": "sound effects in the soundtrack (kinora.audio); its lip sync is the "
     "narration's (without speech: recorded as ignored)",

@@ -26,6 +26,7 @@ from kinora.engines.base import (
     RenderConfig,
     cancellation,
 )
+from kinora.engines.morph.tween import tween
 from kinora.engines.people.lipsync import LipSync
 from kinora.errors import CancelledError
 from kinora.pipeline.plan import Ignored
@@ -110,12 +111,12 @@ def clip_frame_count(clip: Clip | None, fps: int) -> int:
 
 
 def _clip_frames(clip: Clip | None, width: int, height: int, fps: int) -> list[Frame]:
-    """A clip resampled to the output frame rate and fitted to the output size."""
+    """A clip fitted to the output size and brought to the output frame rate (missing frames
+    made by optical flow, never repeated: :func:`kinora.engines.morph.tween.tween`)."""
     if clip is None or not clip.frames:
         return []
-    n_out = clip_frame_count(clip, fps)
-    picks = np.linspace(0, len(clip.frames) - 1, n_out).round().astype(int)
-    return [cover_fit(clip.frames[i], width, height) for i in picks]
+    fitted = (cover_fit(frame, width, height) for frame in clip.frames)
+    return list(tween(fitted, len(clip.frames), clip_frame_count(clip, fps)))
 
 
 def render_all(

@@ -80,7 +80,7 @@ def prepare(
         images=decoded.inputs.images,
         engine=chosen.engine,
         long_side=long_side or settings.output_long_side,
-        fps=fps or settings.fps,
+        fps=fps or spec.fps or settings.fps,
         narration_seconds=narration,
         driver_seconds=driver.seconds if driver is not None else None,
     )

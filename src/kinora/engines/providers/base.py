@@ -44,6 +44,7 @@ from kinora.engines.base import (
     RenderConfig,
     cancel_requested,
 )
+from kinora.engines.morph.tween import tween
 from kinora.engines.registry import TargetCheck
 from kinora.errors import CancelledError, FetchError, RenderError
 from kinora.inputs.fetch import fetch, guarded_client
@@ -627,7 +628,11 @@ def _fit_size(w: int, h: int, out_w: int, out_h: int, scale: float) -> tuple[int
 
 
 def retime(path: Path, config: RenderConfig) -> Iterator[Frame]:
-    """Exactly ``config.total_frames`` frames: the video stretched to one pass, ``loop`` times."""
+    """Exactly ``config.total_frames`` frames: the video stretched to one pass, ``loop`` times.
+
+    A video with fewer frames than the pass needs (a provider's 24 fps clip at 60 fps, or
+    stretched to a longer duration) gets its missing frames made by optical flow between its
+    own (:func:`kinora.engines.morph.tween.tween`), never repeated."""
 
     try:
         count = int(probe(path).get("frames") or 0)
@@ -638,23 +643,17 @@ def retime(path: Path, config: RenderConfig) -> Iterator[Frame]:
     if count <= 0:
         raise RenderError("the provider's video has no frames")
     n = config.frames_per_motion
-    picks = np.linspace(0, count - 1, n).round().astype(int).tolist()
     for _ in range(config.loop):
+        fitted = (cover_fit(f, config.width, config.height) for f in iter_frames(path))
         i = 0
-        for index, frame in enumerate(iter_frames(path)):
-            if i >= n:
-                break
-            fitted: Frame | None = None
-            while i < n and picks[i] == index:
-                fitted = (
-                    fitted if fitted is not None else cover_fit(frame, config.width, config.height)
-                )
-                yield fitted
-                i += 1
         last: Frame | None = None
-        while i < n:  # the container held fewer frames than it declared
+        for frame in tween(fitted, count, n):
+            yield frame
+            last = frame
+            i += 1
+        while i < n:  # the container held no frames at all after its header
             if last is None:
-                last = cover_fit(list(iter_frames(path))[-1], config.width, config.height)
+                raise RenderError("the provider's video has no frames")
             yield last
             i += 1
 
