@@ -186,7 +186,8 @@ def _recipe(media: Media, index: int) -> dict[str, object]:
     """What the current result's render was made from (its history entry)."""
     entry = media.video_history[-1] if media.video_history else {}
     configs = entry.get("engine_config", {}).get("configs", [])
-    if "spec" not in entry or index >= len(configs):
+    seed = media.result[index].get("seed")
+    if "spec" not in entry or index >= len(configs) or configs[index].get("seed") != seed:
         raise BadRequestError("this video's render was not recorded: it cannot be made again")
     return {
         "spec": entry["spec"],
