@@ -8,10 +8,15 @@ decodes narration once and fixes the clip length; ``render_soundtrack`` then bui
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
+
+if TYPE_CHECKING:
+    from scipy import signal
+else:
+    from kinora.audio.lazy import signal
 
 from kinora.audio.decode import decode_audio
 from kinora.audio.effects import native_effects

@@ -6,9 +6,16 @@ from the samples rather than read back from the parameters that produced them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import signal
+else:
+    from kinora.audio.lazy import signal
+
 import numpy.typing as npt
-from scipy import signal
 
 FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 

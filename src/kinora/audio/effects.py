@@ -14,10 +14,15 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy import interpolate, signal
+
+if TYPE_CHECKING:
+    from scipy import interpolate, signal
+else:
+    from kinora.audio.lazy import interpolate, signal
 
 from kinora.vocab import CAMERA_PATH_INFO
 

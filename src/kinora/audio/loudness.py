@@ -8,10 +8,16 @@ the ungated mean, as the standard prescribes.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import signal
+else:
+    from kinora.audio.lazy import signal
+
 import numpy.typing as npt
-from scipy import signal
 
 FloatArray = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 SILENCE_LUFS = -120.0

@@ -9,10 +9,15 @@ loudness a little, so normalise + limit runs twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, signal
+
+if TYPE_CHECKING:
+    from scipy import ndimage, signal
+else:
+    from kinora.audio.lazy import ndimage, signal
 
 from kinora.audio.loudness import SILENCE_LUFS, integrated_loudness, true_peak_dbfs
 

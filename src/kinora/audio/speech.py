@@ -31,12 +31,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import signal
-from scipy.io import wavfile
+
+if TYPE_CHECKING:
+    from scipy import signal
+    from scipy.io import wavfile
+else:
+    from kinora.audio.lazy import signal, wavfile
 
 from kinora.errors import RenderError
 

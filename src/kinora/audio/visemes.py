@@ -31,10 +31,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from scipy import signal
+else:
+    from kinora.audio.lazy import signal
+
 import numpy.typing as npt
-from scipy import signal
 
 FloatArray = npt.NDArray[np.float32]
 
