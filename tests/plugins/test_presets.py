@@ -15,7 +15,7 @@ import pytest
 from kinora.config import Settings
 from kinora.engines.base import InputKind
 from kinora.engines.presets import NOTICES, PRESETS, PRESETS_VERSION, PROVIDERS, Preset
-from kinora.engines.registry import Target, check, engine_classes, resolve
+from kinora.engines.registry import Target, check, engine_classes, resolve, target_honours
 from tests.conftest import Api
 from tests.plugins.faces_standins import ACCESS_KEY, SECRET_KEY, KlingStandIn
 from tests.plugins.standins import KEY, StandIn
@@ -202,15 +202,28 @@ def _query(row: Preset) -> str:
 
 
 def test_the_docs_table_is_the_shipped_table() -> None:
-    """docs/engines-plugins.md, "Presets": one line per row, `target` and the input kinds."""
+    """docs/engines-plugins.md, "Presets": one line per row, `target`, the input kinds, the
+    fields the target honours and the settings that turn the row on."""
     text = DOCS.read_text()
     section = text.split("\n## Presets", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
     assert PRESETS_VERSION in section
     documented = set()
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 4 and cells[2].startswith("`"):
+        if len(cells) == 6 and cells[2].startswith("`"):
             kinds = frozenset(InputKind(k.strip()) for k in cells[3].split(","))
-            documented.add((cells[0], cells[1], cells[2].strip("`"), kinds))
-    shipped = {(p.motion_type, p.provider, p.target, p.kinds) for p in PRESETS}
+            honours = frozenset(h.strip(" `") for h in cells[4].split(",") if h.strip())
+            settings = tuple(v.strip(" `") for v in cells[5].split(","))
+            documented.add((cells[0], cells[1], cells[2].strip("`"), kinds, honours, settings))
+    shipped = {
+        (
+            p.motion_type,
+            p.provider,
+            p.target,
+            p.kinds,
+            target_honours(Target.parse(p.target)),
+            tuple(f"KINORA_{name.upper()}" for name in PROVIDERS[p.provider].settings),
+        )
+        for p in PRESETS
+    }
     assert documented == shipped

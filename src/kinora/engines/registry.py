@@ -270,6 +270,12 @@ def _reachable(cls: type[MotionEngine], target: Target) -> frozenset[str]:
     return cls.info.reachable
 
 
+def target_honours(target: Target) -> frozenset[str]:
+    """The engine fields (``ENGINE_FIELDS``) a target honours, from its class alone: no key,
+    no network (the "Presets" table in docs/engines-plugins.md lists them per row)."""
+    return _reachable(engine_classes()[target.engine], target)
+
+
 def resolve(
     *,
     motion_type: str,
