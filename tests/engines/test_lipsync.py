@@ -194,3 +194,50 @@ def test_the_i420_path_matches_the_rgb_one_and_leaves_the_rest_exact() -> None:
             assert float(np.abs(back - source).max()) > 40  # the mouth moved
     assert yuv_lip.report.with_face == 4
     assert yuv_lip.report.visemes == "from the phonemes and the speech's loudness"
+
+
+def test_the_compiled_kernels_warp_a_close_up_as_the_maps_do() -> None:
+    """A face filling a 9:16 frame (its field on a grid step the kernels take) is warped
+    from the coarse nodes by the compiled kernels, no per-pixel map made: the same frame as
+    the per-pixel maps' path to within rounding (a level or two), and exact at rest."""
+    from kinora.engines.geometry import kernels
+    from kinora.engines.people.lipsync import _Face, animate_face_i420
+    from kinora.video.colour import rgb_to_i420
+
+    if not kernels.available():
+        pytest.fail("the compiled kernels are not built: run make install")
+    read = cv2.imread(str(opencv_doc(PORTRAIT)))
+    assert read is not None
+    photo = np.asarray(cv2.cvtColor(read, cv2.COLOR_BGR2RGB), np.uint8)
+    h, w = photo.shape[:2]
+    crop_w = min(w, h * 9 // 16)
+    x0 = (w - crop_w) // 2
+    tall = photo[: crop_w * 16 // 9, x0 : x0 + crop_w]
+    image: Frame = np.ascontiguousarray(
+        cv2.resize(tall, (720, 1280), interpolation=cv2.INTER_CUBIC), dtype=np.uint8
+    )
+    yuv = rgb_to_i420(image)
+    points = FaceTrack(models_dir=MODELS_DIR).update(image)
+    assert points is not None
+    step = _Face(points).field_step
+    assert step % 4 == 0 and step >= 8, step  # the kernels' path, not the fallback
+    poses = [
+        FacePose(),
+        FacePose(open=0.9, wide=0.5, nod=0.004, sway=0.003, tilt=0.01),
+        FacePose(open=0.4, wide=-0.8, press=0.2, blink=0.7, tilt=-0.01),
+        FacePose(open=0.2, teeth=1.0, blink=1.0),
+    ]
+    for pose in poses:
+        by_kernels = animate_face_i420(yuv, points, pose).astype(np.int16)
+        was = kernels.enable(False)
+        try:
+            by_maps = animate_face_i420(yuv, points, pose).astype(np.int16)
+        finally:
+            kernels.enable(was)
+        diff = np.abs(by_kernels - by_maps)
+        assert float(diff.mean()) < 0.01, pose
+        assert int(diff.max()) <= 6, pose  # positions rounded apart at an edge, not a new warp
+        if pose == FacePose():
+            assert np.array_equal(by_kernels, yuv)
+        else:
+            assert int(np.abs(by_kernels - yuv).max()) > 40  # the face moved

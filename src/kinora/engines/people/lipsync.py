@@ -47,6 +47,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from kinora.engines.geometry import kernels
+from kinora.engines.geometry.warp import Grid
 from kinora.engines.people.landmarks import MESH_MIN_SCORE, FaceMesh, Roi, face_mesh, track_face
 from kinora.engines.people.mouth import interior_colour
 from kinora.video.colour import i420_planes, i420_to_rgb
@@ -482,7 +484,7 @@ class _Face:
         lo = self.contour(LOWER_INNER, np.array([self.mouth_centre], np.float32))
         self.mid_centre = float((up[0] + lo[0]) / 2)
         self.rest_gap = float(lo[0] - up[0])
-        self.field_step = max(FIELD_STEP, round(self.height / FIELD_STEPS_PER_FACE))
+        self.field_step = _field_step(self.height)
 
     def contour(self, indices: tuple[int, ...], u: Floats) -> Floats:
         idx = list(indices)
@@ -758,6 +760,16 @@ interpolated; the lips' gap and the eyelids are placed at full resolution."""
 Box = tuple[int, int, int, int]
 
 
+def _field_step(face_height: float) -> int:
+    """The field's grid step for a face: 1/60th of its height, at least 4; from 7 up, the
+    nearest multiple of 4 (the compiled kernels warp the chroma planes on half the step,
+    which they take even)."""
+    raw = face_height / FIELD_STEPS_PER_FACE
+    if raw < 7.0:
+        return max(FIELD_STEP, round(raw))
+    return 4 * round(raw / 4)
+
+
 def _clip_box(box: tuple[float, float, float, float], w: int, h: int) -> Box | None:
     x0, y0, x1, y1 = box
     out = (
@@ -862,26 +874,100 @@ def _eye_boxes(
 @dataclass
 class _Warp:
     """One frame's movement of a face: where each pixel of ``box`` comes from, and the
-    lips' inner edges where the pose puts them (face axes), for the mouth's inside."""
+    lips' inner edges where the pose puts them (face axes), for the mouth's inside.
+
+    The smooth part lives on ``grid``'s coarse nodes (``nodes``: the upper lip's and head's
+    source; ``jaw_nodes``: the same moved on by the jaw over ``jaw``'s cells), from which
+    the compiled kernels warp the planes with no per-pixel map in memory; ``source``, the
+    per-pixel map with the jaw and the lids placed, is made on first use (the RGB path and
+    the I420 path without the kernels take it)."""
 
     face: _Face
     fields: _Fields
     box: Box
-    source: npt.NDArray[np.float32]
-    """(h, w, 2): x, y in the picture for each pixel of ``box`` (a cv2.remap map)."""
+    grid: _Grid
+    nodes: npt.NDArray[np.float32]
+    """(rows, cols, 2): the upper lip's and head's source (x, y) at the grid's nodes."""
     upper_u: Floats
     upper_v: Floats
     lower_u: Floats
     lower_v: Floats
+    jaw: Box | None
+    """The box (within ``box``) the jaw's movement reaches, None when the jaw is still."""
+    jaw_cells: tuple[slice, slice] | None
+    jaw_nodes: npt.NDArray[np.float32] | None
+    """``nodes`` with the jaw's drop added over ``jaw_cells``: the source below the lips."""
+    jaw_mid: Floats | None
+    """Over ``jaw_cells``: the lips' line minus v (positive above the line)."""
+    blinks: bool
     mouth: Box | None
     """The box (even corners) holding the moved lips' gap, None when they are shut."""
     mouth_upper: npt.NDArray[np.float32] | None
     """The upper lip's and head's source map over ``mouth`` (before the jaw's): where the
     photo's own mouth under the upper lip comes from."""
+    _source: npt.NDArray[np.float32] | None = None
+
+    def below(self) -> npt.NDArray[np.uint8]:
+        """Over ``jaw``: 1 where a pixel is below the lips' line (it moves with the jaw)."""
+        assert self.jaw is not None and self.jaw_cells is not None and self.jaw_mid is not None
+        mid = self.grid.upsampled(self.jaw_mid, self.jaw, self.jaw_cells)
+        return (mid <= 0.0).view(np.uint8)
+
+    def eye_boxes(self, *, even: bool = False) -> list[Box]:
+        """The lids' boxes when the eyes blink (even corners if ``even``), else none."""
+        if not self.blinks:
+            return []
+        boxes = _eye_boxes(self.face, *self.box)
+        if even:
+            boxes = [_even_box(b) for b in boxes]
+            boxes = [_within(b, self.box) for b in boxes]
+        return [b for b in boxes if b[2] > b[0] and b[3] > b[1]]
+
+    def lid_map(self, box: Box) -> npt.NDArray[np.float32]:
+        """The source map over an eye's ``box``: the upper field moved by the blink."""
+        cells = self.grid.cells(box)
+        source = self.grid.upsampled(self.nodes[cells], box, cells).copy()
+        bx0, by0, bx1, by1 = box
+        ex, ey = np.meshgrid(
+            np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
+        )
+        blink = self.fields.blink(*self.face.to_face(ex, ey))
+        source -= blink[..., None] * self.face.ey
+        return source
+
+    @property
+    def source(self) -> npt.NDArray[np.float32]:
+        """(h, w, 2): x, y in the picture for each pixel of ``box`` (a cv2.remap map)."""
+        if self._source is not None:
+            return self._source
+        everywhere = (slice(0, None), slice(0, None))
+        source = self.grid.upsampled(self.nodes, self.box, everywhere).copy()
+        left, top = self.box[:2]
+        if self.jaw is not None:
+            assert self.jaw_cells is not None and self.jaw_nodes is not None
+            cells = self.jaw_cells
+            shift = self.jaw_nodes[cells] - self.nodes[cells]
+            jaw = self.jaw
+            view = source[jaw[1] - top : jaw[3] - top, jaw[0] - left : jaw[2] - left]
+            cv2.add(view, self.grid.upsampled(shift, jaw, cells), dst=view, mask=self.below())
+        for box in self.eye_boxes():
+            bx0, by0, bx1, by1 = box
+            source[by0 - top : by1 - top, bx0 - left : bx1 - left] = self.lid_map(box)
+        self._source = source
+        return source
+
+
+def _within(box: Box, outer: Box) -> Box:
+    return (
+        max(box[0], outer[0]),
+        max(box[1], outer[1]),
+        min(box[2], outer[2]),
+        min(box[3], outer[3]),
+    )
 
 
 def _warp(face: _Face, pose: FacePose, box: Box) -> _Warp:
-    """The source map of ``box``: what is above the lips' line moves with the upper lip and
+    """The movement of ``box``: what is above the lips' line moves with the upper lip and
     head; what is below, with the jaw (which moves only within the jaw's box). The fields
     are evaluated once on one coarse grid; the jaw's is the upper one's moved on by their
     difference (along the face's y), and the line between them is placed per pixel."""
@@ -900,10 +986,9 @@ def _warp(face: _Face, pose: FacePose, box: Box) -> _Warp:
     lower_u, lower_v = lu + du[n + k :], lv + dv_lower[n + k :]
     shape = grid.u.shape
     du, dv_upper, dv_lower = (a[:n].reshape(shape) for a in (du, dv_upper, dv_lower))
-    coords = np.dstack(face.to_image(grid.u - du, grid.v - dv_upper)).astype(np.float32)
-    everywhere = (slice(0, None), slice(0, None))
-    source = grid.upsampled(coords, box, everywhere)
-    left, top, right, bottom = box
+    nodes = np.ascontiguousarray(
+        np.dstack(face.to_image(grid.u - du, grid.v - dv_upper)), dtype=np.float32
+    )
     # A mouth at rest (a pause) is the photo's own moved with the head, which the warp makes:
     # its inside is not painted (painting it would give back the warped pixels, within a
     # level or two at the lips' edge).
@@ -911,34 +996,39 @@ def _warp(face: _Face, pose: FacePose, box: Box) -> _Warp:
     mouth = None if at_rest else _mouth_box(face, upper_u, lower_u, lower_v, box)
     mouth_upper = None
     if mouth is not None:
-        mx0, my0, mx1, my1 = _even_box(mouth)
-        mouth = mx0, my0, mx1, my1 = (
-            max(left, mx0),
-            max(top, my0),
-            min(right, mx1),
-            min(bottom, my1),
-        )
-        mouth_upper = source[my0 - top : my1 - top, mx0 - left : mx1 - left].copy()
-    jaw = _jaw_box(face, box)
-    if jaw is not None and (pose.open > 0.0 or pose.press > 0.0):
-        cells = grid.cells(jaw)
+        mouth = _within(_even_box(mouth), box)
+        cells = grid.cells(mouth)
+        mouth_upper = grid.upsampled(nodes[cells], mouth, cells).copy()
+    jaw = _jaw_box(face, box) if pose.open > 0.0 or pose.press > 0.0 else None
+    jaw_cells = jaw_nodes = jaw_mid = None
+    if jaw is not None:
+        jaw = _within(_even_box(jaw), box)
+        jaw_cells = cells = grid.cells(jaw)
         u, v = grid.u[cells], grid.v[cells]
-        mid = (_profile(u, upper_u, upper_v) + _profile(u, lower_u, lower_v)) / 2 - v
+        jaw_mid = ((_profile(u, upper_u, upper_v) + _profile(u, lower_u, lower_v)) / 2 - v).astype(
+            np.float32
+        )
         apart = (dv_upper - dv_lower)[cells]
-        shift = np.dstack([apart * face.ey[0], apart * face.ey[1]]).astype(np.float32)
-        # A mask for cv2 (nonzero: below the lips' line).
-        below = (grid.upsampled(mid.astype(np.float32), jaw, cells) <= 0.0).view(np.uint8)
-        view = source[jaw[1] - top : jaw[3] - top, jaw[0] - left : jaw[2] - left]
-        cv2.add(view, grid.upsampled(shift, jaw, cells), dst=view, mask=below)
-    if pose.blink > 0.0:
-        for bx0, by0, bx1, by1 in _eye_boxes(face, left, top, right, bottom):
-            ex, ey = np.meshgrid(
-                np.arange(bx0, bx1, dtype=np.float32), np.arange(by0, by1, dtype=np.float32)
-            )
-            blink = fields.blink(*face.to_face(ex, ey))
-            lids = (slice(by0 - top, by1 - top), slice(bx0 - left, bx1 - left))
-            source[lids] -= blink[..., None] * face.ey
-    return _Warp(face, fields, box, source, upper_u, upper_v, lower_u, lower_v, mouth, mouth_upper)
+        jaw_nodes = nodes.copy()
+        jaw_nodes[cells] += np.dstack([apart * face.ey[0], apart * face.ey[1]]).astype(np.float32)
+    return _Warp(
+        face,
+        fields,
+        box,
+        grid,
+        nodes,
+        upper_u,
+        upper_v,
+        lower_u,
+        lower_v,
+        jaw,
+        jaw_cells,
+        jaw_nodes,
+        jaw_mid,
+        pose.blink > 0.0,
+        mouth,
+        mouth_upper,
+    )
 
 
 def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) -> Frame:
@@ -979,9 +1069,9 @@ def animate_face(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) 
 
 def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FacePose) -> Frame:
     """:func:`animate_face` for an I420 frame: a copy whose Y plane is warped by the source
-    map and whose U and V planes (half size) by the same map taken at each 2x2 block's
-    corner and halved, the mouth's inside painted into the planes. Pixels outside the
-    face's box (whole chroma blocks) keep their exact values, as do unmoved ones in it."""
+    map and whose U and V planes (half size) by the same map at each 2x2 block's centre,
+    halved, the mouth's inside painted into the planes. Pixels outside the face's box (whole
+    chroma blocks) keep their exact values, as do unmoved ones in it."""
     face = _Face(points)
     h, w = frame.shape[0] * 2 // 3, frame.shape[1]
     roi = _face_roi(points, w, h)
@@ -989,9 +1079,31 @@ def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FaceP
         return frame
     ex0, ey0, ex1, ey1 = _even_box(roi)
     box = (ex0, ey0, min(ex1, w - w % 2), min(ey1, h - h % 2))
-    left, top, right, bottom = box
     warp = _warp(face, pose, box)
     out = frame.copy()
+    if kernels.available() and face.field_step % 4 == 0 and face.field_step >= 8:
+        _warp_planes_kernels(frame, out, warp)
+    else:
+        _warp_planes_maps(frame, out, warp)
+    if warp.mouth is not None:
+        _paint_inside_i420(frame, out, warp)
+    return out
+
+
+def _chroma_map(source: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """A luma source map (even size) at each 2x2 block's centre, in chroma pixels: a chroma
+    sample j covers pixels 2j and 2j + 1 (centre 2j + 0.5), so it comes from
+    ``(x(2j + 0.5) - 0.5) / 2``; unmoved pixels come from themselves exactly."""
+    half = (source[0::2, 0::2] + source[1::2, 1::2]) * 0.5
+    half -= 0.5
+    half *= 0.5
+    return half
+
+
+def _warp_planes_maps(frame: Frame, out: Frame, warp: _Warp) -> None:
+    """Warp the face's box of ``frame``'s planes into ``out`` through per-pixel maps (cv2):
+    the path without the compiled kernels."""
+    left, top, right, bottom = warp.box
     y, u, v = i420_planes(frame)
     oy, ou, ov = i420_planes(out)
     # The Y plane through fixed-point maps (1/32 pixel, as cv2.remap turns float maps into
@@ -1005,15 +1117,7 @@ def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FaceP
         dst=oy[top:bottom, left:right],
         borderMode=cv2.BORDER_REPLICATE,
     )
-    # A chroma sample j covers pixels 2j and 2j + 1 (its centre 2j + 0.5): the map at 2j,
-    # halved, is where it comes from in the chroma plane.
-    half = np.asarray(
-        cv2.resize(
-            warp.source, ((right - left) // 2, (bottom - top) // 2), interpolation=cv2.INTER_NEAREST
-        ),
-        np.float32,
-    )
-    half *= 0.5
+    half = _chroma_map(warp.source)
     chroma = (slice(top // 2, bottom // 2), slice(left // 2, right // 2))
     for plane, into in ((u, ou), (v, ov)):
         cv2.remap(  # type: ignore[call-overload]
@@ -1024,9 +1128,116 @@ def animate_face_i420(frame: Frame, points: npt.NDArray[np.float32], pose: FaceP
             dst=into[chroma],
             borderMode=cv2.BORDER_REPLICATE,
         )
-    if warp.mouth is not None:
-        _paint_inside_i420(frame, out, warp)
-    return out
+
+
+def _warp_planes_kernels(frame: Frame, out: Frame, warp: _Warp) -> None:
+    """Warp the face's box of ``frame``'s planes into ``out`` with the compiled kernels,
+    straight from the coarse nodes (no per-pixel map): the whole box by the upper field,
+    the jaw's box again by the jaw's and kept below the lips' line, the blinking lids by
+    their own maps. The source is a crop of the planes around every node's position,
+    replicated at its edges as cv2's border replicates the picture's (only where the crop
+    meets the picture's edge can a sample reach the padding)."""
+    left, top, right, bottom = warp.box
+    y, u, v = i420_planes(frame)
+    oy, ou, ov = i420_planes(out)
+    height, width = y.shape
+    step = warp.face.field_step
+    size = (right - left, bottom - top)
+    chroma_size = (size[0] // 2, size[1] // 2)
+    node_sets = [warp.nodes] if warp.jaw_nodes is None else [warp.nodes, warp.jaw_nodes]
+    # (per channel: a reduction over the pairs' short axis is ten times slower)
+    lo = [min(float(n[..., c].min()) for n in node_sets) for c in (0, 1)]
+    hi = [max(float(n[..., c].max()) for n in node_sets) for c in (0, 1)]
+    cx0 = max(0, min(width, math.floor(lo[0]) - 2)) & ~1
+    cy0 = max(0, min(height, math.floor(lo[1]) - 2)) & ~1
+    cx1 = min(width, max(cx0 + 2, math.ceil(hi[0]) + 4)) & ~1
+    cy1 = min(height, max(cy0 + 2, math.ceil(hi[1]) + 4)) & ~1
+    luma = kernels.Plane.of(y[cy0:cy1, cx0:cx1], border="replicate")
+    chroma_planes = [
+        kernels.Plane.of(p[cy0 // 2 : cy1 // 2, cx0 // 2 : cx1 // 2], border="replicate")
+        for p in (u, v)
+    ]
+    offset = np.array([cx0, cy0], np.float32)
+
+    def grids(nodes: npt.NDArray[np.float32]) -> tuple[Grid, Grid]:
+        luma_nodes = nodes - offset
+        chroma_nodes = (nodes - 0.5) * 0.5 - offset * 0.5
+        return Grid(luma_nodes, step, size), Grid(chroma_nodes, step // 2, chroma_size)
+
+    def put(nodes: tuple[Grid, Grid], rect: Box, into: tuple[Frame, Frame, Frame]) -> None:
+        """Warp ``rect`` (picture pixels, even corners) into the planes ``into``, whose
+        pixel (0, 0) is the rectangle's."""
+        x0, y0, x1, y1 = rect
+        if x1 <= x0 or y1 <= y0:
+            return
+        kernels.warp([luma], nodes[0], (x0 - left, y0 - top, x1 - x0, y1 - y0), [into[0]])
+        window = ((x0 - left) // 2, (y0 - top) // 2, (x1 - x0) // 2, (y1 - y0) // 2)
+        kernels.warp(chroma_planes, nodes[1], window, [into[1], into[2]])
+
+    def planes(rect: Box) -> tuple[Frame, Frame, Frame]:
+        x0, y0, x1, y1 = rect
+        half = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+        return oy[y0:y1, x0:x1], ou[half], ov[half]
+
+    upper = grids(warp.nodes)
+    if warp.jaw is None or warp.jaw_nodes is None:
+        put(upper, warp.box, planes(warp.box))
+    else:
+        # Rows of the jaw's box wholly below the lips' line take only the jaw's warp, rows
+        # wholly above only the upper one's; the few the line crosses take both, mixed by
+        # the per-pixel mask.
+        jx0, jy0, jx1, jy1 = warp.jaw
+        below = warp.below()
+        rows_all = below.all(axis=1)
+        rows_any = below.any(axis=1)
+        first_any = int(rows_any.argmax()) if rows_any.any() else len(below)
+        last_partial = int(np.flatnonzero(~rows_all)[-1]) + 1 if not rows_all.all() else 0
+        mixed0 = jy0 + (first_any & ~1)
+        mixed1 = jy0 + min(len(below), last_partial + (last_partial & 1))
+        mixed1 = max(mixed0, mixed1)
+        for rect in (
+            (left, top, right, mixed1),
+            (left, mixed1, jx0, jy1),
+            (jx1, mixed1, right, jy1),
+            (left, jy1, right, bottom),
+        ):
+            put(upper, rect, planes(rect))
+        jaw = grids(warp.jaw_nodes)
+        put(jaw, (jx0, mixed1, jx1, jy1), planes((jx0, mixed1, jx1, jy1)))
+        if mixed1 > mixed0:
+            band = (jx0, mixed0, jx1, mixed1)
+            moved: tuple[Frame, Frame, Frame] = (
+                np.empty((mixed1 - mixed0, jx1 - jx0), np.uint8),
+                np.empty(((mixed1 - mixed0) // 2, (jx1 - jx0) // 2), np.uint8),
+                np.empty(((mixed1 - mixed0) // 2, (jx1 - jx0) // 2), np.uint8),
+            )
+            put(jaw, band, moved)
+            mask = below[mixed0 - jy0 : mixed1 - jy0]
+            half = np.ascontiguousarray(mask[0::2, 0::2])
+            for plane, into, m in zip(moved, planes(band), (mask, half, half), strict=True):
+                cv2.copyTo(plane, m, dst=into)
+    for box in warp.eye_boxes(even=True):
+        bx0, by0, bx1, by1 = box
+        lids = warp.lid_map(box)
+        cv2.remap(  # type: ignore[call-overload]
+            y,
+            lids,
+            None,
+            cv2.INTER_LINEAR,
+            dst=oy[by0:by1, bx0:bx1],
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        half_map = _chroma_map(lids)
+        eye_chroma = (slice(by0 // 2, by1 // 2), slice(bx0 // 2, bx1 // 2))
+        for plane, into in ((u, ou), (v, ov)):
+            cv2.remap(  # type: ignore[call-overload]
+                plane,
+                half_map,
+                None,
+                cv2.INTER_LINEAR,
+                dst=into[eye_chroma],
+                borderMode=cv2.BORDER_REPLICATE,
+            )
 
 
 def _mouth_box(
