@@ -161,8 +161,12 @@ def test_the_character_follows_a_driving_video_for_its_length_with_its_sound(
     info = probe(_download(api, media, tmp_path))
     assert abs(info["duration"] - 1.5) < 0.2
     assert ("audio_codec" in info) is keep_sound
-    # the driver's mouth moves the character's, so no lip sync runs on top of it
+    # the driver's mouth moves the character's (its sound, kept or not, is not narration),
+    # so no lip sync runs on top of it
     assert "lip_sync" not in config
+    assert config["options"].get("mouth") != "speech"
+    notes = [item["reason"] for item in entry["ignored"] if item["field"] == "loop"]
+    assert notes and "driving video" in notes[0], notes
 
 
 def test_a_prompted_performance_runs_on_the_character_engine(api: Api, testdata: Path) -> None:

@@ -186,6 +186,7 @@ def test_the_vocabulary_endpoint_serves_the_tables_without_a_key(
         "aspect_ratios",
         "try_on_models",
         "narrators",
+        "speakers",
     }
     assert [c["value"] for c in body["camera_controls"]] == [c.value for c in CameraControl]
     assert body["camera_controls"][0] == {
@@ -207,4 +208,6 @@ def test_the_vocabulary_endpoint_serves_the_tables_without_a_key(
     assert [t["value"] for t in body["try_on_models"]] == [t.value for t in TryOnModel]
     assert [n["value"] for n in body["narrators"]] == list(NARRATORS)
     assert [n["value"] for n in body["narrators"] if n["default"]] == [vocab.DEFAULT_NARRATOR]
+    assert [s["value"] for s in body["speakers"]] == list(vocab.SPEAKERS)
+    assert [s["value"] for s in body["speakers"] if s["default"]] == [vocab.DEFAULT_SPEAKER]
     assert "vocabulary" in str(api.client.get("/openapi.json").json()["paths"])

@@ -186,6 +186,8 @@ class AudioOption:
     narration_url: str | None = None
     bg_music_prompt: str | None = None
     bg_music_url: str | None = None
+    speaker: str | None = None
+    """Which face speaks when there are several: largest (default), left, right, center."""
 
 
 ImageData: TypeAlias = bytes | IO[bytes]

@@ -61,6 +61,9 @@ class AudioSpec(_Frozen):
     narration_url: str | None = None
     bg_music_prompt: str | None = None
     bg_music_url: str | None = None
+    speaker: str | None = None
+    """Which face speaks the narration (one of :data:`kinora.vocab.SPEAKERS`); None: the
+    largest."""
 
 
 class GenerationSpec(_Frozen):

@@ -539,3 +539,15 @@ TABLES: Mapping[type[StrEnum], Mapping[Any, object]] = MappingProxyType(
 FRAME_RATES: tuple[int, ...] = (24, 25, 30, 48, 50, 60)
 """The frame rates a video may be asked for (``fps``): film, PAL, NTSC-ish and their doubles."""
 DEFAULT_FRAME_RATE = 24
+
+SPEAKERS: Mapping[str, str] = MappingProxyType(
+    {
+        "largest": "The largest face in the picture (the default)",
+        "left": "The face furthest to the left",
+        "right": "The face furthest to the right",
+        "center": "The face nearest the picture's centre",
+    }
+)
+"""Which face speaks the narration when the picture holds several (``audio_option.speaker``);
+the face is chosen where lip sync first finds faces, and followed from there."""
+DEFAULT_SPEAKER = "largest"

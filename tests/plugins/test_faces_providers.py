@@ -62,10 +62,11 @@ def faces_stand_in() -> Iterator[Callable[..., StandIn]]:
         server.close()
 
 
-def narrated(api: Api, photo: Path, narration: str = "Hi there.") -> dict[str, Any]:
+def narrated(api: Api, photo: Path, narration: str = "Hi there.", **audio: str) -> dict[str, Any]:
+    option = {"narrator": "George", "narration": narration, **audio}
     r = api.client.post(
         "/media",
-        data={"audio_option": json.dumps({"narrator": "George", "narration": narration})},
+        data={"audio_option": json.dumps(option)},
         files=[("image_files", (photo.name, photo.read_bytes(), "image/png"))],
         headers=api.headers(),
     )
@@ -104,7 +105,7 @@ def test_lipsync_standin_gets_the_rendered_video_and_speech_and_its_video_is_the
         provider_base_urls=f"fal={server.base_url}",
         **FAST_PROVIDER,
     )
-    media = narrated(api, testdata / "astronaut.png")
+    media = narrated(api, testdata / "astronaut.png", speaker="left")
     [call] = submits(server)
     assert call.path == "/fal-ai/sync-lipsync/v2"
     # the rendered video, as Kinora rendered it (its size and length)
@@ -128,7 +129,10 @@ def test_lipsync_standin_gets_the_rendered_video_and_speech_and_its_video_is_the
     assert report["engine"] == "fal:fal-ai/sync-lipsync/v2"
     assert report["provider"]["job_id"] == "req-1"
     assert media["service_version"].endswith("; lip sync: fal:fal-ai/sync-lipsync/v2")
-    assert "lip_sync" not in {item["field"] for item in entry["ignored"]}
+    ignored = {item["field"] for item in entry["ignored"]}
+    assert "lip_sync" not in ignored
+    # fal's sync-lipsync takes no choice of face: the speaker asked for is recorded as not sent
+    assert "audio_option.speaker" in ignored
 
 
 def test_a_failing_lipsync_standin_falls_back_to_the_builtin_and_records_why(

@@ -25,7 +25,15 @@ from pydantic import (
 )
 
 from kinora.spec import AudioSpec, GenerationSpec
-from kinora.vocab import FRAME_RATES, NARRATORS, AspectRatio, CameraControl, MotionType, TryOnModel
+from kinora.vocab import (
+    FRAME_RATES,
+    NARRATORS,
+    SPEAKERS,
+    AspectRatio,
+    CameraControl,
+    MotionType,
+    TryOnModel,
+)
 
 MAX_TEXT = 5000
 MAX_URL = 2048
@@ -115,8 +123,23 @@ class AudioOption(BaseModel):
     narration_url: OptionalUrl = None
     bg_music_prompt: OptionalText = None
     bg_music_url: OptionalUrl = None
+    speaker: Annotated[str | None, BeforeValidator(_blank_to_none)] = None
+    """Which face speaks when the picture holds several: largest (the default), left, right
+    or center."""
 
     _narrator = field_validator("narrator")(classmethod(lambda cls, v: _check_narrator(v)))
+
+    @field_validator("speaker")
+    @classmethod
+    def _speaker(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().lower()
+        if name == "centre":
+            name = "center"
+        if name not in SPEAKERS:
+            raise ValueError(f"unknown speaker {value!r}; valid speakers: {', '.join(SPEAKERS)}")
+        return name
 
 
 MAX_METADATA_BYTES = 2048

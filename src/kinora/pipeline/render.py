@@ -50,6 +50,8 @@ class LipSyncJob:
 
     visemes: VisemeTrack
     models_dir: Path | None = None
+    speaker: str = "largest"
+    """Which face speaks when there are several (:data:`kinora.vocab.SPEAKERS`)."""
 
     def filter(self, config: RenderConfig, frames: int) -> LipSync:
         """A fresh filter for one video of ``frames`` frames (lead-in and lead-out included:
@@ -62,6 +64,7 @@ class LipSyncJob:
             seed=config.seed,
             models_dir=self.models_dir,
             visemes=self.visemes.source,
+            speaker=self.speaker,
         )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kinora.audio import AudioPlan
+from kinora.audio import DRIVER_SOURCE, AudioPlan
 from kinora.config import Settings
 from kinora.engines.base import InputKind
 from kinora.engines.registry import Route, builtin_for, engine_for, route
@@ -20,8 +20,9 @@ from kinora.pipeline.inputs import DecodedInputs, decode_inputs
 from kinora.pipeline.lipsync_step import LipSyncStep, note_skipped, plan_step, run_step
 from kinora.pipeline.plan import Plan, plan
 from kinora.pipeline.render import RenderJob, RenderOutcome
-from kinora.pipeline.sound import plan_lip_sync, plan_soundtrack, soundtrack_maker
+from kinora.pipeline.sound import SPEAKER_NOT_SENT, plan_lip_sync, plan_soundtrack, soundtrack_maker
 from kinora.spec import GenerationSpec
+from kinora.vocab import DEFAULT_SPEAKER
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,12 @@ def prepare(
     driver = decoded.inputs.driver
     kept = driver if driver is not None and settings.keep_driver_sound else None
     audio_plan = plan_soundtrack(spec, decoded.audio_files, driver=kept)
+    # The driving video's own sound plays as the speech track but is not narration: the
+    # driver then sets the length and moves the mouth.
+    speech = audio_plan.speech if audio_plan is not None else None
     narration = (
         audio_plan.video_seconds
-        if audio_plan is not None and audio_plan.speech is not None
+        if audio_plan is not None and speech is not None and speech.source != DRIVER_SOURCE
         else None
     )
     planned = plan(
@@ -91,12 +95,15 @@ def prepare(
         decoded.inputs.images,
         native_audio=spec.native_audio,
         models_dir=settings.resolved_models_dir,
+        speaker=spec.audio.speaker,
     )
     if not_synced:
         planned = replace(planned, ignored=(*planned.ignored, *not_synced))
     step, skipped = plan_step(settings, audio_plan, lip_sync)
     if step is not None:
         lip_sync = None  # the provider lip-syncs the finished video; the built-in is its fallback
+        if spec.audio.speaker not in (None, DEFAULT_SPEAKER):
+            planned = replace(planned, ignored=(*planned.ignored, SPEAKER_NOT_SENT))
     job = RenderJob(
         inputs=decoded.inputs,
         configs=planned.configs,

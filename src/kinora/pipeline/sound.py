@@ -14,8 +14,14 @@ from kinora.engines.people.landmarks import LandmarkModelsMissing, track_face
 from kinora.pipeline.plan import Ignored
 from kinora.pipeline.render import LipSyncJob, SoundtrackMaker
 from kinora.spec import GenerationSpec
+from kinora.vocab import DEFAULT_SPEAKER
 
 NO_FACE = Ignored("lip_sync", "no face found in the picture: the narration plays without lip sync")
+SPEAKER_NOT_SENT = Ignored(
+    "audio_option.speaker",
+    "the lip-sync provider picks the face itself (its API takes no choice of face); the "
+    "built-in fallback would have honoured it",
+)
 NOTHING_TO_SYNC = Ignored(
     "native_audio",
     "no speech, so no lip sync: native_audio adds the sound effects; narration (with a "
@@ -64,6 +70,7 @@ def plan_lip_sync(
     *,
     native_audio: bool,
     models_dir: Path | None,
+    speaker: str | None = None,
 ) -> tuple[LipSyncJob | None, tuple[Ignored, ...]]:
     """The lip-sync job when there is speech and a face to speak it, and what is recorded
     when not (so nothing is dropped silently).
@@ -86,7 +93,7 @@ def plan_lip_sync(
         if not found:
             return None, (NO_FACE,)
     assert plan is not None
-    return LipSyncJob(viseme_track(plan), models_dir), ()
+    return LipSyncJob(viseme_track(plan), models_dir, speaker or DEFAULT_SPEAKER), ()
 
 
 def viseme_track(plan: AudioPlan) -> VisemeTrack:

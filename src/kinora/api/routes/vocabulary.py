@@ -15,8 +15,10 @@ from kinora.vocab import (
     ASPECT_RATIO_INFO,
     CAMERA_PATH_INFO,
     DEFAULT_NARRATOR,
+    DEFAULT_SPEAKER,
     MOTION_TYPE_INFO,
     NARRATORS,
+    SPEAKERS,
     TRY_ON_MODEL_INFO,
     InputName,
 )
@@ -59,8 +61,15 @@ class NarratorChoice(_Choice):
     """Speaks a narration that names no narrator."""
 
 
+class SpeakerChoice(_Choice):
+    description: str
+    default: bool
+    """Chosen when ``audio_option.speaker`` is not given."""
+
+
 class Vocabulary(BaseModel):
-    """The values of motion_type, camera_control, aspect_ratio, model and narrator, in order."""
+    """The values of motion_type, camera_control, aspect_ratio, model, narrator and
+    audio_option.speaker, in order."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -69,6 +78,7 @@ class Vocabulary(BaseModel):
     aspect_ratios: list[AspectRatioChoice]
     try_on_models: list[TryOnModelChoice]
     narrators: list[NarratorChoice]
+    speakers: list[SpeakerChoice]
 
 
 _INPUT_ORDER: tuple[InputName, ...] = ("text", "one_image", "two_images")
@@ -109,6 +119,10 @@ def vocabulary() -> Vocabulary:
         ],
         narrators=[
             NarratorChoice(value=n, label=n, default=n == DEFAULT_NARRATOR) for n in NARRATORS
+        ],
+        speakers=[
+            SpeakerChoice(value=s, label=s, description=d, default=s == DEFAULT_SPEAKER)
+            for s, d in SPEAKERS.items()
         ],
     )
 

@@ -11,8 +11,10 @@ lips are, m/b/p, and how far the lower lip is tucked under the teeth, f/v:
 :mod:`kinora.audio.visemes` makes it), handed in as plain arrays (engines do not import the
 audio package).
 
-Which face: the largest the face detector finds when the track starts (``track_face``); the
-track then follows that face and re-detects (the largest again) only when it loses it.
+Which face: the largest the face detector finds when the track starts (``track_face``), or
+the one ``speaker`` names (left, right, center: :data:`kinora.vocab.SPEAKERS`, the request's
+``audio_option.speaker``); the track then follows that face and re-detects (by the same
+rule) only when it loses it.
 
 The warp, in the face's own axes (x along the eyes, y down the face, in pixels; origin the
 mouth's centre):
@@ -49,9 +51,18 @@ import numpy.typing as npt
 
 from kinora.engines.geometry import kernels
 from kinora.engines.geometry.warp import Grid
-from kinora.engines.people.landmarks import MESH_MIN_SCORE, FaceMesh, Roi, face_mesh, track_face
+from kinora.engines.people.landmarks import (
+    MESH_MIN_SCORE,
+    FaceBox,
+    FaceMesh,
+    Roi,
+    detect_faces,
+    face_mesh,
+    track_face,
+)
 from kinora.engines.people.mouth import interior_colour
 from kinora.video.colour import i420_planes, i420_to_rgb
+from kinora.vocab import SPEAKERS
 
 Frame = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.floating[Any]]
@@ -289,8 +300,42 @@ def i420_box(frame: Frame, box: tuple[int, int, int, int]) -> Frame:
     return out
 
 
+FACE_CHOSEN = {
+    "largest": "the largest face",
+    "left": "the face furthest to the left",
+    "right": "the face furthest to the right",
+    "center": "the face nearest the picture's centre",
+}
+"""How the history entry names the face that spoke, per speaker."""
+
+
+def _speaking_face(rgb: Frame, speaker: str, *, models_dir: Path | None) -> FaceMesh | None:
+    """The mesh of the face ``speaker`` names (:data:`kinora.vocab.SPEAKERS`) among those the
+    detector finds, or None. Faces the mesh does not confirm are passed over."""
+    if speaker == "largest":
+        return track_face(rgb, models_dir=models_dir)
+    faces = detect_faces(rgb, models_dir=models_dir)
+    h, w = rgb.shape[:2]
+
+    def centre(face: FaceBox) -> tuple[float, float]:
+        return (face.x0 + face.x1) / 2, (face.y0 + face.y1) / 2
+
+    if speaker == "left":
+        faces.sort(key=lambda f: centre(f)[0])
+    elif speaker == "right":
+        faces.sort(key=lambda f: -centre(f)[0])
+    else:
+        faces.sort(key=lambda f: math.hypot(centre(f)[0] - w / 2, centre(f)[1] - h / 2))
+    for face in faces:
+        mesh = face_mesh(rgb, face, models_dir=models_dir)
+        if mesh.score >= MESH_MIN_SCORE:
+            return mesh
+    return None
+
+
 class FaceTrack:
-    """The largest face's mesh in successive frames, smoothed in the face's own frame.
+    """The chosen face's mesh (the largest, unless ``speaker`` says otherwise) in successive
+    frames, smoothed in the face's own frame.
 
     Each frame's mesh is fitted to the first by a similarity (shift, scale, turn: least
     squares over all 468 points, which averages their jitter away); the shape, expressed in
@@ -306,8 +351,11 @@ class FaceTrack:
     first frame that differs is read at once (no frame is predicted from a still face's
     zero pace while the camera starts to move)."""
 
-    def __init__(self, *, models_dir: Path | None = None) -> None:
+    def __init__(self, *, models_dir: Path | None = None, speaker: str = "largest") -> None:
         self._models_dir = models_dir
+        if speaker not in SPEAKERS:
+            raise ValueError(f"unknown speaker {speaker!r}")
+        self._speaker = speaker
         self._mesh: FaceMesh | None = None
         self._reference: npt.NDArray[np.float64] | None = None
         self._shape: npt.NDArray[np.float64] | None = None
@@ -326,12 +374,15 @@ class FaceTrack:
         in the frame's own pixels."""
         frame = picture.rgb()
         scale = min(1.0, TRACK_SIDE / max(frame.shape[:2]))
-        small = (
+        small: Frame = (
             frame
             if scale == 1.0
-            else cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            else np.asarray(
+                cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA),
+                np.uint8,
+            )
         )
-        mesh = track_face(small, models_dir=self._models_dir)
+        mesh = _speaking_face(small, self._speaker, models_dir=self._models_dir)
         if mesh is None or scale == 1.0:
             return mesh
         return _scaled_mesh(mesh, 1.0 / scale, 0.0, 0.0)
@@ -591,12 +642,15 @@ class LipSyncReport:
     face_box: tuple[int, int, int, int] | None = None
     """The speaking face's mesh box (x0, y0, x1, y1) in the first frame it was found."""
     visemes: str = "from the speech's sound"
+    speaker: str = "largest"
+    """Which face was asked to speak (:data:`kinora.vocab.SPEAKERS`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "engine": "built-in",
             "visemes": self.visemes,
-            "face": "the largest face",
+            "face": FACE_CHOSEN[self.speaker],
+            "speaker": self.speaker,
             "face_box": list(self.face_box) if self.face_box else None,
             "frames": self.frames,
             "frames_with_face": self.with_face,
@@ -641,6 +695,7 @@ class LipSync:
         seed: int = 0,
         models_dir: Path | None = None,
         visemes: str | None = None,
+        speaker: str = "largest",
     ) -> None:
         self.opening = np.asarray(opening, dtype=np.float32)
         shapes = np.asarray(shape, dtype=np.float32)
@@ -677,8 +732,8 @@ class LipSync:
                 + 0.3 * np.sin(2 * math.pi * t / 2.3 + phases[2])
             )
         ).astype(np.float32)
-        self._track = FaceTrack(models_dir=models_dir)
-        self.report = LipSyncReport(visemes=source)
+        self._track = FaceTrack(models_dir=models_dir, speaker=speaker)
+        self.report = LipSyncReport(visemes=source, speaker=speaker)
 
     def pose(self, index: int) -> FacePose:
         if not 0 <= index < len(self.opening):
