@@ -55,6 +55,7 @@ from kinora.engines.people.landmarks import (
     detect_faces,
     detect_pose,
     face_mesh,
+    pose_in_box,
 )
 from kinora.engines.people.masks import subject_mask
 from kinora.engines.people.meshwarp import (
@@ -357,6 +358,18 @@ class CharacterEngine(MotionEngine):
         h, w = mask.shape
         face = _largest_face(rgb, mask, self.models_dir)
         pose = detect_pose(rgb, models_dir=self.models_dir)
+        if pose is None:
+            # The detector keys on faces: a body with its face hidden is looked for in the
+            # subject's own bounds instead.
+            rows, cols = np.nonzero(mask > 0.5)
+            if rows.size:
+                bounds = (
+                    float(cols.min()),
+                    float(rows.min()),
+                    float(cols.max()) + 1,
+                    float(rows.max()) + 1,
+                )
+                pose = pose_in_box(rgb, bounds, models_dir=self.models_dir)
         if pose is not None:
             joints, usable = pose_joints(pose, (h, w))
             rig = Rig.build(joints, usable, face)
