@@ -117,6 +117,10 @@ def _head(image: Image, pose: Pose, sw: float, models_dir: Path | None) -> npt.N
     return head
 
 
+FINGER_REACH = 1.9
+"""The fingertips' distance from the wrist, in wrist-to-knuckle lengths."""
+
+
 def _hands_and_forearms(pose: Pose, shape: tuple[int, int], sw: float) -> npt.NDArray[np.uint8]:
     out = np.zeros(shape, np.uint8)
     torso_z = float(
@@ -129,10 +133,16 @@ def _hands_and_forearms(pose: Pose, shape: tuple[int, int], sw: float) -> npt.ND
     )
     for side in ("left", "right"):
         wrist = pose.point(f"{side}_wrist")
-        tips = [pose.point(f"{side}_{f}") for f in ("pinky", "index", "thumb")]
-        reach = max(float(np.hypot(t[0] - wrist[0], t[1] - wrist[1])) for t in tips)
-        for tip in tips:
-            _capsule(out, wrist, tip, max(0.6 * reach, 0.05 * sw))
+        knuckles = [pose.point(f"{side}_{f}") for f in ("pinky", "index", "thumb")]
+        reach = max(float(np.hypot(k[0] - wrist[0], k[1] - wrist[1])) for k in knuckles)
+        for k in knuckles:
+            # BlazePose's hand points are the knuckles: the fingers reach about as far again
+            # (a long sleeve must not cover them).
+            tip = (
+                wrist[0] + FINGER_REACH * (k[0] - wrist[0]),
+                wrist[1] + FINGER_REACH * (k[1] - wrist[1]),
+            )
+            _capsule(out, wrist, tip, max(0.8 * reach, 0.05 * sw))
         elbow = pose.point(f"{side}_elbow")
         arm_z = float(
             np.mean(

@@ -376,8 +376,10 @@ def _continue_side(rgb: Image, alpha: Mask, extra: float, turn: int) -> tuple[Im
 
 
 def kind_from_shape(mask: npt.NDArray[np.bool_]) -> GarmentKind:
-    """Trousers when the lower part splits into two legs, a dress when the outline is long
-    and narrow, else a top."""
+    """Trousers when the lower part splits into two legs; outerwear when the front is open
+    (a narrow gap down the middle of most of its length) or when it has sleeves and a body
+    long for its hem (a coat laid flat: more than twice as long as its hem is wide); a dress
+    when the outline is long and narrow; else a top."""
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
     height, width = y1 - y0 + 1, x1 - x0 + 1
@@ -388,9 +390,33 @@ def kind_from_shape(mask: npt.NDArray[np.bool_]) -> GarmentKind:
     split &= lower[:, int(0.55 * width) :].any(axis=1)
     if split.mean() > 0.6:
         return GarmentKind.TROUSERS
+    if _open_front(mask, y0, height, x0, width) or _long_with_sleeves(mask, y1, height, width):
+        return GarmentKind.OUTERWEAR
     if height > 1.6 * width:
         return GarmentKind.DRESS
     return GarmentKind.TOP
+
+
+def _open_front(mask: npt.NDArray[np.bool_], y0: int, height: int, x0: int, width: int) -> bool:
+    """A gap down the middle (between filled cloth a tenth of the width either side) in
+    most rows from a quarter of the way down to the hem: an open coat or jacket."""
+    rows = mask[y0 + int(0.25 * height) : y0 + int(0.95 * height)]
+    if rows.shape[0] == 0:
+        return False
+    cx = x0 + width // 2
+    reach = max(2, int(0.1 * width))
+    band = rows[:, cx - reach : cx + reach + 1]
+    sides = rows[:, cx - reach] & rows[:, cx + reach]
+    gap = sides & ~band.all(axis=1)
+    return bool(gap.mean() > 0.6)
+
+
+def _long_with_sleeves(mask: npt.NDArray[np.bool_], y1: int, height: int, width: int) -> bool:
+    hem = np.flatnonzero(mask[max(0, y1 - max(1, height // 50))])
+    if hem.size == 0:
+        return False
+    hem_width = float(hem.max() - hem.min() + 1)
+    return width > 1.5 * hem_width and height > 2.0 * hem_width
 
 
 def _row_extent(mask: npt.NDArray[np.bool_], y: int) -> tuple[float, float]:
