@@ -50,6 +50,14 @@ def test_create_wait_download(live: LiveServer, testdata: Path, tmp_path: Path) 
         assert percentages == sorted(percentages)
         assert client.list(limit=5).items[0].id == media.id
         assert client.credits() == 99
+        # one more second from its last frame, charged for that second only
+        client.extend(media.id, duration=1, camera_control="Pan left")
+        longer = client.wait(media.id, poll_interval=0.05)
+        assert longer.status == "success"
+        assert probe(client.download(media.id, tmp_path / "longer.mp4"))["frames"] == 72
+        first = client.download(media.id, tmp_path / "v1.mp4", bullet_version=1)
+        assert probe(first)["frames"] == 48
+        assert client.credits() == 98
 
 
 def test_errors_are_exceptions_with_the_api_message(live: LiveServer) -> None:

@@ -664,6 +664,50 @@ def _wait_batch_with_bar(client: Client, batch: Batch) -> Batch:
 
 
 @app.command()
+def extend(
+    media_id: Annotated[str, typer.Argument(help="Media id (a finished media).")],
+    duration: Annotated[int, typer.Option(min=1, max=10, help="Seconds to add.")] = 5,
+    prompt: Annotated[str | None, typer.Option(help="prompt (default: the media's).")] = None,
+    camera: Annotated[
+        str | None, typer.Option("--camera", "--camera-control", help="camera_control.")
+    ] = None,
+    motion_type: Annotated[str | None, typer.Option("--motion-type")] = None,
+    index: Annotated[int, typer.Option(min=0, max=3, help="Which video to continue.")] = 0,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
+    download: Annotated[
+        Path | None, typer.Option("--download", help="Save the video here (implies --wait).")
+    ] = None,
+    server: Server = "http://127.0.0.1:8000",
+    key: Key = None,
+) -> None:
+    """Add seconds after a finished media's video, from its last frame (POST
+    /media/{id}/extend); charged for the new seconds only."""
+    from kinora.errors import KinoraError
+
+    with _client(server, key) as client:
+        try:
+            media = client.extend(
+                media_id,
+                duration=duration,
+                prompt=prompt,
+                camera_control=camera,
+                motion_type=motion_type,
+                index=index,
+            )
+            err.print(f"media {media.id}: {media.status}")
+            if wait or download:
+                media = _wait_with_bar(client, media.id)
+                for video in media.videos:
+                    err.print(f"video {video.index}: {video.url}")
+            if download:
+                client.download(media.id, download, index=0)
+                err.print(f"saved {download}")
+        except (KinoraError, OSError) as exc:
+            _fail(exc)
+    typer.echo(media.id)
+
+
+@app.command()
 def status(
     media_id: Annotated[str, typer.Argument(help="Media id.")],
     server: Server = "http://127.0.0.1:8000",

@@ -593,10 +593,37 @@ def _progress(data: Mapping[str, Any]) -> Progress:
     )
 
 
+def _extend_request(
+    media_id: str,
+    duration: int,
+    prompt: str | None,
+    camera_control: str | None,
+    motion_type: str | None,
+    index: int,
+    idempotency_key: str | None,
+) -> _Request:
+    body: dict[str, Any] = {"duration": duration, "index": index}
+    for name, value in (
+        ("prompt", prompt),
+        ("camera_control", camera_control),
+        ("motion_type", motion_type),
+    ):
+        if value is not None:
+            body[name] = value
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+    return _Request("POST", f"/media/{media_id}/extend", json=body, headers=headers)
+
+
 def _download_params(
-    object_type: str, index: int, width: int | None, file_size: float | None
+    object_type: str,
+    index: int,
+    width: int | None,
+    file_size: float | None,
+    bullet_version: str | int | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"object_type": object_type}
+    if bullet_version is not None:
+        params["bullet_version"] = str(bullet_version)
     if index:
         params["index"] = index
     if width:
@@ -701,9 +728,12 @@ class Client:
         index: int = 0,
         width: int | None = None,
         file_size: float | None = None,
+        bullet_version: str | int | None = None,
     ) -> Path:
+        """Save a file of the media; ``bullet_version`` names an earlier version's video
+        (after an edit or an extension)."""
         target = Path(path)
-        params = _download_params(object_type, index, width, file_size)
+        params = _download_params(object_type, index, width, file_size, bullet_version)
         with self._http.stream(
             "GET", f"/media/{media_id}/download", params=params, follow_redirects=True
         ) as response:
@@ -741,6 +771,24 @@ class Client:
 
     def process(self, media_id: str) -> Media:
         return _media(_unwrap(self._send(_Request("POST", f"/media/{media_id}/process")).json()))
+
+    def extend(
+        self,
+        media_id: str,
+        *,
+        duration: int = 5,
+        prompt: str | None = None,
+        camera_control: str | None = None,
+        motion_type: str | None = None,
+        index: int = 0,
+        idempotency_key: str | None = None,
+    ) -> Media:
+        """Add ``duration`` seconds after a finished media's video (POST /media/{id}/extend);
+        charged for the new seconds only. Wait for it as for a create."""
+        request = _extend_request(
+            media_id, duration, prompt, camera_control, motion_type, index, idempotency_key
+        )
+        return _media(_unwrap(self._send(request).json()))
 
     def cancel(self, media_id: str) -> Media:
         return _media(_unwrap(self._send(_Request("POST", f"/media/{media_id}/cancel")).json()))
@@ -900,9 +948,12 @@ class AsyncClient:
         index: int = 0,
         width: int | None = None,
         file_size: float | None = None,
+        bullet_version: str | int | None = None,
     ) -> Path:
+        """Save a file of the media; ``bullet_version`` names an earlier version's video
+        (after an edit or an extension)."""
         target = Path(path)
-        params = _download_params(object_type, index, width, file_size)
+        params = _download_params(object_type, index, width, file_size, bullet_version)
         async with self._http.stream(
             "GET", f"/media/{media_id}/download", params=params, follow_redirects=True
         ) as response:
@@ -939,6 +990,23 @@ class AsyncClient:
     async def process(self, media_id: str) -> Media:
         response = await self._send(_Request("POST", f"/media/{media_id}/process"))
         return _media(_unwrap(response.json()))
+
+    async def extend(
+        self,
+        media_id: str,
+        *,
+        duration: int = 5,
+        prompt: str | None = None,
+        camera_control: str | None = None,
+        motion_type: str | None = None,
+        index: int = 0,
+        idempotency_key: str | None = None,
+    ) -> Media:
+        """:meth:`Client.extend`."""
+        request = _extend_request(
+            media_id, duration, prompt, camera_control, motion_type, index, idempotency_key
+        )
+        return _media(_unwrap((await self._send(request)).json()))
 
     async def cancel(self, media_id: str) -> Media:
         response = await self._send(_Request("POST", f"/media/{media_id}/cancel"))

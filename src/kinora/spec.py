@@ -66,6 +66,19 @@ class AudioSpec(_Frozen):
     largest."""
 
 
+class Extension(_Frozen):
+    """What an extension continues (``POST /media/{id}/extend``): the media's video it
+    follows, by its stored key, and that video's shape, which the new seconds keep."""
+
+    key: str
+    bullet_version: str
+    """The version (video_history entry) whose video is continued."""
+    frames: int
+    fps: int
+    width: int
+    height: int
+
+
 class GenerationSpec(_Frozen):
     """Every render-affecting field of one generation. See the module docstring."""
 
@@ -91,6 +104,9 @@ class GenerationSpec(_Frozen):
     audio: AudioSpec = AudioSpec()
     character_animate: bool = False
     try_on_model: TryOnModel | None = None
+    extends: Extension | None = None
+    """Set for an extension: the render starts at that video's last frame and its result is
+    that video followed by the new seconds."""
     metadata: Mapping[str, Any] = Field(default_factory=dict)
     """The caller's own JSON object; engines may read it, nothing in Kinora depends on it."""
 

@@ -23,7 +23,7 @@ from kinora import studio, telemetry
 from kinora.api import observe
 from kinora.api.ratelimit import RateLimits
 from kinora.api.routes import account, batches, media, models, vocabulary
-from kinora.api.schemas import MediaCreate, MediaUpdate
+from kinora.api.schemas import MediaCreate, MediaExtend, MediaUpdate
 from kinora.api.statuscache import StatusCache
 from kinora.config import Settings, get_settings
 from kinora.errors import InputError, KinoraError
@@ -206,7 +206,7 @@ def create_app(settings: Settings | None = None, *, workers: int | None = None) 
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (MediaCreate, MediaUpdate):
+        for model in (MediaCreate, MediaUpdate, MediaExtend):
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in model_schema.pop("$defs", {}).items():
                 components[name] = sub

@@ -101,6 +101,33 @@ async def wait_for_rendition(runtime: Runtime, pending: RenditionPending) -> Dow
     return pending.download
 
 
+def _earlier_version(
+    media: Media,
+    history: list[dict[str, object]],
+    bullet_version: str,
+    object_type: str,
+    index: int,
+    store: Storage,
+) -> Download:
+    """An earlier version's video or thumbnail (an edit or an extension made a newer one)."""
+    entry = next((e for e in history if e["bullet_version"] == bullet_version), None)
+    if entry is None:
+        versions = ", ".join(str(e["bullet_version"]) for e in history)
+        raise BadRequestError(f"no version {bullet_version} (versions: {versions})")
+    results = entry.get("results")
+    if not isinstance(results, list) or not results:
+        raise BadRequestError(f"version {bullet_version}'s video was not kept")
+    if object_type not in ("bullet_video_mp4", "thumbnail_jpg"):
+        raise BadRequestError("an earlier version offers bullet_video_mp4 and thumbnail_jpg")
+    if index >= len(results):
+        raise BadRequestError(f"index {index} is out of range (0-{len(results) - 1})")
+    item = results[index]
+    stem = f"{media.id}_v{bullet_version}_{index}"
+    if object_type == "thumbnail_jpg":
+        return Download(str(item["thumbnail_key"]), "image/jpeg", f"{stem}.jpg", store)
+    return Download(str(item["key"]), "video/mp4", f"{stem}.mp4", store)
+
+
 def resolve_download(
     runtime: Runtime,
     media: Media,
@@ -109,8 +136,12 @@ def resolve_download(
     width: int | None,
     file_size: float | None,
     index: int,
+    bullet_version: str | None = None,
 ) -> Download:
     store = runtime.storage
+    history = list(media.video_history)
+    if bullet_version is not None and history and bullet_version != history[-1]["bullet_version"]:
+        return _earlier_version(media, history, bullet_version, object_type, index, store)
     if object_type == "source":
         if not media.inputs:
             raise BadRequestError("this media has no source files")

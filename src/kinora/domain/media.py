@@ -24,7 +24,7 @@ from kinora.audio.decode import decode_audio
 from kinora.db.models import Customer, Media, MediaStatus, utcnow
 from kinora.domain import credits, lifecycle
 from kinora.domain.lifecycle import render_priority
-from kinora.domain.requests import MediaCreate, MediaItem, MediaUpdateBase
+from kinora.domain.requests import MediaCreate, MediaExtend, MediaItem, MediaUpdateBase
 from kinora.domain.webhooks import notify
 from kinora.engines import registry
 from kinora.engines.base import InputKind
@@ -37,8 +37,8 @@ from kinora.errors import (
 )
 from kinora.inputs.decode import decode_driver, decode_image, decode_video, looks_like_video
 from kinora.inputs.fetch import check_webhook_url, fetch
-from kinora.spec import AudioSpec, GenerationSpec, InputRef
-from kinora.vocab import MotionType, TryOnModel
+from kinora.spec import AudioSpec, Extension, GenerationSpec, InputRef
+from kinora.vocab import AspectRatio, MotionType, TryOnModel
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -528,6 +528,87 @@ def process_media(
         if lifecycle.running(media):
             raise BadRequestError("a generation is already running")
         spec = media.spec.seeded().model_copy(update={"metadata": dict(media.extra or {})})
+        lifecycle.start_generation(s, media, spec, cost=cost_of_spec(spec))
+        generation = media.bullet_version
+        if on_commit is not None:
+            on_commit(s, media_id)
+    _enqueue(runtime, media_id=media_id, generation=generation, priority=render_priority(spec))
+    return media
+
+
+MAX_EXTENDED_SECONDS = 120
+"""The longest video extensions may make (each adds 1-10 s)."""
+
+
+def extension_spec(media: Media, request: MediaExtend) -> GenerationSpec:
+    """The spec of ``media``'s extension: the seconds asked for, from its video's last frame,
+    with its prompt, camera path and motion type unless the request names others, at its
+    video's size and frame rate. Its narration is not spoken again (it is in the video
+    already); music from a prompt and native sound continue in the new seconds."""
+    if media.status != MediaStatus.SUCCESS or not media.result or not media.video_history:
+        raise BadRequestError("only a finished media can be extended")
+    if request.index >= len(media.result):
+        raise InputError(
+            ("body", "index"), f"index {request.index} is out of range (0-{len(media.result) - 1})"
+        )
+    item = media.result[request.index]
+    entry = media.video_history[-1]
+    configs = entry.get("engine_config", {}).get("configs", [])
+    config = configs[request.index] if request.index < len(configs) else {}
+    fps = int(config.get("fps") or media.spec.fps or 24)
+    if request.fps is not None and request.fps != fps:
+        raise InputError(("body", "fps"), f"an extension keeps the video's frame rate ({fps})")
+    seconds = float(item["duration"])
+    if seconds + request.duration > MAX_EXTENDED_SECONDS:
+        raise InputError(
+            ("body", "duration"),
+            f"the video would last {seconds + request.duration:.0f} s: extensions stop at "
+            f"{MAX_EXTENDED_SECONDS} s",
+        )
+    base = media.spec
+    motion = request.motion_type or base.motion_type
+    if motion is MotionType.TRY_ON_VIDEO:
+        motion = MotionType.AUTO  # the garment is on: the new seconds move the picture
+    aspect = entry.get("engine_config", {}).get("aspect_ratio") or ""
+    return GenerationSpec(
+        prompt=request.prompt if request.prompt is not None else base.prompt,
+        negative_prompt=base.negative_prompt,
+        motion_type=motion,
+        camera_control=request.camera_control or base.camera_control,
+        duration=request.duration,
+        fps=fps,
+        motion_range=base.motion_range,
+        aspect_ratio=AspectRatio(aspect) if aspect in set(AspectRatio) else base.aspect_ratio,
+        native_audio=base.native_audio,
+        audio=AudioSpec(bg_music_prompt=base.audio.bg_music_prompt),
+        metadata=dict(media.extra or {}),
+        extends=Extension(
+            key=str(item["key"]),
+            bullet_version=str(entry["bullet_version"]),
+            frames=round(seconds * fps),
+            fps=fps,
+            width=int(item["width"]),
+            height=int(item["height"]),
+        ),
+    ).seeded()
+
+
+def extend_media(
+    runtime: Runtime,
+    *,
+    customer: Customer,
+    media_id: str,
+    request: MediaExtend,
+    on_commit: OnCommit | None = None,
+) -> Media:
+    """Charge for the new seconds only and queue them as the media's next generation; its
+    result becomes the longer video (the one before stays downloadable by version)."""
+    with runtime.db.session() as s:
+        media = get_owned_media(s, media_id=media_id, customer=customer)
+        if lifecycle.running(media):
+            raise BadRequestError("a generation is already running")
+        spec = extension_spec(media, request)
+        check_honourable(runtime, spec, visuals=1)
         lifecycle.start_generation(s, media, spec, cost=cost_of_spec(spec))
         generation = media.bullet_version
         if on_commit is not None:

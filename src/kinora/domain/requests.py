@@ -400,6 +400,22 @@ MediaUpdate: type[MediaUpdateBase] = create_model(
 """The edit body: MediaFields, each optional; plus rating."""
 
 
+class MediaExtend(_RequestBase):
+    """``POST /media/{id}/extend``: more seconds after a finished media's video, from its last
+    frame. Unset fields keep the media's own (its prompt, camera path, motion type)."""
+
+    prompt: Annotated[str | None, Field(max_length=MAX_TEXT)] = None
+    duration: Annotated[int, Field(ge=1, le=10)] = 5
+    """Seconds to add."""
+    camera_control: Annotated[CameraControl | None, BeforeValidator(_blank_to_none)] = None
+    motion_type: Annotated[MotionType | None, BeforeValidator(_blank_to_none)] = None
+    fps: FrameRate = None
+    """Must be the video's own frame rate when given (an extension keeps it)."""
+    index: Annotated[int, Field(ge=0, le=3)] = 0
+    """Which of the media's videos to continue (of ``quantity``); the result is that one,
+    longer."""
+
+
 class BatchCreate(BaseModel):
     """``POST /media/batch``: up to 100 create requests (each one ``POST /media``'s JSON
     body), made and charged together."""

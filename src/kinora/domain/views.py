@@ -90,7 +90,7 @@ def history_entry(
             },
         ]
     return {
-        "generate_type": "GENERATE_VIDEO",
+        "generate_type": "EXTEND_VIDEO" if spec.extends is not None else "GENERATE_VIDEO",
         "pose_preset": pose_preset(spec, aspect_ratio).model_dump(),
         "file_map": [entry.model_dump() for entry in file_map(spec)],
         "service_name": service_name,
@@ -104,6 +104,12 @@ def history_entry(
         "spec": spec.to_stored(),
         "ignored": list(ignored),
         "not_drawn": not_drawn,
+        # Kept (not shown: storage keys) so that this version's video stays downloadable
+        # after a later generation (``download?bullet_version=``).
+        "results": [
+            {k: r[k] for k in ("index", "key", "thumbnail_key", "duration") if k in r}
+            for r in results
+        ],
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from kinora.pipeline.render import RenderedVideo, render_all
 from kinora.pipeline.run import after_render, prepare
 from kinora.spec import GenerationSpec
 from kinora.storage import build_storage
+from kinora.video.encode import read_frames, write_thumbnail
+from kinora.video.join import join_videos
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,14 @@ def render_generation(
     turns true between frames.
     """
     storage = build_storage(settings)
-    prepared = prepare(spec, storage.local_path, settings=settings)
+    extends = spec.extends
+    prepared = prepare(
+        spec,
+        storage.local_path,
+        settings=settings,
+        long_side=max(extends.width, extends.height) if extends is not None else None,
+        fps=extends.fps if extends is not None else None,
+    )
     chosen, planned = prepared.route, prepared.plan
 
     def on_progress(done: int, total: int) -> None:
@@ -72,8 +81,13 @@ def render_generation(
     if prepared.lip_sync_step is not None:
         on_message("stage", "lip sync")
     after_render(prepared, outcome, cancelled=cancelled)
+    videos = list(outcome.videos)
+    if extends is not None:
+        on_message("stage", "joining")
+        previous = storage.local_path(extends.key)
+        videos = [_joined(previous, video, work) for video in videos]
     return GenerationRender(
-        videos=list(outcome.videos),
+        videos=videos,
         service_name=chosen.engine.info.name,
         service_version=service_version(chosen.engine, outcome.videos)
         + service_version_note(outcome.videos),
@@ -81,6 +95,16 @@ def render_generation(
         aspect_ratio=planned.aspect_ratio,
         ignored=[item.to_dict() for item in (*planned.ignored, *outcome.ignored)],
     )
+
+
+def _joined(previous: Path, video: RenderedVideo, work: Path) -> RenderedVideo:
+    """An extension's video: the one it continues, then the new seconds (``video``)."""
+    fps = video.config.fps
+    path = work / f"extended_{video.path.stem}.mp4"
+    frames = join_videos(previous, video.path, path, fps=fps)
+    thumbnail = work / f"extended_{video.thumbnail.name}"
+    write_thumbnail(read_frames(previous, max_frames=1)[0], thumbnail)
+    return replace(video, path=path, thumbnail=thumbnail, frames=frames, seconds=frames / fps)
 
 
 def service_version(engine: MotionEngine, videos: Sequence[RenderedVideo]) -> str:

@@ -14,6 +14,7 @@ from kinora.engines.base import EngineInputs, Frame
 from kinora.inputs.decode import decode_driver_file, decode_image, decode_video_file
 from kinora.pipeline.render import Clip
 from kinora.spec import GenerationSpec
+from kinora.video.encode import last_frame
 from kinora.video.trim import trim_borders
 
 
@@ -62,5 +63,8 @@ def decode_inputs(
                 first = pixels
             else:
                 last = pixels
+    if spec.extends is not None and first is None:
+        # An extension continues from the last frame it follows, as it was encoded.
+        first = last_frame(local_path(spec.extends.key))
     decoded.inputs.images = [img for img in (first, last) if img is not None]
     return decoded

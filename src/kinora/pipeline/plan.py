@@ -33,6 +33,9 @@ PLANNER_FIELDS: dict[str, str] = {
     "audio": "narration and music in the soundtrack (kinora.audio); a face in the picture "
     "speaks the narration (lip sync: kinora.pipeline.sound.plan_lip_sync)",
     "metadata": "the caller's own object: stored with the spec for engines that read it",
+    "extends": "an extension: the render starts at that video's last frame, at its size and "
+    "frame rate, and the result is that video then the new seconds "
+    "(kinora.pipeline.generation, kinora.video.join)",
 }
 """Spec fields the pipeline itself honours, whatever engine runs, and how."""
 

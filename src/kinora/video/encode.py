@@ -222,6 +222,20 @@ def read_frames(path: Path | str, *, max_frames: int | None = None) -> list[Fram
     return frames
 
 
+def last_frame(path: Path | str) -> Frame:
+    """A video's last frame: decoded through on the decoder's threads, only the last one
+    converted to RGB."""
+    last: Any = None
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for vf in container.decode(stream):
+            last = vf
+    if last is None:
+        raise ValueError(f"{path} has no frames")
+    return np.asarray(last.to_ndarray(format="rgb24"), dtype=np.uint8)
+
+
 def iter_frames(path: Path | str) -> Iterable[Frame]:
     with av.open(str(path)) as container:
         for vf in container.decode(video=0):

@@ -29,6 +29,7 @@ from kinora.api.schemas import (
     CreditsRequired,
     MediaCreate,
     MediaEnvelope,
+    MediaExtend,
     MediaList,
     MediaUpdate,
     MessageResponse,
@@ -419,6 +420,14 @@ async def download(
     width: Annotated[int | None, Query(ge=16, le=3840)] = None,
     file_size: Annotated[float | None, Query(gt=0, le=1000)] = None,
     index: Annotated[int, Query(ge=0, le=3)] = 0,
+    bullet_version: Annotated[
+        str | None,
+        Query(
+            max_length=8,
+            description="An earlier version's video (video_history's bullet_version); "
+            "default: the current result",
+        ),
+    ] = None,
 ) -> FileResponse:
     def find() -> Download:
         with runtime.db.sessions() as s:
@@ -429,7 +438,13 @@ async def download(
             if object_type == "source" and media.customer_id != customer.id:
                 raise NotFoundError()  # the inputs are the owner's alone, even of public media
         return resolve_download(
-            runtime, media, object_type=object_type, width=width, file_size=file_size, index=index
+            runtime,
+            media,
+            object_type=object_type,
+            width=width,
+            file_size=file_size,
+            index=index,
+            bullet_version=bullet_version,
         )
 
     # Async, so that waiting for a worker's rendition holds no thread (the work runs in one).
@@ -475,6 +490,46 @@ def process(
         customer_id=customer.id,
         key=idempotency_key,
         fingerprint=request_hash("POST", f"/media/{media_id}/process", None),
+        action=run,
+        replay_media=_replayer(runtime, customer),
+    )
+
+
+@router.post(
+    "/media/{media_id}/extend",
+    summary="Extend Media",
+    response_model=MediaEnvelope,
+    responses=ERRORS,
+    openapi_extra=_body_schema("MediaExtend"),
+)
+def extend(
+    request: Request,
+    media_id: str,
+    runtime: RuntimeDep,
+    customer: GenerationCustomer,
+    body: BodyDep,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """More seconds after a finished media's video, from its last frame (charged for the new
+    seconds only); the result becomes the longer video, a video_history entry with
+    generate_type EXTEND_VIDEO records it, and the version before stays downloadable
+    (``download?bullet_version=``)."""
+    fields = validate_fields(MediaExtend, body.fields)
+    if body.uploads:
+        raise InputError(("body", "image_files"), "an extension continues the media's own video")
+
+    def run(on_commit: OnCommit | None) -> dict[str, Any]:
+        media = service.extend_media(
+            runtime, customer=customer, media_id=media_id, request=fields, on_commit=on_commit
+        )
+        forget_status(request, media_id)
+        return {"data": _public(media, runtime)}
+
+    return run_once(
+        runtime,
+        customer_id=customer.id,
+        key=idempotency_key,
+        fingerprint=request_hash("POST", f"/media/{media_id}/extend", body),
         action=run,
         replay_media=_replayer(runtime, customer),
     )
