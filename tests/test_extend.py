@@ -104,6 +104,9 @@ def test_an_extended_media_plays_on_for_the_sum_of_the_lengths(
     a, b = first_audio[1024:k, 0], audio[1024:k, 0]
     assert float(np.corrcoef(a, b)[0, 1]) > 0.95
     assert np.abs(audio[n * rate // 24 + 4800 :]).max() > 0.01
+    # it continued from the last frame kept beside the video (not decoded through), and
+    # keeps its own last frame for the next extension
+    assert entry["spec"]["extends"]["last_frame"].endswith("/last_0.png")
     # the version before stays downloadable
     old = _download(api, media["id"], tmp_path, "v1.mp4", bullet_version="1")
     assert len(read_frames(old)) == n

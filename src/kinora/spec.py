@@ -77,6 +77,9 @@ class Extension(_Frozen):
     fps: int
     width: int
     height: int
+    last_frame: str = ""
+    """The stored key of that video's last frame (a PNG kept with it), if it has one: read
+    instead of decoding the video through."""
 
 
 class GenerationSpec(_Frozen):

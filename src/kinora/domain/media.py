@@ -589,6 +589,7 @@ def extension_spec(media: Media, request: MediaExtend) -> GenerationSpec:
             fps=fps,
             width=int(item["width"]),
             height=int(item["height"]),
+            last_frame=str(item.get("last_frame_key", "")),
         ),
     ).seeded()
 

@@ -288,8 +288,13 @@ def _store_results(runtime: Runtime, prefix: str, videos: list[Any]) -> list[dic
         thumb_key = f"{prefix}/thumb_{index}.jpg"
         runtime.storage.put_file(key, rendered.path)
         runtime.storage.put_file(thumb_key, rendered.thumbnail)
+        last: dict[str, str] = {}
+        if rendered.last_frame is not None and rendered.last_frame.is_file():
+            last["last_frame_key"] = f"{prefix}/last_{index}.png"
+            runtime.storage.put_file(last["last_frame_key"], rendered.last_frame)
         results.append(
             {
+                **last,
                 "index": index,
                 "seed": rendered.config.seed,
                 "key": key,

@@ -64,7 +64,15 @@ def decode_inputs(
             else:
                 last = pixels
     if spec.extends is not None and first is None:
-        # An extension continues from the last frame it follows, as it was encoded.
-        first = last_frame(local_path(spec.extends.key))
+        # An extension continues from the last frame it follows (kept beside the video as
+        # a PNG; older videos are decoded through).
+        extends = spec.extends
+        first = (
+            decode_image(
+                local_path(extends.last_frame).read_bytes(), field="media_id", max_pixels=max_pixels
+            ).pixels
+            if extends.last_frame
+            else last_frame(local_path(extends.key))
+        )
     decoded.inputs.images = [img for img in (first, last) if img is not None]
     return decoded

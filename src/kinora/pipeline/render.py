@@ -32,7 +32,7 @@ from kinora.errors import CancelledError
 from kinora.pipeline.plan import Ignored
 from kinora.pipeline.steer import ParticleOverlay
 from kinora.video.colour import i420_to_rgb
-from kinora.video.encode import Mp4Writer, write_thumbnail
+from kinora.video.encode import Mp4Writer, write_frame_png, write_thumbnail
 from kinora.video.fit import cover_fit
 from kinora.video.frames import Clip as Clip  # re-exported: the pipeline's inputs name it
 
@@ -96,6 +96,8 @@ class RenderedVideo:
     """What the engine reported about this render (a provider's job, model version, seed)."""
     version: str = ""
     """This render's service_version when the engine gave one ("": the engine's own)."""
+    last_frame: Path | None = None
+    """The video's last frame as a PNG (None: not kept)."""
 
 
 @dataclass
@@ -181,6 +183,7 @@ def _render_each(
                 i420: bool = False,
                 writer: Mp4Writer = writer,
                 cover: list[Frame] = cover,
+                final: int = n_frames - 1,
             ) -> None:
                 nonlocal done, written
                 if cancelled is not None and cancelled():
@@ -189,7 +192,7 @@ def _render_each(
                     writer.write_i420(frame)
                 else:
                     writer.write(frame)
-                if written == len(lead_in):
+                if written == len(lead_in) or written == final:
                     cover.append(i420_to_rgb(frame) if i420 else frame.copy())
                 written += 1
                 done += 1
@@ -226,8 +229,12 @@ def _render_each(
                 )
             for frame in lead_out:
                 emit(frame)
-            # While the encoder drains its last frames (when x264 leaves a core idle).
+            # While the encoder drains its last frames (when x264 leaves a core idle): the
+            # thumbnail, and the last frame (what an extension continues from, without
+            # decoding the video through).
             write_thumbnail(cover[0], thumb)
+            last = out_dir / f"last_{index}.png"
+            write_frame_png(cover[-1], last)
         metadata = dict(render.metadata) if render is not None else {}
         if lip is not None:
             metadata["lip_sync"] = lip.report.to_dict()
@@ -237,6 +244,7 @@ def _render_each(
             RenderedVideo(
                 path=path,
                 thumbnail=thumb,
+                last_frame=last,
                 config=config,
                 frames=written,
                 seconds=written / config.fps,

@@ -262,6 +262,15 @@ def probe(path: Path | str) -> dict[str, Any]:
     return info
 
 
+def write_frame_png(frame: Frame, path: Path | str) -> None:
+    """A frame as a losslessly kept PNG, quickly (zlib level 1)."""
+    ok = cv2.imwrite(
+        str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    )
+    if not ok:
+        raise OSError(f"cannot write {path}")
+
+
 def write_thumbnail(frame: Frame, path: Path | str, *, max_side: int = 640) -> None:
     h, w = frame.shape[:2]
     scale = min(1.0, max_side / max(h, w))
