@@ -8,6 +8,8 @@ emptied before every run (each side starts from a picture the engine has not see
 new photo or a new last frame is):
 
 (a) fresh: a 5 s 720p render of the photo (Pan left);
+(c) fresh from the same picture: a 5 s 720p render of (b)'s starting picture as a photo,
+    so that b / c is what extending adds to rendering those seconds (the join);
 (b) extend: 5 s more after a 5 s 720p video of the same photo (Zoom in), from its last frame,
     joined into one 10 s video.
 
@@ -28,6 +30,7 @@ from kinora.config import Settings, default_models_dir
 from kinora.domain.requests import MediaCreate
 from kinora.engines import registry
 from kinora.pipeline.generation import render_generation
+from kinora.pipeline.render import RenderedVideo
 from kinora.spec import Extension, GenerationSpec, InputRef
 from kinora.storage import build_storage
 from kinora.video.encode import probe
@@ -55,13 +58,15 @@ def _forget() -> None:
                 cache.clear()
 
 
-def _run(spec: GenerationSpec, settings: Settings, work: Path) -> tuple[float, float, Path]:
+def _run(
+    spec: GenerationSpec, settings: Settings, work: Path
+) -> tuple[float, float, RenderedVideo]:
     _forget()
     t0, c0 = time.perf_counter(), time.process_time()
     done = render_generation(
         spec, work, settings=settings, on_message=lambda *a: None, cancelled=lambda: False
     )
-    return time.perf_counter() - t0, time.process_time() - c0, done.videos[0].path
+    return time.perf_counter() - t0, time.process_time() - c0, done.videos[0]
 
 
 def main() -> None:
@@ -82,8 +87,10 @@ def main() -> None:
         first = tmp / "first"
         first.mkdir()
         _, _, previous = _run(_spec("Zoom in", "bench/photo.png"), settings, first)
-        storage.put_file("bench/previous.mp4", previous)
-        info = probe(previous)
+        storage.put_file("bench/previous.mp4", previous.path)
+        assert previous.last_frame is not None
+        storage.put_file("bench/last.png", previous.last_frame)
+        info = probe(previous.path)
         extension = _spec("Pan left", None).model_copy(
             update={
                 "extends": Extension(
@@ -93,28 +100,34 @@ def main() -> None:
                     fps=24,
                     width=int(info["width"]),
                     height=int(info["height"]),
+                    last_frame="bench/last.png",
                 ),
                 "aspect_ratio": None,
             }
         )
         fresh = _spec("Pan left", "bench/photo.png")
-        sides: dict[str, list[tuple[float, float]]] = {"fresh": [], "extend": []}
+        same_start = _spec("Pan left", "bench/last.png")
+        sides: dict[str, list[tuple[float, float]]] = {"fresh": [], "extend": [], "same": []}
         for i in range(args.repeats):
-            for name, spec in (("fresh", fresh), ("extend", extension)):
+            for name, spec in (("fresh", fresh), ("extend", extension), ("same", same_start)):
                 work = tmp / f"{name}{i}"
                 work.mkdir()
-                wall, cpu, path = _run(spec, settings, work)
+                wall, cpu, video = _run(spec, settings, work)
                 sides[name].append((wall, cpu))
                 if name == "extend":
-                    assert abs(probe(path)["duration"] - 2 * info["duration"]) < 0.2
+                    assert abs(probe(video.path)["duration"] - 2 * info["duration"]) < 0.2
         print(
             f"5 s 720p at 24 fps, {PHOTO.name}, medians of {args.repeats}, load average "
             f"{os.getloadavg()[0]:.1f}:"
         )
         for k, clock in enumerate(("wall", "CPU")):
-            a = statistics.median(t[k] for t in sides["fresh"])
-            b = statistics.median(t[k] for t in sides["extend"])
-            print(f"{clock}: (a) fresh {a:.2f} s  (b) extend {b:.2f} s  b / a = {b / a:.2f}")
+            a, b, c = (
+                statistics.median(t[k] for t in sides[name]) for name in ("fresh", "extend", "same")
+            )
+            print(
+                f"{clock}: (a) fresh {a:.2f} s  (b) extend {b:.2f} s  (c) fresh from the "
+                f"same last frame {c:.2f} s: b / a = {b / a:.2f}, b / c = {b / c:.2f}"
+            )
 
 
 if __name__ == "__main__":
