@@ -228,3 +228,42 @@ def test_csv_image_columns_are_urls_in_order(api: Api) -> None:
     assert three.json()["detail"][0]["loc"] == ["body", "items", 0, "image_urls"]
     assert csv_items(b"\xef\xbb\xbfprompt,seed\nx,7\n") == [{"prompt": "x", "seed": "7"}]
     assert _media_count(api) == 0
+
+
+def test_batches_are_listed_newest_first_and_a_batch_cancels_whole(api: Api) -> None:
+    """``GET /batches`` pages through the caller's batches; ``POST /batches/{id}/cancel``
+    cancels every media still queued or rendering (queued ones fully refunded) and leaves
+    the batch ended."""
+    older = _batch(api, {"items": [{"prompt": "moss", "duration": 1}]})
+    assert older.status_code == 200, older.text
+    items = [{"prompt": word, "duration": 5} for word in ("rain", "snow", "hail", "mist")]
+    newer = _batch(api, {"items": items})
+    assert newer.status_code == 200, newer.text
+    batch_id = newer.json()["data"]["id"]
+    charged = api.credits()
+    r = api.client.post(f"/batches/{batch_id}/cancel", headers=api.headers())
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        body = api.client.get(f"/batches/{batch_id}", headers=api.headers()).json()["data"]
+        if body["status"] != "processing":
+            break
+        time.sleep(0.2)
+    assert body["status"] != "processing", body
+    statuses = [item["status"] for item in body["items"]]
+    assert statuses.count("cancel") >= 3, statuses  # one may have been rendering, or done
+    assert api.credits() >= charged + 3  # the queued ones refunded in full
+    # listed newest first, a page at a time
+    r = api.client.get("/batches", params={"limit": 1}, headers=api.headers())
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert [b["id"] for b in page["data"]] == [batch_id] and page["next_cursor"] == batch_id
+    r = api.client.get(
+        "/batches", params={"limit": 1, "cursor": page["next_cursor"]}, headers=api.headers()
+    )
+    assert [b["id"] for b in r.json()["data"]] == [older.json()["data"]["id"]]
+    assert r.json()["next_cursor"] is None
+    bad = api.client.get("/batches", params={"cursor": "nope"}, headers=api.headers())
+    assert bad.status_code == 422 and "cursor" in bad.text
+    missing = api.client.post("/batches/nope/cancel", headers=api.headers())
+    assert missing.status_code == 404

@@ -43,6 +43,8 @@ def test_create_and_wait_for_a_batch(live: LiveServer) -> None:
             assert media.status == "success" and media.raw["batch_id"] == made.id
         assert client.get(done.media_ids[1]).raw["metadata"] == {"row": 2}
         assert seen[-1] == done
+        assert [b.id for b in client.list_batches(limit=5)] == [made.id]
+        assert client.cancel_batch(made.id).status == "success"  # ended ones stay as they are
         assert client.get_batch(made.id).status == "success"
         with pytest.raises(APIError) as caught:
             client.get_batch("no-such-batch")

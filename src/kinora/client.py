@@ -831,6 +831,17 @@ class Client:
     def get_batch(self, batch_id: str) -> Batch:
         return _batch(_unwrap(self._send(_Request("GET", f"/batches/{batch_id}")).json()))
 
+    def list_batches(self, *, limit: int = 20, cursor: str | None = None) -> Sequence[Batch]:
+        """Your batches, newest first (``cursor``: the last batch id of the page before)."""
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        body = self._send(_Request("GET", "/batches", params=params)).json()
+        return [_batch(b) for b in body.get("data", [])]
+
+    def cancel_batch(self, batch_id: str) -> Batch:
+        """Cancel every media of the batch still queued or rendering."""
+        response = self._send(_Request("POST", f"/batches/{batch_id}/cancel"))
+        return _batch(_unwrap(response.json()))
+
     def wait_batch(
         self,
         batch_id: str,
@@ -1045,6 +1056,17 @@ class AsyncClient:
 
     async def get_batch(self, batch_id: str) -> Batch:
         response = await self._send(_Request("GET", f"/batches/{batch_id}"))
+        return _batch(_unwrap(response.json()))
+
+    async def list_batches(self, *, limit: int = 20, cursor: str | None = None) -> Sequence[Batch]:
+        """:meth:`Client.list_batches`."""
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        body = (await self._send(_Request("GET", "/batches", params=params))).json()
+        return [_batch(b) for b in body.get("data", [])]
+
+    async def cancel_batch(self, batch_id: str) -> Batch:
+        """:meth:`Client.cancel_batch`."""
+        response = await self._send(_Request("POST", f"/batches/{batch_id}/cancel"))
         return _batch(_unwrap(response.json()))
 
     async def wait_batch(

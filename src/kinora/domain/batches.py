@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from kinora.db.models import Batch, Customer, Media, utcnow
+from kinora.db.models import ACTIVE_STATUSES, Batch, Customer, Media, utcnow
 from kinora.domain import media as media_service
+from kinora.domain.batchstatus import get_batch
 from kinora.domain.requests import MediaCreate
 from kinora.errors import InputError, InsufficientCreditError
 from kinora.inputs.fetch import check_webhook_url
@@ -116,3 +117,21 @@ def create_batch(
     for media in created:
         media_service.enqueue_media(runtime, media)
     return BatchCreated(batch=batch, media=created, credits_required=total)
+
+
+def cancel_batch(runtime: Runtime, *, customer: Customer, batch_id: str) -> Batch:
+    """Cancel every media of the batch still queued or rendering, as ``POST
+    /media/{id}/cancel`` does each (queued: full refund; rendering: finished variants kept);
+    media that already ended stay as they are."""
+    with runtime.db.sessions() as s:
+        batch = get_batch(s, batch_id=batch_id, customer=customer)
+        active = list(
+            s.scalars(
+                select(Media.id).where(
+                    Media.batch_id == batch_id, Media.status.in_(ACTIVE_STATUSES)
+                )
+            )
+        )
+    for media_id in active:
+        media_service.cancel_media(runtime, customer=customer, media_id=media_id)
+    return batch

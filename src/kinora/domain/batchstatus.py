@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kinora.db.models import ACTIVE_STATUSES, Batch, Customer, Media, MediaStatus, utcnow
 from kinora.domain.views import timestamp
-from kinora.errors import NotFoundError
+from kinora.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from kinora.runtime import Runtime
@@ -26,6 +26,28 @@ def get_batch(session: Session, *, batch_id: str, customer: Customer) -> Batch:
     if batch is None or batch.customer_id != customer.id:
         raise NotFoundError()
     return batch
+
+
+def list_batches(
+    session: Session, *, customer: Customer, limit: int, before: str | None = None
+) -> tuple[list[Batch], str | None]:
+    """The customer's batches, newest first, ``limit`` of them from after the batch
+    ``before`` (the previous page's cursor); and the next page's cursor (None: no more)."""
+    query = select(Batch).where(Batch.customer_id == customer.id)
+    if before:
+        last = session.get(Batch, before)
+        if last is None or last.customer_id != customer.id:
+            raise InputError(("query", "cursor"), "not a cursor from this list")
+        query = query.where(
+            (Batch.created_at < last.created_at)
+            | ((Batch.created_at == last.created_at) & (Batch.id < last.id))
+        )
+    rows = list(
+        session.scalars(query.order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1].id if more and rows else None
 
 
 def batch_public(session: Session, batch: Batch) -> dict[str, Any]:

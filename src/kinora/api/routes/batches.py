@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -33,10 +34,17 @@ from kinora.api.idempotency import request_hash, run_once
 from kinora.api.jsonbody import JsonBudgetError, loads_bounded
 from kinora.api.ratelimit import GenerationCustomer, LimitedCustomer
 from kinora.api.routes.media import ERRORS, JSON_STRING_FIELDS, IdempotencyKey, validate_fields
-from kinora.api.schemas import BatchEnvelope, CreditsRequired, MediaCreate, MessageResponse
+from kinora.api.schemas import (
+    BatchEnvelope,
+    BatchPublic,
+    CreditsRequired,
+    MediaCreate,
+    MessageResponse,
+)
 from kinora.db.models import Customer
 from kinora.domain import batches as service
 from kinora.domain.batchstatus import batch_public, get_batch
+from kinora.domain.batchstatus import list_batches as listed_batches
 from kinora.domain.media import OnCommit, Upload
 from kinora.domain.requests import BatchCreate
 from kinora.errors import InputError, PayloadTooLargeError
@@ -319,3 +327,41 @@ def _replayer(runtime: Runtime, customer: Customer) -> Callable[[str], dict[str,
 def get(batch_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
     with runtime.db.sessions() as s:
         return {"data": batch_public(s, get_batch(s, batch_id=batch_id, customer=customer))}
+
+
+class BatchList(BaseModel):
+    data: list[BatchPublic]
+    next_cursor: str | None = None
+    """Pass as ``cursor`` for the next page; null on the last."""
+
+
+@router.get("/batches", summary="List your batches", response_model=BatchList, responses=ERRORS)
+def list_batches(
+    runtime: RuntimeDep,
+    customer: LimitedCustomer,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Newest first, with each batch's status and items as ``GET /batches/{id}`` shows them."""
+    with runtime.db.sessions() as s:
+        rows, next_cursor = listed_batches(s, customer=customer, limit=limit, before=cursor)
+        return {"data": [batch_public(s, b) for b in rows], "next_cursor": next_cursor}
+
+
+@router.post(
+    "/batches/{batch_id}/cancel",
+    summary="Cancel a batch",
+    response_model=BatchEnvelope,
+    responses={
+        401: ERRORS[401],
+        404: {"model": MessageResponse, "description": "Batch Not Found"},
+        429: ERRORS[429],
+    },
+)
+def cancel(batch_id: str, runtime: RuntimeDep, customer: LimitedCustomer) -> dict[str, Any]:
+    """Cancels every media of the batch still queued (full refund) or rendering (finished
+    variants kept, the rest refunded); media that already ended stay; the batch's webhook
+    fires once the last of them ends."""
+    batch = service.cancel_batch(runtime, customer=customer, batch_id=batch_id)
+    with runtime.db.sessions() as s:
+        return {"data": batch_public(s, get_batch(s, batch_id=batch.id, customer=customer))}
