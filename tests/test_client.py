@@ -150,6 +150,16 @@ def test_cli_create_status_list(live: LiveServer, testdata: Path, tmp_path: Path
     assert status.stdout.strip() == "success 100%"
     listed = subprocess.run([KINORA, "list"], env=env, capture_output=True, text=True, timeout=60)
     assert media_id[:8] in listed.stdout
+    longer = tmp_path / "longer.mp4"
+    extended = subprocess.run(
+        [KINORA, "extend", media_id, "--duration", "1", "--download", str(longer)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert extended.returncode == 0, extended.stderr
+    assert probe(longer)["frames"] == 48
     bad = subprocess.run(
         [KINORA, "create", "--prompt", "x", "--key", "kin_wrong"],
         env=env,

@@ -503,14 +503,7 @@ def create(
                 webhook_url=webhook_url,
                 metadata=extra,
             )
-            err.print(f"media {media.id}: {media.status}")
-            if wait or download:
-                media = _wait_with_bar(client, media.id)
-                for video in media.videos:
-                    err.print(f"video {video.index}: {video.url}")
-            if download:
-                client.download(media.id, download)
-                err.print(f"saved {download}")
+            media = _follow(client, media, wait=wait, download=download)
         except (KinoraError, OSError) as exc:
             _fail(exc)
     typer.echo(media.id)
@@ -532,6 +525,20 @@ def _json_object(text: str | None, option: str) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise typer.BadParameter("must be a JSON object", param_hint=option)
     return value
+
+
+def _follow(client: Client, media: Media, *, wait: bool, download: Path | None) -> Media:
+    """Say what was made; with ``wait`` (or ``download``) wait for it with a progress bar and
+    list its videos; with ``download`` save the first."""
+    err.print(f"media {media.id}: {media.status}")
+    if wait or download:
+        media = _wait_with_bar(client, media.id)
+        for video in media.videos:
+            err.print(f"video {video.index}: {video.url}")
+    if download:
+        client.download(media.id, download)
+        err.print(f"saved {download}")
+    return media
 
 
 def _wait_with_bar(client: Client, media_id: str) -> Media:
@@ -694,14 +701,7 @@ def extend(
                 motion_type=motion_type,
                 index=index,
             )
-            err.print(f"media {media.id}: {media.status}")
-            if wait or download:
-                media = _wait_with_bar(client, media.id)
-                for video in media.videos:
-                    err.print(f"video {video.index}: {video.url}")
-            if download:
-                client.download(media.id, download, index=0)
-                err.print(f"saved {download}")
+            media = _follow(client, media, wait=wait, download=download)
         except (KinoraError, OSError) as exc:
             _fail(exc)
     typer.echo(media.id)

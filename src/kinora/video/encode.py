@@ -34,6 +34,32 @@ than the encoder, streamed into it, finish 5-10 % sooner on two cores than at eq
 engines faster than the encoder ask for 0, see ``MotionEngine.encoder_niceness``)."""
 
 
+def mux_audio(
+    container: Any,
+    stream: Any,
+    samples: npt.NDArray[np.float32],
+    *,
+    rate: int = AUDIO_RATE,
+    sample_format: str = "fltp",
+    chunk: int = 1024,
+) -> None:
+    """Encode a whole (samples, channels) float track into ``stream`` and mux it, flushing
+    the encoder (``sample_format`` s16p: scaled to 16 bits, as FLAC and PCM codecs take)."""
+    layout = "mono" if samples.shape[1] == 1 else "stereo"
+    planar = np.ascontiguousarray(np.clip(samples, -1, 1).T)
+    if sample_format == "s16p":
+        planar = np.ascontiguousarray((planar * 32767).astype(np.int16))
+    for start in range(0, planar.shape[1], chunk):
+        part = np.ascontiguousarray(planar[:, start : start + chunk])
+        af = av.AudioFrame.from_ndarray(part, format=sample_format, layout=layout)
+        af.sample_rate = rate
+        af.pts = start
+        for packet in stream.encode(af):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
 class Mp4Writer:
     """Writes RGB or I420 frames (and optionally a mono/stereo float track) to an H.264 MP4.
 
@@ -171,18 +197,7 @@ class Mp4Writer:
     def _encode_audio(self) -> None:
         """Encode the whole audio track (muxed after the video; MP4 needs no interleaving)."""
         assert self._audio is not None and self._audio_data is not None
-        layout = "mono" if self._audio_data.shape[1] == 1 else "stereo"
-        planar = np.ascontiguousarray(np.clip(self._audio_data, -1, 1).T)
-        chunk = 1024
-        for start in range(0, planar.shape[1], chunk):
-            part = np.ascontiguousarray(planar[:, start : start + chunk])
-            af = av.AudioFrame.from_ndarray(part, format="fltp", layout=layout)
-            af.sample_rate = self._audio_rate
-            af.pts = start
-            for packet in self._audio.encode(af):
-                self._container.mux(packet)
-        for packet in self._audio.encode(None):
-            self._container.mux(packet)
+        mux_audio(self._container, self._audio, self._audio_data, rate=self._audio_rate)
 
     def close(self) -> None:
         if self._container is None:

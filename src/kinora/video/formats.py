@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from kinora.video.encode import AUDIO_RATE, iter_frames, probe, read_audio
+from kinora.video.encode import AUDIO_RATE, iter_frames, mux_audio, probe, read_audio
 from kinora.video.frames import Frame
 
 Matte = npt.NDArray[np.uint8]
@@ -111,20 +111,8 @@ def _write(
 
 
 def _encode_sound(out: Any, stream: Any, samples: npt.NDArray[np.float32]) -> None:
-    planar = np.ascontiguousarray(np.clip(samples, -1, 1).T)
     fmt = "fltp" if stream.codec_context.name == "libopus" else "s16p"
-    if fmt == "s16p":
-        planar = np.ascontiguousarray((planar * 32767).astype(np.int16))
-    chunk = 960  # one Opus frame at 48 kHz
-    for start in range(0, planar.shape[1], chunk):
-        part = np.ascontiguousarray(planar[:, start : start + chunk])
-        af = av.AudioFrame.from_ndarray(part, format=fmt, layout="stereo")
-        af.sample_rate = AUDIO_RATE
-        af.pts = start
-        for packet in stream.encode(af):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
+    mux_audio(out, stream, samples, sample_format=fmt, chunk=960)  # one Opus frame at 48 kHz
 
 
 def first_frames_rgba(path: Path | str, *, frames: int = 1) -> list[Frame]:

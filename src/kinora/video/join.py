@@ -18,7 +18,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from kinora.video.encode import AUDIO_RATE, Mp4Writer, iter_frames, read_audio
+from kinora.video.encode import AUDIO_RATE, Mp4Writer, iter_frames, mux_audio, read_audio
 
 
 def _video_stream(container: Any) -> Any:
@@ -103,19 +103,7 @@ def join_videos(first: Path, second: Path, out: Path, *, fps: int) -> int:
                     container.mux(packet)
             offset += count
         if astream is not None and audio is not None:
-            planar = np.ascontiguousarray(np.clip(audio, -1, 1).T)
-            for start in range(0, planar.shape[1], 1024):
-                af = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(planar[:, start : start + 1024]),
-                    format="fltp",
-                    layout="stereo",
-                )
-                af.sample_rate = AUDIO_RATE
-                af.pts = start
-                for packet in astream.encode(af):
-                    container.mux(packet)
-            for packet in astream.encode(None):
-                container.mux(packet)
+            mux_audio(container, astream, audio)
     finally:
         container.close()
     return sum(frames)
