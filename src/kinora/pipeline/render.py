@@ -31,7 +31,7 @@ from kinora.engines.people.lipsync import LipSync
 from kinora.errors import CancelledError
 from kinora.pipeline.plan import Ignored
 from kinora.pipeline.steer import ParticleOverlay
-from kinora.video.colour import i420_to_rgb
+from kinora.video.colour import ColourMatch, i420_to_rgb
 from kinora.video.encode import Mp4Writer, write_frame_png, write_thumbnail
 from kinora.video.fit import cover_fit
 from kinora.video.frames import Clip as Clip  # re-exported: the pipeline's inputs name it
@@ -83,6 +83,9 @@ class RenderJob:
     soundtrack: SoundtrackMaker | None = None
     lip_sync: LipSyncJob | None = None
     """Set when there is speech and a face to speak it (kinora.pipeline.sound.plan_lip_sync)."""
+    seam: Frame | None = None
+    """A provider's extension: the frame it continues, whose colours its frames are matched
+    to (:class:`kinora.video.colour.ColourMatch`, from its first frame)."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,9 @@ def _render_each(
             lip = job.lip_sync.filter(config, n_frames) if job.lip_sync is not None else None
             # Straight to the encoder's format when the engine renders it (overlays draw RGB;
             # lip sync converts only the face's box).
-            native = None if overlay else engine.frames_i420(job.inputs, config)
+            native = (
+                None if overlay or job.seam is not None else engine.frames_i420(job.inputs, config)
+            )
             render = Render(iter(())) if native is not None else None
             with cancellation(cancelled):
                 if native is not None:
@@ -217,7 +222,11 @@ def _render_each(
                         produced += 1
                 else:
                     render = engine.render(job.inputs, config)
+                    match: ColourMatch | None = None
                     for frame in render.frames:
+                        if job.seam is not None:
+                            match = match or ColourMatch(frame, job.seam)
+                            frame = match.apply(frame)
                         if lip is not None:  # the face speaks, then particles fall over it
                             frame = lip.apply(frame, len(lead_in) + produced)
                         emit(overlay.apply(frame, produced) if overlay else frame)

@@ -15,6 +15,7 @@ from pathlib import Path
 from kinora.audio import DRIVER_SOURCE, AudioPlan
 from kinora.config import Settings
 from kinora.engines.base import InputKind
+from kinora.engines.providers.base import ProviderEngine
 from kinora.engines.registry import Route, builtin_for, engine_for, route
 from kinora.pipeline.inputs import DecodedInputs, decode_inputs
 from kinora.pipeline.lipsync_step import LipSyncStep, note_skipped, plan_step, run_step
@@ -112,6 +113,15 @@ def prepare(
         lead_out=decoded.lead_out,
         soundtrack=soundtrack_maker(audio_plan),
         lip_sync=lip_sync,
+        # A provider continuing a video starts from its last frame but shifts its colours;
+        # the built-in engines start from the frame itself.
+        seam=(
+            decoded.inputs.images[0]
+            if spec.extends is not None
+            and decoded.inputs.images
+            and isinstance(chosen.engine, ProviderEngine)
+            else None
+        ),
     )
     return Prepared(
         spec=spec,

@@ -98,3 +98,26 @@ def premultiplied_yuv_planes(rgb: U8, alpha: U8) -> tuple[U8, U8, U8]:
     small = cv2.resize(premultiplied, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     chroma = np.asarray(np.clip(np.rint(small), 0, 255), np.uint8)
     return np.ascontiguousarray(yp), np.ascontiguousarray(alpha, np.uint8), chroma
+
+
+class ColourMatch:
+    """A per-channel gain and offset that gives ``source`` the mean and spread of ``target``
+    (each channel's mean and standard deviation), applied to later frames too: a provider's
+    extension, which starts from the frame it continues but shifts its colours, is brought
+    back to that frame's colour, and keeps the correction throughout so it does not drift."""
+
+    def __init__(self, source: U8, target: U8) -> None:
+        src = source.reshape(-1, 3).astype(np.float32)
+        tgt = target.reshape(-1, 3).astype(np.float32)
+        mu_s, sd_s = src.mean(axis=0), src.std(axis=0)
+        mu_t, sd_t = tgt.mean(axis=0), tgt.std(axis=0)
+        # A flat source channel has no spread to stretch: only its mean moves.
+        gain = np.where(sd_s > 1.0, np.clip(sd_t / np.maximum(sd_s, 1e-6), 0.5, 2.0), 1.0)
+        self.matrix = np.zeros((3, 4), np.float32)
+        self.matrix[np.arange(3), np.arange(3)] = gain
+        self.matrix[:, 3] = mu_t - gain * mu_s
+
+    def apply(self, frame: U8) -> U8:
+        """The frame with the correction (a new array; saturated at 0 and 255)."""
+        out = cv2.transform(np.ascontiguousarray(frame), self.matrix)
+        return np.asarray(out, dtype=np.uint8)
