@@ -203,7 +203,13 @@ def _format(
         if not draws_subject(media.service_name):
             raise BadRequestError(
                 f"{object_type} needs a video with a subject of its own: "
-                f"{media.service_name or 'this engine'} draws none (the one-image engine does)"
+                f"{media.service_name or 'this engine'} draws none (the one-image and character "
+                "engines do)"
+            )
+        if media.spec.extends is not None:
+            raise BadRequestError(
+                f"{object_type}: an extended video has none yet (its parts come from "
+                "different renders)"
             )
         recipe = _recipe(media, index)
     key = f"{base}/renditions/{stored.format(index=index)}"

@@ -147,7 +147,7 @@ def media_public(media: Media, runtime: Runtime, *, owner: bool = True) -> Media
     aspect = history[-1]["engine_config"].get("aspect_ratio", "") if history else ""
     base = runtime.settings.public_url.rstrip("/")
     spec = media.spec
-    transparent = bool(media.result) and draws_subject(media.service_name)
+    transparent = bool(media.result) and draws_subject(media.service_name) and spec.extends is None
     result = [
         ResultVideo(
             url=media_link(runtime, media, item["key"]),

@@ -45,7 +45,8 @@ def subject_mattes(recipe: Mapping[str, Any], settings: Settings) -> Iterator[Ma
     if not draws_subject(service_name):
         raise ValueError(
             f"this video was made by {service_name or 'an engine'}, which draws no subject "
-            "layer of its own: transparent versions exist for the one-image engine's videos"
+            "layer of its own: transparent versions exist for the one-image and character "
+            "engines' videos"
         )
     spec = GenerationSpec.from_stored(recipe["spec"])
     config = RenderConfig.from_dict(recipe["config"])

@@ -527,6 +527,49 @@ class CharacterEngine(MotionEngine):
         frames drawn before it in the same render, the pieces that have not moved are not
         mapped again (see :class:`DrawCache`); the frame is the same either way."""
         cache = cache if cache is not None else DrawCache()
+        patches, still = self._patches(scene, pose, face, cache)
+        # Start from the composite of the leading pieces when none of them changed.
+        done = 0
+        out = scene.background
+        if cache.prefix is not None:
+            kept, image = cache.prefix
+            if len(kept) <= still and all(a is b for a, b in zip(kept, patches, strict=False)):
+                done, out = len(kept), image
+        out = out.copy()
+        for i in range(done, len(patches)):
+            patch = patches[i]
+            if patch.over is not None and patch.covered is not None:
+                hh, ww = patch.over.shape[:2]
+                window = (slice(patch.y0, patch.y0 + hh), slice(patch.x0, patch.x0 + ww))
+                _over(out[window], patch.over, patch.covered)
+            if i + 1 == still and still > done:
+                cache.prefix = (tuple(patches[:still]), out.copy())
+        return out
+
+    def draw_matte(
+        self, scene: Scene, pose: PoseState, face: FaceState, cache: DrawCache | None = None
+    ) -> Frame:
+        """The character's own alpha in the frame :meth:`draw` makes for the same pose and
+        face (uint8, 255 opaque; zero where only the background shows): the pieces' mask
+        alphas composited as draw composites their colours."""
+        cache = cache if cache is not None else DrawCache()
+        patches, _still = self._patches(scene, pose, face, cache)
+        out = np.zeros(scene.background.shape[:2], np.uint8)
+        for patch in patches:
+            if patch.over is None or patch.covered is None:
+                continue
+            hh, ww = patch.over.shape[:2]
+            window = out[patch.y0 : patch.y0 + hh, patch.x0 : patch.x0 + ww]
+            alpha = cv2.multiply(cv2.extractChannel(patch.over, 3), patch.covered, scale=1 / 255)
+            behind = cv2.multiply(window, cv2.bitwise_not(alpha), scale=1 / 255)
+            cv2.add(alpha, behind, dst=window)
+        return out
+
+    def _patches(
+        self, scene: Scene, pose: PoseState, face: FaceState, cache: DrawCache
+    ) -> tuple[list[_Patch], int]:
+        """Each piece's patch for the pose (the cache's where the piece has not moved), and
+        how many leading pieces kept last frame's patch."""
         if scene.face is None:
             src = scene.rgba
         elif cache.src is not None and cache.face == face:
@@ -554,23 +597,7 @@ class CharacterEngine(MotionEngine):
             elif still == i:
                 still += 1
             patches.append(patch)
-        # Start from the composite of the leading pieces when none of them changed.
-        done = 0
-        out = scene.background
-        if cache.prefix is not None:
-            kept, image = cache.prefix
-            if len(kept) <= still and all(a is b for a, b in zip(kept, patches, strict=False)):
-                done, out = len(kept), image
-        out = out.copy()
-        for i in range(done, len(patches)):
-            patch = patches[i]
-            if patch.over is not None and patch.covered is not None:
-                hh, ww = patch.over.shape[:2]
-                window = (slice(patch.y0, patch.y0 + hh), slice(patch.x0, patch.x0 + ww))
-                _over(out[window], patch.over, patch.covered)
-            if i + 1 == still and still > done:
-                cache.prefix = (tuple(patches[:still]), out.copy())
-        return out
+        return patches, still
 
     @staticmethod
     def _patch(
@@ -631,9 +658,52 @@ class CharacterEngine(MotionEngine):
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
         return self._frames(inputs, config, {})
 
+    renders_subject = True
+
+    def mattes(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
+        """The character's alpha in each frame :meth:`frames` yields for the same inputs and
+        config (the same performance or driver, the same camera move), for the downloads
+        with a transparent background."""
+        cache = DrawCache()
+        for scene, pose, face, move in self._states(inputs, config, {}):
+            matte = self.draw_matte(scene, pose, face, cache)
+            if move is not None:
+                matte = np.asarray(
+                    cv2.warpAffine(
+                        matte,
+                        move,
+                        (config.width, config.height),
+                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                        borderMode=cv2.BORDER_REFLECT,
+                    ),
+                    np.uint8,
+                )
+            yield np.ascontiguousarray(matte)
+
     def _frames(
         self, inputs: EngineInputs, config: RenderConfig, report: dict[str, Any]
     ) -> Iterator[Frame]:
+        cache = DrawCache()
+        for scene, pose, face, move in self._states(inputs, config, report):
+            frame = self.draw(scene, pose, face, cache)
+            if move is not None:
+                frame = np.asarray(
+                    cv2.warpAffine(
+                        frame,
+                        move,
+                        (config.width, config.height),
+                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                        borderMode=cv2.BORDER_REFLECT,
+                    ),
+                    np.uint8,
+                )
+            yield np.ascontiguousarray(frame)
+
+    def _states(
+        self, inputs: EngineInputs, config: RenderConfig, report: dict[str, Any]
+    ) -> Iterator[tuple[Scene, PoseState, FaceState, F64 | None]]:
+        """Each frame's scene, pose, face and camera map (what :meth:`frames` draws and
+        :meth:`mattes` draws the alpha of)."""
         if not inputs.images:
             raise RenderError("character animation needs the character's image")
         width, height = config.width, config.height
@@ -659,7 +729,6 @@ class CharacterEngine(MotionEngine):
             )
         else:
             report["motion"] = "driver"
-        cache = DrawCache()
         for i in range(total):
             if driven is not None:
                 pose, face = self._driven_state(scene, driven[i % per_loop])
@@ -668,17 +737,5 @@ class CharacterEngine(MotionEngine):
             else:
                 assert timeline is not None
                 pose, face = self._beat_state(scene, timeline.at((i % per_loop) / config.fps))
-            frame = self.draw(scene, pose, face, cache)
             move = self._camera(config.camera, i / max(1, total - 1), amp, width, height)
-            if move is not None:
-                frame = np.asarray(
-                    cv2.warpAffine(
-                        frame,
-                        move,
-                        (width, height),
-                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                        borderMode=cv2.BORDER_REFLECT,
-                    ),
-                    np.uint8,
-                )
-            yield np.ascontiguousarray(frame)
+            yield scene, pose, face, move
