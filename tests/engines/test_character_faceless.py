@@ -154,3 +154,23 @@ def test_a_larger_faceless_body_keeps_its_arms(
     scene = engine.scene(crop, 256, 224)
     assert scene.face is None
     assert {"l_forearm", "r_forearm"} <= scene.rig.names
+
+
+def test_a_driver_turning_its_face_away_is_followed(faceless: tuple[Frame, Box]) -> None:
+    """In a driving video, a frame whose face the detector cannot see (covered here) keeps
+    its body's pose: read where the body was in the frame before (``driving.follow_pose``)."""
+    from kinora.engines.people.driving import follow_pose
+
+    covered, box = faceless
+    x0, y0, x1, y1 = CROP
+    seen = _rgb(MESSI)[y0:y1, x0:x1]  # the same crop, face visible
+    hidden = np.ascontiguousarray(covered[y0:y1, x0:x1])
+    first = follow_pose(seen, None, models_dir=MODELS_DIR)
+    assert first is not None
+    assert detect_pose(hidden, models_dir=MODELS_DIR) is None  # the detector alone loses it
+    followed = follow_pose(hidden, first, models_dir=MODELS_DIR)
+    assert followed is not None
+    # the same body: its shoulders and wrists where the visible frame had them
+    for joint in SHOULDERS + WRISTS:
+        gap = np.hypot(*(followed.points[joint, :2] - first.points[joint, :2]))
+        assert gap < 0.08 * (y1 - y0), (joint, gap)
