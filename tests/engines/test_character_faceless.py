@@ -161,7 +161,7 @@ def test_a_driver_turning_its_face_away_is_followed(faceless: tuple[Frame, Box])
     its body's pose: read where the body was in the frame before (``driving.follow_pose``)."""
     from kinora.engines.people.driving import follow_pose
 
-    covered, box = faceless
+    covered, _box = faceless
     x0, y0, x1, y1 = CROP
     seen = _rgb(MESSI)[y0:y1, x0:x1]  # the same crop, face visible
     hidden = np.ascontiguousarray(covered[y0:y1, x0:x1])
