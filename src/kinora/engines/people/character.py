@@ -274,6 +274,23 @@ def _over(under: Frame, rgba: npt.NDArray[np.uint8], covered: npt.NDArray[np.uin
     cv2.add(front, back, dst=under)
 
 
+def _filmed(image: Frame, move: F64 | None, config: RenderConfig) -> Frame:
+    """A drawn frame (or its matte) as the camera sees it: ``move`` maps output pixels to
+    the drawing's (None: a still camera)."""
+    if move is not None:
+        image = np.asarray(
+            cv2.warpAffine(
+                image,
+                move,
+                (config.width, config.height),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REFLECT,
+            ),
+            np.uint8,
+        )
+    return np.ascontiguousarray(image)
+
+
 class CharacterEngine(MotionEngine):
     """A character photo performs a prompted motion or a driving video's (module docstring)."""
 
@@ -666,38 +683,14 @@ class CharacterEngine(MotionEngine):
         with a transparent background."""
         cache = DrawCache()
         for scene, pose, face, move in self._states(inputs, config, {}):
-            matte = self.draw_matte(scene, pose, face, cache)
-            if move is not None:
-                matte = np.asarray(
-                    cv2.warpAffine(
-                        matte,
-                        move,
-                        (config.width, config.height),
-                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                        borderMode=cv2.BORDER_REFLECT,
-                    ),
-                    np.uint8,
-                )
-            yield np.ascontiguousarray(matte)
+            yield _filmed(self.draw_matte(scene, pose, face, cache), move, config)
 
     def _frames(
         self, inputs: EngineInputs, config: RenderConfig, report: dict[str, Any]
     ) -> Iterator[Frame]:
         cache = DrawCache()
         for scene, pose, face, move in self._states(inputs, config, report):
-            frame = self.draw(scene, pose, face, cache)
-            if move is not None:
-                frame = np.asarray(
-                    cv2.warpAffine(
-                        frame,
-                        move,
-                        (config.width, config.height),
-                        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                        borderMode=cv2.BORDER_REFLECT,
-                    ),
-                    np.uint8,
-                )
-            yield np.ascontiguousarray(frame)
+            yield _filmed(self.draw(scene, pose, face, cache), move, config)
 
     def _states(
         self, inputs: EngineInputs, config: RenderConfig, report: dict[str, Any]
