@@ -281,22 +281,72 @@ class WhipPan:
         return out
 
 
-def keep_whole(dist: FloatArray, subject: FloatArray) -> FloatArray:
-    """Give each connected part of ``subject`` (> 0.5) one reveal distance, its largest.
+SWITCH_SPAN = 0.1
+"""Half the share of the pass a held subject part takes to change pictures under its pulse
+(at least :data:`SWITCH_FRAMES` frames: a shorter swap of a large subject reads as a jump)."""
+SWITCH_FRAMES = 5
+WHOLE_SWITCH_SPAN = 0.3
+"""A whole frame's swap spreads over the middle 60 % of the pass: the defocus comes and goes
+at an even pace instead of one sudden change in a still picture."""
+PULSE_SIGMA = 0.03
+"""The defocus at the pulse's peak, a share of the frame's diagonal: no shape survives it."""
 
-    A grown margin (3 % of the frame) is included, so the iris's rim passes the part's
-    outline before the part itself switches. Returns the parts' mask: they switch over a
-    wider feather, a short fade of the whole part rather than a one-frame jump.
+
+def fill_holes(solid: npt.NDArray[np.bool_]) -> FloatArray:
+    """``solid`` with every region it encloses (not reachable from the border) filled in."""
+    h, w = solid.shape
+    outside = np.zeros((h + 2, w + 2), np.uint8)
+    outside[1:-1, 1:-1] = solid
+    flood = np.zeros((h + 4, w + 4), np.uint8)
+    cv2.floodFill(outside, flood, (0, 0), 2)
+    return np.asarray(outside[1:-1, 1:-1] != 2, dtype=np.float32)
+
+
+def cut_by_frame(subject: FloatArray, *, share: float = 0.15) -> bool:
+    """Whether the subject runs out of the frame's bottom edge over ``share`` of its width.
+
+    A bust or a close-up: the segmenter's matte of it is least sure at the frame's edge (a
+    portrait's shoulders and shirt are often left out), so a reveal that keeps "the subject"
+    whole would cut the person at the matte's edge. Such pairs swap the whole frame at once,
+    under the defocus pulse.
+    """
+    h = subject.shape[0]
+    rows = subject[max(0, h - max(2, h // 50)) :]
+    return bool(float(np.mean(rows > 0.5)) >= share)
+
+
+def hold_parts(
+    dist: FloatArray, quant: FloatArray, subject: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Each connected part of ``subject`` held whole over the iris, and its switch time.
+
+    Returns ``(hold, switch_at)``: the subject's soft matte (0 outside it) and, per pixel, the
+    time its part switches to B, the moment the iris would have covered half of the part
+    (clamped to the middle of the pass, so a part is never held to the last frame and then
+    jumps). The matte, not a grown box, is held, so no rim of A's background rides with it.
+    Parts closer than 1 % of the frame are one part (a hand beside a body, loose hair).
     """
     h, w = dist.shape
-    grow = max(1, round(0.03 * max(h, w)))
+    grow = max(1, round(0.01 * max(h, w)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    solid = cv2.dilate((subject > 0.5).astype(np.uint8), kernel)
+    # held firmly: a half-sure matte would let B show through the subject (a double image),
+    # and so would a hole inside it (a collar, the gap under an arm)
+    soft = np.clip((np.asarray(subject, np.float32) - 0.2) / 0.4, 0.0, 1.0)
+    matte = np.maximum(soft * soft * (3.0 - 2.0 * soft), fill_holes(subject > 0.5))
+    solid = cv2.dilate((matte > 0.5).astype(np.uint8), kernel)
     count, labels = cv2.connectedComponents(solid)
+    switch_at = np.ones((h, w), np.float32)
+    hold = np.zeros((h, w), np.float32)
+    ts = np.linspace(0.0, 1.0, len(quant))
     for k in range(1, count):
         part = labels == k
-        dist[part] = float(dist[part].max())
-    return np.asarray(solid > 0, dtype=np.float32)
+        core = part & (matte > 0.5)
+        if not core.any():
+            continue
+        at = float(np.interp(float(np.median(dist[core])), quant, ts))
+        switch_at[part] = min(0.8, max(0.25, at))
+        hold[part] = matte[part]
+    return hold, switch_at
 
 
 @dataclass
@@ -305,8 +355,9 @@ class Reveal:
 
     The radius follows the quantiles of the distance map, so the revealed area grows evenly
     with t (even per-frame change) however off-centre the subject is. With ``subject_a`` (A's
-    people or main subject, a mask), the iris never cuts it: every part of it is revealed at
-    the moment the iris would have covered all of it, so it leaves whole.
+    people or main subject, a mask), the iris never cuts it: each part of it stays whole over
+    B until its moment (:func:`hold_parts`), then B's picture replaces it at once; with
+    ``subject_b`` B's subject likewise appears whole at its moment, behind A's.
     """
 
     a: Frame
@@ -316,10 +367,16 @@ class Reveal:
     seed: int = 0
     push: float = 0.08
     subject_a: FloatArray | None = None
+    subject_b: FloatArray | None = None
+    frames: int = 120
+    """Frames in one pass: the swap under the pulse lasts at least 2 * SWITCH_FRAMES."""
+    switch_span: float = SWITCH_SPAN
+    """Half the share of the pass each swap's pulse lasts (a whole-frame swap takes longer)."""
+    """B's subject, held back until its moment and then shown whole (the iris cuts neither)."""
     _dist: FloatArray = field(init=False, repr=False)
     _quant: FloatArray = field(init=False, repr=False)
     _feather: float = field(init=False, repr=False)
-    _feathers: FloatArray | float = field(init=False, repr=False)
+    _holds: dict[str, tuple[FloatArray, FloatArray]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         h, w = self.a.shape[:2]
@@ -336,11 +393,11 @@ class Reveal:
         )
         self._dist = (np.hypot(dx, dy) * wobble).astype(np.float32)
         self._feather = 0.02 * math.hypot(w, h)  # a narrow rim: a wide one shows both pictures
-        self._feathers = self._feather
-        if self.subject_a is not None:
-            parts = keep_whole(self._dist, self.subject_a)
-            self._feathers = self._feather * (1.0 + 5.0 * parts)
         self._quant = np.quantile(self._dist, np.linspace(0, 1, 257)).astype(np.float32)
+        self._holds = {}
+        for side, subject in (("b", self.subject_b), ("a", self.subject_a)):
+            if subject is not None:
+                self._holds[side] = hold_parts(self._dist, self._quant, subject)
 
     def __call__(self, t: float) -> Frame:
         if t <= 0:
@@ -350,12 +407,41 @@ class Reveal:
         h, w = self.a.shape[:2]
         q = float(np.interp(t, np.linspace(0, 1, 257), self._quant))
         radius = q + self._feather * (t - 0.5)
-        mask = np.clip((radius - self._dist) / self._feathers + 0.5, 0.0, 1.0).astype(np.float32)
+        mask = np.clip((radius - self._dist) / self._feather + 0.5, 0.0, 1.0).astype(np.float32)
         ca = (self.center_b[0] * w, self.center_b[1] * h)
         cb = ca
-        ia = _affine(self.a, _similarity(ca, 1.0 + self.push * t, 0.0))
-        ib = _affine(self.b, _similarity(cb, 1.0 + self.push * (1.0 - t), 0.0))
-        return _mix(ia, ib, mask)
+        push_a = _similarity(ca, 1.0 + self.push * t, 0.0)
+        push_b = _similarity(cb, 1.0 + self.push * (1.0 - t), 0.0)
+        # B's subject first, then A's on top: A's person stays in front until it leaves
+        pulse = np.zeros((h, w), np.float32)
+        for side, push in (("b", push_b), ("a", push_a)):
+            if side not in self._holds:
+                continue
+            hold, switch_at = self._holds[side]
+            u = (t - switch_at) / max(self.switch_span, SWITCH_FRAMES / max(1, self.frames))
+            # the swap happens under the peak of a defocus pulse: the two are mixed only as
+            # fields of colour, never as two sharp subjects one through the other
+            switched = np.clip(u + 0.5, 0.0, 1.0)
+            switched = switched * switched * (3.0 - 2.0 * switched) * hold
+            blur = np.where(np.abs(u) < 1.0, 0.5 + 0.5 * np.cos(np.pi * np.clip(u, -1, 1)), 0.0)
+            # the held matte rides with its picture's push, so it stays on the outline
+            maps = np.dstack([hold, switched, blur * hold]).astype(np.float32)
+            moved = cv2.warpAffine(np.ascontiguousarray(maps), push, (w, h), flags=cv2.INTER_LINEAR)
+            mask = (mask * (1.0 - moved[..., 0]) + moved[..., 1]).astype(np.float32)
+            # what this layer covers (its held part, not yet switched) hides the pulse below
+            pulse *= 1.0 - moved[..., 0] + moved[..., 1]
+            own = moved[..., 2]
+            if float(own.max()) > 0.01:  # softened so the pulse has no hard edge of its own
+                soft = cv2.GaussianBlur(own, (0, 0), 0.25 * PULSE_SIGMA * math.hypot(w, h))
+                pulse = np.maximum(pulse, np.maximum(own, soft))
+        ia = _affine(self.a, push_a)
+        ib = _affine(self.b, push_b)
+        out = _mix(ia, ib, mask)
+        if float(pulse.max()) > 0.01:
+            weight = np.clip(pulse * 1.2, 0.0, 1.0)[..., None]
+            blurred = defocus(out.astype(np.float32), PULSE_SIGMA * math.hypot(w, h))
+            out = np.clip(out * (1.0 - weight) + blurred * weight + 0.5, 0, 255).astype(np.uint8)
+        return out
 
 
 # ---------------------------------------------------------------- engine
@@ -409,7 +495,7 @@ class MorphEngine(MotionEngine):
 
     info = EngineInfo(
         name="kinora-morph",
-        version="2.0",
+        version="2.1",
         accepts=frozenset({InputKind.TWO_IMAGES}),
         needs_gpu=False,
         max_duration=10.0,
@@ -487,9 +573,30 @@ class MorphEngine(MotionEngine):
             render = ZoomThrough(a, b, ca, cb, strength=strength, direction=zoom_dir, roll=roll)
             params = {"direction": "in" if zoom_dir > 0 else "out", "roll": roll}
         else:
-            subject = segment(a, models_dir=self.models_dir).mask
-            render = Reveal(a, b, ca, cb, seed=config.seed, push=0.06 * amp, subject_a=subject)
-            params = {"center": (round(cb[0], 3), round(cb[1], 3))}
+            sa = segment(a, models_dir=self.models_dir).mask
+            sb: FloatArray | None = None
+            whole = cut_by_frame(sa)
+            if not whole:  # (B's matte is not needed when A's already decides)
+                sb = segment(b, models_dir=self.models_dir).mask
+                whole = cut_by_frame(sb)
+            if whole:  # the mattes of a bust miss its shoulders: the iris would cut them
+                sa, sb = np.ones_like(sa), None
+            render = Reveal(
+                a,
+                b,
+                ca,
+                cb,
+                seed=config.seed,
+                push=0.06 * amp,
+                subject_a=sa,
+                subject_b=sb,
+                frames=config.frames_per_motion,
+                switch_span=WHOLE_SWITCH_SPAN if whole else SWITCH_SPAN,
+            )
+            params = {
+                "center": (round(cb[0], 3), round(cb[1], 3)),
+                "reveal": "whole frame" if whole else "iris",
+            }
         plan = TransitionPlan(
             kind, UNRELATED, False, flow.consistency, flow.photo_gain, view.ok, facts | params
         )
