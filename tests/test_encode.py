@@ -37,3 +37,20 @@ def test_written_frames_come_back(tmp_path: Path, testdata: Path) -> None:
     assert len(back) == 6
     mse = float(np.mean((back[3].astype(np.float64) - frames[3]) ** 2))
     assert 10 * np.log10(255**2 / mse) > 33  # crf 20 on a detailed photo: swscale's gives 34.4
+
+
+def test_heights_that_are_not_a_multiple_of_four_come_back_whole(
+    tmp_path: Path, testdata: Path
+) -> None:
+    # 480x270 (16:9 at a 480 long side): PyAV's zero-copy I420 path took 268 rows of it and
+    # shifted the chroma, painting the top rows with garbage; RGB and I420 writes both
+    photo = cv2.cvtColor(cv2.imread(str(testdata / "coffee.png")), cv2.COLOR_BGR2RGB)
+    frame = np.asarray(cv2.resize(photo, (480, 270)), np.uint8)
+    for name, i420 in (("rgb.mp4", False), ("i420.mp4", True)):
+        with Mp4Writer(tmp_path / name, width=480, height=270, fps=12) as w:
+            for _ in range(4):
+                w.write_i420(rgb_to_i420(frame)) if i420 else w.write(frame)
+        back = read_frames(tmp_path / name)[2]
+        assert back.shape == frame.shape
+        rows = np.abs(back.astype(np.int16) - frame).mean(axis=(1, 2))
+        assert float(rows.max()) < 12, (name, int(rows.argmax()))

@@ -60,6 +60,18 @@ def mux_audio(
         container.mux(packet)
 
 
+def _i420_frame(buffer: Frame, height: int) -> Any:
+    """A yuv420p VideoFrame of an I420 buffer, borrowing it where PyAV can.
+
+    PyAV's ``from_numpy_buffer`` takes the height as rows // 6 * 4: for a height that is
+    not a multiple of 4 (270, a 480-wide 16:9) it drops two rows and shifts the chroma
+    planes (garbage on the top rows), so those heights go through ``from_ndarray`` (a copy).
+    """
+    if height % 4 == 0:
+        return av.VideoFrame.from_numpy_buffer(buffer, format="yuv420p")
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(buffer), format="yuv420p")
+
+
 class Mp4Writer:
     """Writes RGB or I420 frames (and optionally a mono/stereo float track) to an H.264 MP4.
 
@@ -152,9 +164,9 @@ class Mp4Writer:
     def _video_frame(self, index: int, frame: Frame) -> Any:
         # The writer owns these arrays (copies or conversions): the frame can borrow them.
         if frame.ndim == 2:
-            vf = av.VideoFrame.from_numpy_buffer(frame, format="yuv420p")
+            vf = _i420_frame(frame, self.height)
         elif self.width % 2 == 0 and self.height % 2 == 0:
-            vf = av.VideoFrame.from_numpy_buffer(rgb_to_i420(frame), format="yuv420p")
+            vf = _i420_frame(rgb_to_i420(frame), self.height)
         else:
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
         vf.pts = index
