@@ -162,15 +162,26 @@ class _Request:
 
 @dataclass(frozen=True)
 class MediaItem:
-    """One entry of ``media_items``: an image or video URL as the First or Last frame."""
+    """One entry of ``media_items``: an image or video URL as the First or Last frame, or an
+    image keyframe (:meth:`keyframe`) placed in time."""
 
     type: Literal["image", "video"]
     url: str
-    position: Literal["First", "Last"] = "First"
+    position: Literal["First", "Last"] | None = "First"
+    at: float | None = None
+    """Keyframes: the second of the video that shows this image."""
+    hold: float | None = None
+    """Keyframes: seconds the video stays on it from ``at``."""
 
     @classmethod
     def image(cls, url: str, position: Literal["First", "Last"] = "First") -> MediaItem:
         return cls("image", url, position)
+
+    @classmethod
+    def keyframe(cls, url: str, at: float | None = None, hold: float | None = None) -> MediaItem:
+        """An image the video passes through at ``at`` seconds (unset: spaced evenly), held
+        ``hold`` seconds. Keyframes play in list order; send up to 10."""
+        return cls("image", url, None, at, hold)
 
     @classmethod
     def video(cls, url: str, position: Literal["First", "Last"] = "First") -> MediaItem:

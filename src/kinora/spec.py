@@ -15,7 +15,14 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from kinora.vocab import FRAME_RATES, AspectRatio, CameraControl, MotionType, TryOnModel
 
@@ -47,6 +54,19 @@ class InputRef(_Frozen):
     """The file's name as the caller gave it (the media's file_map)."""
     key: str
     """Where the file lies in storage."""
+    at: float | None = None
+    """Keyframed images only: the second of the motion that shows it (with ``hold``, how
+    long the video stays on it); kinora.domain.keyframes checked both."""
+    hold: float = 0.0
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Inputs that are not keyframes are stored as they always were (no at/hold keys).
+        data: dict[str, Any] = handler(self)
+        if self.at is None:
+            data.pop("at", None)
+            data.pop("hold", None)
+        return data
 
     @property
     def visual(self) -> bool:
@@ -138,7 +158,14 @@ class GenerationSpec(_Frozen):
         ENGINE_FIELDS): routing passes over engines that do not honour them."""
         wanted = {"try_on_model": self.try_on_model is not None}
         wanted["character_animate"] = self.character_animate
+        wanted["keyframes"] = self.keyframed
         return frozenset(name for name, on in wanted.items() if on)
+
+    @property
+    def keyframed(self) -> bool:
+        """Whether its images were placed in time (media_items with at/hold, or more than
+        two of them): only an engine that honours ``keyframes`` can render it."""
+        return any(item.at is not None for item in self.visuals)
 
     @property
     def motion_seconds(self) -> float:

@@ -275,3 +275,21 @@ def test_the_negative_prompt_travels_from_the_api_to_the_provider_stand_in(
     else:
         assert "blurry, watermark" not in str(submitted)
         assert provider in ignored["negative_prompt"]
+
+
+def test_keyframes_route_to_the_engine_that_honours_them(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # a provider route with its key set takes two images, but not keyframes: those fall back
+    # to the built-in two-image engine, which chains them, and the reason says why
+    settings = make_settings(engine_routes="KlingAI=fal:fal-ai/kling-video", fal_api_key="f")
+    plain = resolve(motion_type="KlingAI", kind=InputKind.TWO_IMAGES, settings=settings)
+    assert plain.engine == "fal"
+    keyed = resolve(
+        motion_type="KlingAI",
+        kind=InputKind.TWO_IMAGES,
+        settings=settings,
+        needs=frozenset({"keyframes"}),
+    )
+    assert keyed.engine == "kinora-morph"
+    assert "does not honour keyframes" in keyed.fallback_reason

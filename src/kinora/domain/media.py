@@ -14,7 +14,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kinora.audio.decode import decode_audio
 from kinora.db.models import Customer, Media, MediaStatus, utcnow
-from kinora.domain import credits, lifecycle
+from kinora.domain import credits, keyframes, lifecycle
 from kinora.domain.lifecycle import render_priority
 from kinora.domain.requests import MediaCreate, MediaExtend, MediaItem, MediaUpdateBase
 from kinora.domain.webhooks import notify
@@ -64,6 +64,9 @@ class PreparedInput:
     name: str
     data: bytes
     extension: str
+    at: float | None = None
+    """A keyframe's time and hold (kinora.domain.keyframes); None for First/Last inputs."""
+    hold: float = 0.0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -99,12 +102,15 @@ def prepare_inputs(
     image_urls: Sequence[str],
     media_items: Sequence[MediaItem] | None,
     driving: bool = False,
+    times: Sequence[keyframes.Keyframe] | None = None,
 ) -> list[PreparedInput]:
     """media_items wins over image_files, which win over image_urls (as the spec says).
 
     A video (a media_items ``video`` item, or a video sent in image_files, recognised by its
     content) is checked as a lead-in or lead-out, or with ``driving`` (character_animate) as
-    the driving video its limits apply to."""
+    the driving video its limits apply to. With ``times`` (keyframes, resolved against the
+    duration), the items are keyframes in list order: the first First, the last Last, the
+    others Key, each with its time."""
     limit = int(runtime.settings.max_upload_mb * MB)
     if media_items:
         prepared = []
@@ -112,12 +118,18 @@ def prepare_inputs(
             field: tuple[str | int, ...] = ("body", "media_items", i, "url")
             data = _fetch(runtime, item.url, field)
             name = _name_from_url(item.url, f"item_{i}")
-            if item.type == "video":
+            if times is not None:
+                position = "First" if i == 0 else "Last" if i == len(media_items) - 1 else "Key"
+                image = _prepare_image(runtime, data, name=name, position=position, field=field)
+                prepared.append(replace(image, at=times[i].at, hold=times[i].hold))
+            elif item.type == "video":
                 prepared.append(_prepare_video(runtime, data, name, item.position, field, driving))
             else:
                 prepared.append(
                     _prepare_image(runtime, data, name=name, position=item.position, field=field)
                 )
+        if times is not None:
+            return prepared
         return sorted(prepared, key=lambda p: p.position != "First")
     if len(uploads) > 2:
         raise InputError(("body", "image_files"), "at most two images (start and end frame)")
@@ -192,7 +204,7 @@ def prepare_audio(runtime: Runtime, audio: AudioSpec) -> list[PreparedInput]:
 def _stored_as_prepared(runtime: Runtime, item: InputRef) -> PreparedInput:
     ext = item.key.rsplit(".", 1)[-1]
     data = runtime.storage.get_bytes(item.key)
-    return PreparedInput(item.kind, item.position, item.name, data, ext)
+    return PreparedInput(item.kind, item.position, item.name, data, ext, item.at, item.hold)
 
 
 def _store_inputs(
@@ -209,7 +221,14 @@ def _store_inputs(
             unique = uuid.uuid4().hex[:8]  # two concurrent edits never share a file
             key = f"{customer_id}/{media_id}/source/g{generation}_{unique}_{i}.{item.extension}"
             runtime.storage.put_bytes(key, item.data)
-            ref = {"kind": item.kind, "position": item.position, "name": item.name, "key": key}
+            ref: dict[str, Any] = {
+                "kind": item.kind,
+                "position": item.position,
+                "name": item.name,
+                "key": key,
+            }
+            if item.at is not None:
+                ref |= {"at": item.at, "hold": item.hold}
             stored.append(InputRef.model_validate(ref))
     except Exception:
         # All or nothing: files of a create or edit that failed would never be referenced.
@@ -227,10 +246,27 @@ def cost_of_spec(spec: GenerationSpec) -> int:
     return credits.cost_of(quantity=spec.quantity, duration=spec.duration)
 
 
-def check_honourable(runtime: Runtime, spec: GenerationSpec, *, visuals: int) -> None:
+def check_honourable(
+    runtime: Runtime, spec: GenerationSpec, *, visuals: int, keyframed: bool | None = None
+) -> None:
     """Refuse (422, before anything is charged or stored) what nothing here can honour for
-    these inputs. Fields that only the chosen engine ignores are recorded at render time."""
+    these inputs. Fields that only the chosen engine ignores are recorded at render time.
+
+    ``keyframed``: whether the request's new media_items are keyframes (None: no new ones,
+    the stored inputs decide)."""
     try_on = spec.motion_type is MotionType.TRY_ON_VIDEO
+    if keyframed is None and spec.keyframed:
+        keyframed = True
+        keyframes.check_fits(
+            [keyframes.Keyframe(v.at or 0.0, v.hold) for v in spec.visuals], spec.duration
+        )
+    if keyframed and (try_on or spec.character_animate):
+        name = "motion_type" if try_on else "character_animate"
+        raise InputError(
+            ("body", name),
+            f"{'TryOnVideo' if try_on else 'character_animate'} takes one or two images, "
+            "not keyframes (more than two media items, at, hold)",
+        )
     if spec.try_on_model is not None and not try_on:
         raise InputError(("body", "model"), "model applies to motion_type TryOnVideo only")
     if try_on:
@@ -294,6 +330,8 @@ class Planned:
     request: MediaCreate
     spec: GenerationSpec
     cost: int
+    times: list[keyframes.Keyframe] | None = None
+    """Its media_items' keyframe times, when it places them in time."""
 
 
 def plan_media(runtime: Runtime, request: MediaCreate, uploads: Sequence[Upload]) -> Planned:
@@ -305,12 +343,14 @@ def plan_media(runtime: Runtime, request: MediaCreate, uploads: Sequence[Upload]
     if request.webhook_url:
         check_webhook_url(request.webhook_url, allow_private=runtime.settings.allow_private_urls)
     spec = request.to_spec()
+    times = keyframes.resolve(request.media_items, spec.duration)
     check_honourable(
         runtime,
         spec,
         visuals=_visual_count(uploads, request.image_urls, request.media_items),
+        keyframed=times is not None,
     )
-    return Planned(request=request, spec=spec, cost=cost_of_spec(spec))
+    return Planned(request=request, spec=spec, cost=cost_of_spec(spec), times=times)
 
 
 def stage_media(
@@ -326,6 +366,7 @@ def stage_media(
         image_urls=request.image_urls,
         media_items=request.media_items,
         driving=planned.spec.character_animate,
+        times=planned.times,
     )
     prepared += prepare_audio(runtime, planned.spec.audio)
     media_id = str(uuid.uuid4())
@@ -450,6 +491,7 @@ def update_media(
 ) -> Media:
     if request.webhook_url:
         check_webhook_url(request.webhook_url, allow_private=runtime.settings.allow_private_urls)
+    times: list[keyframes.Keyframe] | None = None
     with runtime.db.session() as s:
         media = get_owned_media(s, media_id=media_id, customer=customer)
         if request.regenerates and lifecycle.running(media):
@@ -457,14 +499,27 @@ def update_media(
         if request.regenerates:
             # Refuse what nothing can honour before any new input is fetched or stored.
             visuals = len(request.media_items) if request.media_items else len(media.spec.visuals)
-            check_honourable(runtime, request.apply_to(media.spec), visuals=visuals)
+            edited = request.apply_to(media.spec)
+            times = keyframes.resolve(request.media_items, edited.duration)
+            check_honourable(
+                runtime,
+                edited,
+                visuals=visuals,
+                # new media_items decide; without them, the stored inputs do
+                keyframed=(times is not None) if request.media_items else None,
+            )
         customer_id = media.customer_id
         next_generation = media.bullet_version + 1
         driving = request.apply_to(media.spec).character_animate
     prepared = None
     if request.media_items:
         prepared = prepare_inputs(
-            runtime, uploads=[], image_urls=[], media_items=request.media_items, driving=driving
+            runtime,
+            uploads=[],
+            image_urls=[],
+            media_items=request.media_items,
+            driving=driving,
+            times=times,
         )
     if request.audio_option is not None:
         audio_inputs = prepare_audio(runtime, AudioSpec(**request.audio_option.model_dump()))

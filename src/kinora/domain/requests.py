@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from kinora.domain import keyframes
 from kinora.spec import AudioSpec, GenerationSpec
 from kinora.vocab import (
     FRAME_RATES,
@@ -102,6 +103,10 @@ class MediaItem(BaseModel):
     type: Literal["image", "video"]
     url: Url
     position: Literal["First", "Last"] = "First"
+    at: Annotated[float | None, Field(ge=0, le=10)] = None
+    """Keyframes (kinora.domain.keyframes): the second of the motion that shows this image."""
+    hold: Annotated[float | None, Field(ge=0, le=10)] = None
+    """Keyframes: seconds the video stays on this image from ``at``."""
 
     @field_validator("type", "position", mode="before")
     @classmethod
@@ -215,6 +220,25 @@ class _RequestBase(BaseModel):
     def _items(cls, value: list[MediaItem] | None) -> list[MediaItem] | None:
         if value is None:
             return None
+        if keyframes.is_keyframed(value):
+            if len(value) > keyframes.MAX_KEYFRAMES:
+                raise ValueError(f"at most {keyframes.MAX_KEYFRAMES} keyframes")
+            if any(item.type != "image" for item in value):
+                raise ValueError(
+                    "keyframes (more than two media items, at, hold) are images: a video "
+                    "can only be the First or Last of two items"
+                )
+            for k, item in enumerate(value):
+                if "position" not in item.model_fields_set:
+                    continue  # keyframes play in list order; position may confirm it
+                if (item.position == "First") != (k == 0) or (
+                    item.position == "Last" and k != len(value) - 1
+                ):
+                    raise ValueError(
+                        f"item {k} says position {item.position}: keyframes play in list "
+                        "order (First is the first item, Last the last)"
+                    )
+            return value
         if len(value) > 2:
             raise ValueError("at most two media items (one First, one Last)")
         if len({item.position for item in value}) != len(value):

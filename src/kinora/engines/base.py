@@ -86,6 +86,9 @@ class EngineInputs:
     prompt: str = ""
     driver: Clip | None = None
     """A driving video (character_animate): the character performs its motion."""
+    keyframes: tuple[tuple[float, float], ...] = ()
+    """With keyframed images (more than two, or placed in time): each image's (at, hold) as
+    shares of one pass of the motion (0-1), one per image in order; empty otherwise."""
 
     @property
     def kind(self) -> InputKind:
@@ -134,6 +137,7 @@ ENGINE_FIELDS: frozenset[str] = frozenset(
         "seed",
         "character_animate",
         "try_on_model",
+        "keyframes",
     }
 )
 """Request fields whose effect depends on the engine that runs (the pipeline itself honours

@@ -75,6 +75,7 @@ BUILTIN_FOR_INPUT: dict[InputKind, str] = {
 BUILTIN_FOR_FIELD: dict[str, tuple[InputKind, str]] = {
     "try_on_model": (InputKind.TWO_IMAGES, "kinora-tryon"),
     "character_animate": (InputKind.ONE_IMAGE, "kinora-character"),
+    "keyframes": (InputKind.TWO_IMAGES, "kinora-morph"),
 }
 """Built-ins for requests that need a field honoured (a TryOnVideo's model, character_animate):
 with those inputs they run here instead of the built-in for the inputs alone."""

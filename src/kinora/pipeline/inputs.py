@@ -40,6 +40,19 @@ def decode_inputs(
     last: Frame | None = None
     decoded = DecodedInputs(inputs=EngineInputs(prompt=spec.prompt))
     has_image = any(item.kind == "image" for item in spec.inputs)
+    if spec.keyframed:
+        # keyframes: every image in order, each with its time (they are all images)
+        images = [_picture(local_path(v.key), max_pixels) for v in spec.visuals]
+        decoded.inputs.images = images
+        # as shares of the motion's length, so a length set by narration keeps them in place
+        length = float(spec.duration)
+        decoded.inputs.keyframes = tuple(
+            ((v.at or 0.0) / length, v.hold / length) for v in spec.visuals
+        )
+        for item in spec.inputs:
+            if item.kind == "audio":
+                decoded.audio_files[item.position] = local_path(item.key).read_bytes()
+        return decoded
     for item in spec.inputs:
         path = local_path(item.key)
         if item.kind == "audio":
@@ -55,10 +68,7 @@ def decode_inputs(
             else:
                 last, decoded.lead_out = video.first, Clip(frames=video.head, fps=video.fps)
         else:
-            # Black mats, letterbox bars and stitching wedges are not part of the picture.
-            pixels = trim_borders(
-                decode_image(path.read_bytes(), field="image_files", max_pixels=max_pixels).pixels
-            )
+            pixels = _picture(path, max_pixels)
             if item.position == "First":
                 first = pixels
             else:
@@ -76,3 +86,10 @@ def decode_inputs(
         )
     decoded.inputs.images = [img for img in (first, last) if img is not None]
     return decoded
+
+
+def _picture(path: Path, max_pixels: int) -> Frame:
+    # Black mats, letterbox bars and stitching wedges are not part of the picture.
+    return trim_borders(
+        decode_image(path.read_bytes(), field="image_files", max_pixels=max_pixels).pixels
+    )

@@ -58,6 +58,8 @@ REVEAL = "reveal"
 ZOOM = "zoom-through"
 WHIP = "whip-pan"
 CREATIVE_KINDS: tuple[str, ...] = (REVEAL, ZOOM, WHIP)
+KEYFRAMES = "keyframes"
+"""The plan's kind and case for keyframes: a chain of pairs, each with its own plan."""
 AUTO_KINDS: tuple[str, ...] = (ZOOM, WHIP)
 """What the seed picks from: the push and the slide move each picture whole, so no person is
 cut apart; the reveal's iris can cross one, so it is only taken on request (camera Static)."""
@@ -462,6 +464,64 @@ class TransitionPlan:
     params: dict[str, Any]
 
 
+def ease_in(u: float) -> float:
+    """From rest to the linear pace: 2u^2 - u^3 (slope 0 at 0, 1 at 1)."""
+    return 2.0 * u * u - u * u * u
+
+
+def ease_out(u: float) -> float:
+    """From the linear pace to rest (the mirror of :func:`ease_in`)."""
+    return 1.0 - ease_in(1.0 - u)
+
+
+@dataclass(frozen=True)
+class ChainSegment:
+    """One keyframe-to-keyframe transition, placed on the chain's 0-1 time."""
+
+    render: Callable[[float], Frame]
+    start: float
+    end: float
+    from_rest: bool
+    """It starts from rest (the chain's start, or a hold): eased in, else at full pace."""
+    to_rest: bool
+    ease: Callable[[float], float]
+    """The pair's own easing, used when it both starts and ends at rest."""
+    plan: TransitionPlan
+
+    def local(self, t: float) -> float:
+        u = min(1.0, max(0.0, (t - self.start) / (self.end - self.start)))
+        if self.ease is _linear:  # consecutive frames play at an even pace throughout
+            return u
+        if self.from_rest and self.to_rest:
+            return self.ease(u)
+        if self.from_rest:
+            return ease_in(u)
+        if self.to_rest:
+            return ease_out(u)
+        return u
+
+
+@dataclass
+class KeyframeChain:
+    """Keyframes: the pictures' transitions back to back, each exact at its keyframe's frame.
+
+    Between keyframes the pace does not drop to zero (a segment that neither starts nor ends
+    at rest runs at its linear pace), so the video passes through each picture without a
+    stop unless that keyframe holds; before the first keyframe's time and during a hold the
+    picture stays.
+    """
+
+    segments: list[ChainSegment]
+
+    def __call__(self, t: float) -> Frame:
+        for seg in self.segments:
+            if t < seg.start:  # before it: the rest on its first picture (a hold, or a late at)
+                return seg.render(0.0)
+            if t <= seg.end:
+                return seg.render(seg.local(t))
+        return self.segments[-1].render(1.0)
+
+
 @dataclass
 class _Prepared:
     plan: TransitionPlan
@@ -504,7 +564,7 @@ class MorphEngine(MotionEngine):
             "frame); consecutive frames an even optical-flow in-between; unrelated images a "
             "push through or a slide."
         ),
-        honours=frozenset({"camera_control", "motion_range", "seed"}),
+        honours=frozenset({"camera_control", "motion_range", "seed", "keyframes"}),
     )
 
     def __init__(self, *, flow_max_side: int = 320, models_dir: Path | None = None) -> None:
@@ -519,9 +579,68 @@ class MorphEngine(MotionEngine):
     def _prepare(self, inputs: EngineInputs, config: RenderConfig) -> _Prepared:
         if len(inputs.images) < 2:
             raise ValueError("the morph engine needs two images (start and end)")
+        if inputs.keyframes:
+            return self._chain(inputs, config)
+        return self._pair(inputs.images[0], inputs.images[1], config)
+
+    def _chain(self, inputs: EngineInputs, config: RenderConfig) -> _Prepared:
+        """Keyframes: a transition between each image and the next, played back to back."""
+        if len(inputs.keyframes) != len(inputs.images):
+            raise ValueError("one (at, hold) per keyframe image")
+        n = config.frames_per_motion
+
+        def frame_t(share: float) -> float:
+            # the frame shown at that share of the pass (at * fps; the last frame at its end)
+            return min(n - 1, round(share * n)) / (n - 1)
+
+        segments = []
+        centre = (0.5, 0.5)
+        for i in range(len(inputs.images) - 1):
+            (at, hold), (next_at, next_hold) = inputs.keyframes[i], inputs.keyframes[i + 1]
+            pair = self._pair(inputs.images[i], inputs.images[i + 1], config, seed_offset=i)
+            centre = pair.camera_center if i == 0 else centre
+            start, end = frame_t(at + hold), frame_t(next_at)
+            if end <= start:
+                raise ValueError(f"keyframes {i} and {i + 1} leave no frame of motion")
+            last = i == len(inputs.images) - 2
+            segments.append(
+                ChainSegment(
+                    pair.render,
+                    start,
+                    end,
+                    from_rest=i == 0 or hold > 0,
+                    to_rest=last or next_hold > 0,
+                    ease=pair.ease,
+                    plan=pair.plan,
+                )
+            )
+        plans = [seg.plan for seg in segments]
+        plan = TransitionPlan(
+            KEYFRAMES,
+            KEYFRAMES,
+            all(p.related for p in plans),
+            min(p.consistency for p in plans),
+            min(p.photo_gain for p in plans),
+            all(p.aligned for p in plans),
+            {
+                "keyframes": [
+                    {
+                        "at": round(k[0] * config.duration, 3),
+                        "hold": round(k[1] * config.duration, 3),
+                    }
+                    for k in inputs.keyframes
+                ],
+                "segments": [{"case": p.case, "transition": p.kind} for p in plans],
+            },
+        )
+        return _Prepared(plan, KeyframeChain(segments), centre, _linear)
+
+    def _pair(
+        self, a_raw: Frame, b_raw: Frame, config: RenderConfig, *, seed_offset: int = 0
+    ) -> _Prepared:
         w, h = config.width, config.height
-        a = cover_fit(np.asarray(inputs.images[0], dtype=np.uint8), w, h)
-        b = cover_fit(np.asarray(inputs.images[1], dtype=np.uint8), w, h)
+        a = cover_fit(np.asarray(a_raw, dtype=np.uint8), w, h)
+        b = cover_fit(np.asarray(b_raw, dtype=np.uint8), w, h)
         amp = min(10, max(1, config.motion_range)) / 5.0
         camera = config.camera.strip().lower()
         view = match_views(a, b)
@@ -548,7 +667,10 @@ class MorphEngine(MotionEngine):
             # small motion plays through at one speed: an eased start would hold the first
             # frames still and then hurry
             return _Prepared(plan, interp.frame, center, _linear)
-        rng = np.random.default_rng([config.seed, 0x4B494E])
+        # (a chain's later pairs draw their own; the first keeps a plain pair's draw)
+        rng = np.random.default_rng(
+            [config.seed, 0x4B494E, *([seed_offset] if seed_offset else [])]
+        )
         kind = AUTO_KINDS[int(rng.integers(len(AUTO_KINDS)))]
         motion = [(-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0)][int(rng.integers(4))]
         zoom_dir = 1.0 if rng.random() < 0.75 else -1.0
@@ -606,13 +728,19 @@ class MorphEngine(MotionEngine):
         """The frames, with the case the engine decided for this pair in ``metadata``."""
         prepared = self._prepare(inputs, config)
         plan = asdict(prepared.plan)
-        metadata = {
+        metadata: dict[str, Any] = {
             "two_images": {
                 "case": plan["case"],
                 "transition": plan["kind"],
                 **{k: v for k, v in plan["params"].items() if isinstance(v, (int, float, str))},
             }
         }
+        if prepared.plan.kind == KEYFRAMES:
+            params = prepared.plan.params
+            metadata["keyframes"] = [
+                {**k, **seg}
+                for k, seg in zip(params["keyframes"], [*params["segments"], {}], strict=True)
+            ]
         return Render(self._frames(prepared, config), metadata)
 
     def frames(self, inputs: EngineInputs, config: RenderConfig) -> Iterator[Frame]:
