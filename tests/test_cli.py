@@ -7,9 +7,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import cv2
 import httpx
+import numpy as np
 
-from kinora.video.encode import probe
+from kinora.video.encode import probe, read_frames
+from kinora.video.fit import cover_fit
 from tests.conftest import (
     KINORA,
     TESTDATA,
@@ -205,3 +208,19 @@ def test_create_rejects_bad_json_options(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "--media-item" in bad.stderr and "not JSON" in bad.stderr
     listed = run("create", "--metadata", "[1, 2]", env=env)
     assert listed.returncode == 2 and "must be a JSON object" in listed.stderr
+
+
+def test_render_places_keyframes(tmp_path: Path, testdata: Path) -> None:
+    env = kinora_env(tmp_path / "data")
+    out = tmp_path / "kf.mp4"
+    photos = [testdata / n for n in ("astronaut.png", "chelsea.png", "coffee.png")]
+    done = run(
+        "render", *map(str, photos), "--at", ",0.5,", "--duration", "2", "-o", str(out), env=env
+    )
+    assert done.returncode == 0, done.stderr
+    frames = read_frames(out)
+    h, w = frames[0].shape[:2]
+    cat = cover_fit(cv2.cvtColor(cv2.imread(str(photos[1])), cv2.COLOR_BGR2RGB), w, h)
+    assert float(np.abs(frames[12].astype(np.int16) - cat).mean()) < 4  # 0.5 s at 24 fps
+    bad = run("render", *map(str, photos), "--at", "0,3,", "--duration", "2", env=env)
+    assert bad.returncode == 2 and "after the video" in bad.stderr

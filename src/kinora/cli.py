@@ -3,6 +3,7 @@ create, batch, status and list."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -279,10 +280,45 @@ def models_install(
         typer.echo(f"landmark models ready: {landmark_files[0].parent}")
 
 
+@dataclass(frozen=True)
+class _Placed:
+    at: float | None
+    hold: float | None
+
+
+def _placed(paths: list[Path], at: str, hold: str) -> list[_Placed]:
+    """--at and --hold as keyframe items, one per image (blank entries: unset)."""
+
+    def numbers(text: str, name: str) -> list[float | None]:
+        if not text.strip():
+            return [None] * len(paths)
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != len(paths):
+            raise typer.BadParameter(f"--{name} takes one value per image ({len(paths)})")
+        try:
+            return [float(p) if p else None for p in parts]
+        except ValueError:
+            raise typer.BadParameter(f"--{name} takes seconds, e.g. 0,2.5,5") from None
+
+    return [_Placed(a, h) for a, h in zip(numbers(at, "at"), numbers(hold, "hold"), strict=True)]
+
+
 @app.command()
 def render(
-    images: Annotated[list[Path] | None, typer.Argument(help="One or two images.")] = None,
+    images: Annotated[
+        list[Path] | None,
+        typer.Argument(help="One or two images; up to 10 are keyframes (see --at)."),
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output MP4.")] = Path("out.mp4"),
+    at: Annotated[
+        str,
+        typer.Option(
+            help="Keyframes: each image's second, comma-separated (a blank spaces it evenly)."
+        ),
+    ] = "",
+    hold: Annotated[
+        str, typer.Option(help="Keyframes: seconds each image stays, comma-separated.")
+    ] = "",
     prompt: Annotated[str, typer.Option(help="Text prompt.")] = "",
     negative_prompt: Annotated[
         str, typer.Option("--negative-prompt", help="What to avoid (engines that take one).")
@@ -307,15 +343,17 @@ def render(
 
     from pydantic import ValidationError
 
+    from kinora.domain import keyframes
     from kinora.domain.requests import MediaCreate
+    from kinora.errors import InputError
     from kinora.pipeline.render import render_all, scratch_dir
     from kinora.pipeline.run import after_render, prepare
     from kinora.spec import InputRef
 
     settings = _settings(data_dir)
     paths = images or []
-    if len(paths) > 2:
-        raise typer.BadParameter("one or two images")
+    if len(paths) > keyframes.MAX_KEYFRAMES:
+        raise typer.BadParameter(f"at most {keyframes.MAX_KEYFRAMES} images (keyframes)")
     if not paths and not prompt:
         raise typer.BadParameter("give one or two images, or --prompt")
     fields: dict[str, object] = {
@@ -334,8 +372,18 @@ def render(
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][-1]}: {e['msg']}" for e in exc.errors())
         raise typer.BadParameter(problems) from None
+    try:
+        times = keyframes.resolve(_placed(paths, at, hold), duration)
+    except InputError as exc:
+        raise typer.BadParameter(exc.message) from None
     refs = [
-        InputRef(kind="image", position="First" if i == 0 else "Last", name=p.name, key=str(p))
+        InputRef(
+            kind="image",
+            position="First" if i == 0 else "Last" if i == len(paths) - 1 else "Key",
+            name=p.name,
+            key=str(p),
+            **({"at": times[i].at, "hold": times[i].hold} if times else {}),
+        )
         for i, p in enumerate(paths)
     ]
     spec = request.to_spec().with_inputs(refs)
