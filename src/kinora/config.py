@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     minimax_api_key: str = Field(
         default="", description="MiniMax API key (the operator's): Hailuo on MiniMax's API."
     )
+    pixverse_api_key: str = Field(
+        default="", description="PixVerse API key (the operator's): PixVerse's platform API."
+    )
     byteplus_api_key: str = Field(
         default="", description="BytePlus ModelArk API key (the operator's): Seedance."
     )

@@ -11,6 +11,8 @@ Each also takes its API's cancel and records the job in ``cancelled``.
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import http.server
 import json
 import threading
@@ -64,6 +66,20 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def multipart_parts(raw: bytes, content_type: str) -> dict[str, bytes]:
+    """A multipart/form-data body's parts by field name (an image upload's file bytes)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw
+    )
+    parts: dict[str, bytes] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            parts[name] = payload
+    return parts
+
+
 class StandIn:
     """Base: a threaded loopback HTTP server that records calls and serves the video."""
 
@@ -83,8 +99,12 @@ class StandIn:
             def _serve(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                body = json.loads(raw) if raw else None
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                ctype = headers.get("content-type", "")
+                if raw and ctype.startswith("multipart/form-data"):
+                    body: Any = {"multipart": multipart_parts(raw, ctype)}
+                else:
+                    body = json.loads(raw) if raw else None
                 call = Call(self.command, self.path, headers, body)
                 stand_in.calls.append(call)
                 if self.path == "/files/out.mp4":
@@ -1049,3 +1069,138 @@ class DashScopeStandIn(StandIn):
 
 
 STAND_INS.update({cls.provider: cls for cls in (SeedanceStandIn, DashScopeStandIn)})
+
+
+# --- direct adapters: PixVerse's platform API ---------------------------------------------
+
+PIXVERSE_DURATIONS: dict[str, tuple[int, ...]] = {
+    "v4": (5, 8),
+    "v4.5": (5, 8),
+    "v5": (5, 8),
+    "v5.5": (5, 8, 10),
+    "v5.6": (5, 8, 10),
+    "v6": tuple(range(1, 16)),
+    "c1": tuple(range(1, 16)),
+}
+"""model -> durations, as PixVerse's references list them."""
+
+PIXVERSE_CAMERA = frozenset(
+    {
+        "horizontal_left", "horizontal_right", "vertical_up", "vertical_down", "zoom_in",
+        "zoom_out", "auto_camera", "crane_up", "quickly_zoom_in", "quickly_zoom_out",
+        "smooth_zoom_in", "camera_rotation", "robo_arm", "super_dolly_out", "whip_pan",
+        "hitchcock", "left_follow", "right_follow", "pan_left", "pan_right", "fix_bg",
+    }
+)  # fmt: skip
+PIXVERSE_OPTIONAL = frozenset(
+    {
+        "negative_prompt", "seed", "motion_mode", "camera_movement", "style", "template_id",
+        "sound_effect_switch", "sound_effect_content", "generate_audio_switch",
+        "lip_sync_switch", "lip_sync_tts_switch", "lip_sync_tts_content",
+        "lip_sync_tts_speaker_id", "water_mark",
+    }
+)  # fmt: skip
+PIXVERSE_REQUIRED: dict[str, frozenset[str]] = {
+    "text": frozenset({"aspect_ratio", "duration", "model", "prompt", "quality"}),
+    "img": frozenset({"duration", "img_id", "model", "prompt", "quality"}),
+    "transition": frozenset(
+        {"duration", "first_frame_img", "last_frame_img", "model", "prompt", "quality"}
+    ),
+}
+
+
+class PixVerseStandIn(StandIn):
+    """PixVerse's platform API: ``POST /openapi/v2/image/upload`` (multipart ``image``),
+    ``POST /openapi/v2/video/{text,img,transition}/generate``, ``GET
+    /openapi/v2/video/result/{id}``; answers ``{"ErrCode", "ErrMsg", "Resp"}``. Every request
+    needs ``API-KEY`` and an ``Ai-trace-id`` never used before (a reused one is refused here;
+    the real API leaves such a job stuck). Modes beyond the shared ones: ``refuse`` (status 7,
+    moderation), ``busy`` (ErrCode 500044, the concurrency limit, on the first submit)."""
+
+    provider = "pixverse"
+
+    def __init__(self, mode: str = "success", pending_polls: int = 1) -> None:
+        super().__init__(mode, pending_polls)
+        self.traces: set[str] = set()
+        self.images: dict[int, bytes] = {}
+
+    @staticmethod
+    def resp(code: int = 0, message: str = "success", **data: Any) -> dict[str, Any]:
+        return {"ErrCode": code, "ErrMsg": message, "Resp": data or None}
+
+    def check_body(self, kind: str, body: Any) -> str:
+        if not isinstance(body, dict):
+            return "invalid param"
+        missing = PIXVERSE_REQUIRED[kind] - set(body)
+        if missing:
+            return f"invalid param: {sorted(missing)[0]} is required"
+        unknown = set(body) - PIXVERSE_REQUIRED[kind] - PIXVERSE_OPTIONAL
+        if unknown:
+            return f"invalid param: unknown field {sorted(unknown)[0]}"
+        model = body["model"]
+        if model not in PIXVERSE_DURATIONS:
+            return f"invalid param: model {model}"
+        if body["duration"] not in PIXVERSE_DURATIONS[model]:
+            return f"invalid param: duration {body['duration']} on {model}"
+        if body["quality"] not in ("360p", "540p", "720p", "1080p"):
+            return "invalid param: quality"
+        if not str(body["prompt"]).strip() or len(str(body["prompt"])) > 2048:
+            return "invalid param: prompt"
+        if "camera_movement" in body and (
+            model not in ("v4", "v4.5") or body["camera_movement"] not in PIXVERSE_CAMERA
+        ):
+            return f"invalid param: camera_movement on {model}"
+        if kind == "text" and body["aspect_ratio"] not in ("16:9", "4:3", "1:1", "3:4", "9:16"):
+            return "invalid param: aspect_ratio"
+        for name in ("img_id", "first_frame_img", "last_frame_img"):
+            if name in body and body[name] not in self.images:
+                return f"invalid param: {name} {body[name]} was never uploaded"
+        return ""
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("api-key") != KEY:
+            return Answer(200, self.resp(400012, "Invalid account"))
+        trace = call.headers.get("ai-trace-id", "")
+        if not trace or trace in self.traces:
+            return Answer(200, self.resp(400013, f"Ai-trace-id {trace!r} missing or reused"))
+        self.traces.add(trace)
+        if call.method == "POST" and call.path == "/openapi/v2/image/upload":
+            image = (call.body or {}).get("multipart", {}).get("image", b"")
+            if not image.startswith((b"\x89PNG", b"\xff\xd8")):
+                return Answer(200, self.resp(400017, "invalid param: image"))
+            img_id = 600000 + len(self.images) + 1
+            self.images[img_id] = image
+            return Answer(200, self.resp(img_id=img_id, img_url=f"{self.base_url}/i/{img_id}"))
+        parts = call.path.split("/")
+        if call.method == "POST" and len(parts) == 6 and parts[5] == "generate":
+            kind = parts[4]
+            if kind not in PIXVERSE_REQUIRED:
+                return Answer(404, self.resp(404, "not found"))
+            problem = self.check_body(kind, call.body)
+            if problem:
+                return Answer(200, self.resp(400017, problem))
+            self.submits += 1
+            if self.mode == "reject":
+                return Answer(200, self.resp(400017, REJECT_MESSAGE))
+            if self.mode == "busy" and self.submits == 1:
+                return Answer(200, self.resp(500044, "concurrent generations limit reached"))
+            if self.mode == "flaky" and self.submits == 1:
+                return Answer(500, {"ErrCode": 500, "ErrMsg": "Internal Server Error"})
+            return Answer(200, self.resp(video_id=318000000000 + self.submits))
+        if call.method == "GET" and call.path.startswith("/openapi/v2/video/result/"):
+            job = call.path.rsplit("/", 1)[1]
+            flaky = self.flaky_poll()
+            if flaky:
+                return Answer(500, {"ErrCode": 500, "ErrMsg": "Internal Server Error"})
+            state = self.progress(job)
+            status = 5 if state == "pending" else 8 if state == "failed" else 1
+            if status == 1 and self.mode == "refuse":
+                status = 7
+            url = self.video_url if status == 1 else ""
+            return Answer(
+                200, self.resp(id=int(job), status=status, url=url, seed=1234, outputWidth=64)
+            )
+        return Answer(404, self.resp(404, "not found"))
+
+
+STAND_INS[PixVerseStandIn.provider] = PixVerseStandIn

@@ -151,6 +151,8 @@ def _is_submit(provider: str, call: Any) -> bool:
         return call.path.endswith(":predictLongRunning")
     if provider == "kling":
         return call.path in ("/v1/videos/image2video", "/v1/videos/text2video")
+    if provider == "pixverse":
+        return str(call.path).endswith("/generate")  # not its image uploads
     return True
 
 

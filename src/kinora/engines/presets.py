@@ -40,7 +40,7 @@ __all__ = [
     "preset_targets",
 ]
 
-PRESETS_VERSION = "2026-12-03"
+PRESETS_VERSION = "2026-12-04"
 """When the table's model ids were last checked against the providers' catalogues."""
 
 ONE, TWO, TEXT = InputKind.ONE_IMAGE, InputKind.TWO_IMAGES, InputKind.TEXT
@@ -64,6 +64,7 @@ PROVIDERS: dict[str, Provider] = {
         Provider("kling", ("kling_access_key", "kling_secret_key"), direct=True),
         Provider("gemini", ("gemini_api_key",), direct=True),
         Provider("minimax", ("minimax_api_key",), direct=True),
+        Provider("pixverse", ("pixverse_api_key",), direct=True),
         Provider("runway", ("runway_api_key",), direct=True),
         Provider("luma", ("luma_api_key",), direct=True),
         Provider("byteplus", ("byteplus_api_key",), direct=True),
@@ -120,6 +121,8 @@ PRESETS: tuple[Preset, ...] = (
         (frozenset({ONE, TEXT}), "minimax:MiniMax-Hailuo-2.3"),
         (_one(TWO), "minimax:MiniMax-Hailuo-02"),
     ),
+    *_rows("pixverse", "Pixverse", (ALL, "pixverse:v5")),
+    *_rows("pixverse", "PixverseT3", (ALL, "pixverse:v4.5")),
     *_rows("runway", "RunwayML", (IMAGES, "runway:gen4_turbo")),
     *_rows("luma", "LumaAI", (ALL, "luma:ray-2")),
     *_rows("luma", "LumaRay2", (ALL, "luma:ray-2")),

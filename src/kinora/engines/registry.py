@@ -94,6 +94,7 @@ OWN_PLUGINS: dict[str, str] = {
     "kling-tryon": "kinora.engines.providers.kling:KlingTryOnEngine",
     "gemini": "kinora.engines.providers.gemini:GeminiEngine",
     "minimax": "kinora.engines.providers.minimax:MiniMaxEngine",
+    "pixverse": "kinora.engines.providers.pixverse:PixVerseEngine",
     "byteplus": "kinora.engines.providers.seedance:SeedanceEngine",
     "dashscope": "kinora.engines.providers.dashscope:DashScopeEngine",
 }

@@ -245,10 +245,15 @@ class ProviderAdapter(ABC):
 
     def call(self, method: str, url: str, *, json: Any = None) -> Any:
         """One API call with retries; returns the decoded JSON body or raises RenderError."""
+        return self.retrying(lambda: self._call_once(method, url, json=json))
+
+    def retrying(self, attempt_once: Callable[[], Any]) -> Any:
+        """``attempt_once`` until it succeeds, retrying what :class:`ProviderHTTPError` marks
+        retryable with backoff (and the provider's Retry-After); RenderError when it gives up."""
         last = ""
         for attempt in range(self.retries + 1):
             try:
-                return self._call_once(method, url, json=json)
+                return attempt_once()
             except ProviderHTTPError as exc:
                 last = exc.message
                 if not exc.retryable or attempt == self.retries:
@@ -260,13 +265,18 @@ class ProviderAdapter(ABC):
                 self.sleep(delay)
         raise RenderError(f"{self.name}: {last}")
 
-    def _send(self, method: str, url: str, *, json: Any) -> httpx.Response:
-        """One request through the SSRF-guarded client; transport failures are retryable."""
+    def _send(
+        self, method: str, url: str, *, json: Any, files: Mapping[str, Any] | None = None
+    ) -> httpx.Response:
+        """One request through the SSRF-guarded client; transport failures are retryable.
+        ``files``: a multipart upload instead of a JSON body (an API's image upload)."""
         try:
             with guarded_client(
                 allow_private=self.allow_private, timeout=self.request_timeout
             ) as client:
-                response = client.request(method, url, json=json, headers=self.headers())
+                response = client.request(
+                    method, url, json=json, files=files, headers=self.headers()
+                )
         except httpx.HTTPError as exc:
             telemetry.record_provider_call(self.name, error="transport")
             raise ProviderHTTPError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
