@@ -80,7 +80,14 @@ def test_no_prompt_still_sends_one_and_1080p_caps_the_duration(
     server = stand_in("pixverse")
     engine = engine_for("pixverse", server, make_settings, model="v4.5")
     big = RenderConfig(
-        **{**CONFIG.to_dict(), "prompt": "", "width": 1920, "height": 1080, "duration": 8.0}
+        **{
+            **CONFIG.to_dict(),
+            "prompt": "",
+            "width": 1920,
+            "height": 1080,
+            "duration": 8.0,
+            "fps": 2,
+        }
     )
     render(engine, big, images=1)
     body = generates(server)[0].body
