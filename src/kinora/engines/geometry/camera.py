@@ -233,11 +233,9 @@ there the pivot lies on the background, and looking back at it would hold the ba
 still (the move would show nothing)..."""
 
 
-FILLED_HOLD = 0.3
+FILLED_HOLD = 0.5
 """The share of it kept when the subject fills the frame (from FILL_FROM to FILL_TO of it):
-then the subject is most of what is seen, and holding it still would hold the view still
-(at 0.5, cranes over the quality corpus's hand and depth cameras, subjects of 30-40 % of
-the frame, moved the view by 2.9-4.2 %; at 0.3, 5.4-11.9 %)."""
+then the subject is most of what is seen, and holding it still would hold the view still."""
 FILL_FROM, FILL_TO = 0.3, 0.7
 
 
@@ -309,16 +307,11 @@ def _tilt(sign: float) -> PoseFn:
     return tilt
 
 
-ROLL_DEGREES = 8.0
-"""The roll's turn at the default motion_range: the background is seen to turn a little less
-(the push towards the pivot and its perspective), 5.6-5.7 degrees on two photos at 7."""
-
-
 def _roll(sign: float) -> PoseFn:
     def roll(at: At) -> tuple[Mat, Mat, float]:
         # Camera-centric like the other paths: rolling right turns the picture to the left.
         position = at.p * (0.05 * at.a * at.s)
-        turn = rotation((0.0, 0.0, 1.0), sign * math.radians(ROLL_DEGREES) * at.a * at.s)
+        turn = rotation((0.0, 0.0, 1.0), sign * math.radians(7.0) * at.a * at.s)
         return position, turn @ look_at(position, at.p), 1.0
 
     return roll
