@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     pixverse_api_key: str = Field(
         default="", description="PixVerse API key (the operator's): PixVerse's platform API."
     )
+    vidu_api_key: str = Field(
+        default="", description="Vidu API key (the operator's): Shengshu's Vidu platform API."
+    )
     byteplus_api_key: str = Field(
         default="", description="BytePlus ModelArk API key (the operator's): Seedance."
     )

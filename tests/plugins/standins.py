@@ -1204,3 +1204,123 @@ class PixVerseStandIn(StandIn):
 
 
 STAND_INS[PixVerseStandIn.provider] = PixVerseStandIn
+
+
+# --- direct adapters: Vidu's platform API -------------------------------------------------
+
+VIDU_MODELS: dict[str, tuple[frozenset[str], tuple[int, ...], tuple[str, ...]]] = {
+    "viduq2-pro": (
+        frozenset({"img2video", "start-end2video"}),
+        tuple(range(1, 11)),
+        ("540p", "720p", "1080p"),
+    ),
+    "viduq2": (frozenset({"text2video"}), tuple(range(1, 11)), ("540p", "720p", "1080p")),
+    "viduq1": (frozenset({"text2video", "img2video", "start-end2video"}), (5,), ("1080p",)),
+    "vidu2.0": (frozenset({"img2video", "start-end2video"}), (4, 8), ("360p", "720p", "1080p")),
+}
+"""model -> (endpoints, durations, resolutions), as Vidu's references list them."""
+
+VIDU_FIELDS = frozenset(
+    {
+        "model", "prompt", "images", "duration", "seed", "resolution", "movement_amplitude",
+        "bgm", "payload", "off_peak", "watermark", "wm_position", "wm_url", "meta_data",
+        "callback_url", "audio", "voice_id", "is_rec", "style", "aspect_ratio",
+    }
+)  # fmt: skip
+
+
+class ViduStandIn(StandIn):
+    """Vidu's platform API: ``POST /ent/v2/{text2video,img2video,start-end2video}``, ``GET
+    /ent/v2/tasks/{id}/creations``, ``POST /ent/v2/tasks/{id}/cancel``; errors as ``{"code",
+    "reason", "message"}``. Modes beyond the shared ones: ``refuse`` (the task fails with
+    CreationPolicyViolation), ``broke`` (400 CreditInsufficient at submit)."""
+
+    provider = "vidu"
+
+    @staticmethod
+    def error(status: int, reason: str, message: str) -> Answer:
+        return Answer(status, {"code": status, "reason": reason, "message": message})
+
+    def check_body(self, endpoint: str, body: Any) -> Answer | None:
+        if not isinstance(body, dict):
+            return self.error(400, "BadRequest", "body is not JSON")
+        unknown = set(body) - VIDU_FIELDS
+        if unknown:
+            return self.error(400, "FieldUnwanted", f"field {sorted(unknown)[0]} is not allowed")
+        model = body.get("model")
+        if model not in VIDU_MODELS:
+            return self.error(400, "FieldInvalid", f"model {model} is invalid")
+        endpoints, durations, resolutions = VIDU_MODELS[model]
+        if endpoint not in endpoints:
+            return self.error(400, "FieldInvalid", f"model {model} does not support {endpoint}")
+        images = body.get("images", [])
+        wanted = {"text2video": 0, "img2video": 1, "start-end2video": 2}[endpoint]
+        if len(images) != wanted:
+            return self.error(400, "FieldItemCountOutOfRange", f"images must hold {wanted}")
+        if any(not str(i).startswith("data:image/") for i in images):
+            return self.error(400, "ImageFormatInvalid", "images must be URLs or data URIs")
+        if endpoint == "text2video" and not body.get("prompt"):
+            return self.error(400, "FieldLacking", "prompt is required")
+        if "aspect_ratio" in body and endpoint != "text2video":
+            return self.error(400, "FieldUnwanted", f"aspect_ratio is not allowed on {endpoint}")
+        if body.get("duration", durations[0]) not in durations:
+            return self.error(400, "FieldInvalid", f"duration on {model}")
+        if body.get("resolution", resolutions[0]) not in resolutions:
+            return self.error(400, "FieldInvalid", f"resolution on {model}")
+        if body.get("movement_amplitude", "auto") not in ("auto", "small", "medium", "large"):
+            return self.error(400, "FieldInvalid", "movement_amplitude")
+        return None
+
+    def answer(self, call: Call) -> Answer:
+        if call.headers.get("authorization") != f"Token {KEY}":
+            return self.error(401, "Unauthorized", "invalid token")
+        parts = call.path.split("/")
+        if call.method == "POST" and len(parts) == 4 and parts[1:3] == ["ent", "v2"]:
+            problem = self.check_body(parts[3], call.body)
+            if problem:
+                return problem
+            self.submits += 1
+            if self.mode == "reject":
+                return self.error(400, "FieldInvalid", REJECT_MESSAGE)
+            if self.mode == "broke":
+                return self.error(400, "CreditInsufficient", "credit insufficient")
+            if self.mode == "flaky" and self.submits == 1:
+                return self.error(500, "InternalServiceFailure", "internal error")
+            if self.mode == "flaky" and self.submits == 2:
+                return Answer(
+                    429,
+                    {"code": 429, "reason": "TooManyRequests", "message": "slow down"},
+                    {"retry-after": "3"},
+                )
+            body = call.body
+            return Answer(
+                200,
+                {**body, "task_id": f"78{self.submits:04d}", "state": "created", "credits": 20},
+            )
+        if len(parts) == 6 and parts[1:4] == ["ent", "v2", "tasks"]:
+            job = parts[4]
+            if call.method == "POST" and parts[5] == "cancel":
+                self.cancel(job)
+                return Answer(200, {})
+            if call.method == "GET" and parts[5] == "creations":
+                flaky = self.flaky_poll()
+                if flaky:
+                    return self.error(500, "InternalServiceFailure", "internal error")
+                state = self.progress(job)
+                if state == "pending":
+                    step = ("created", "queueing", "processing")[min(self.polls[job], 3) - 1]
+                    return Answer(200, {"id": job, "state": step, "creations": []})
+                if state == "failed" or self.mode == "refuse":
+                    reason = "CreationPolicyViolation" if self.mode == "refuse" else FAIL_MESSAGE
+                    return Answer(200, {"id": job, "state": "failed", "err_code": reason})
+                creation = {
+                    "id": "c1",
+                    "url": self.video_url,
+                    "cover_url": "",
+                    "watermarked_url": "",
+                }
+                return Answer(200, {"id": job, "state": "success", "creations": [creation]})
+        return self.error(404, "NotFound", "not found")
+
+
+STAND_INS[ViduStandIn.provider] = ViduStandIn

@@ -26,7 +26,12 @@ from kinora.errors import CancelledError, RenderError
 from tests.conftest import Api
 from tests.plugins.standins import FAIL_MESSAGE, KEY, RAI_REASON, REJECT_MESSAGE, StandIn
 
-MODELS = {"gemini": "veo-3.1-generate-preview", "minimax": "MiniMax-Hailuo-02", "pixverse": "v5"}
+MODELS = {
+    "gemini": "veo-3.1-generate-preview",
+    "minimax": "MiniMax-Hailuo-02",
+    "pixverse": "v5",
+    "vidu": "viduq1",
+}
 PROVIDERS = ["gemini", "minimax"]  # (pixverse: tests/plugins/test_providers_pixverse.py)
 CONFIG = RenderConfig(
     width=64, height=36, fps=8, duration=1.0, seed=77, prompt="a slow pan", negative_prompt="blur"

@@ -95,6 +95,7 @@ OWN_PLUGINS: dict[str, str] = {
     "gemini": "kinora.engines.providers.gemini:GeminiEngine",
     "minimax": "kinora.engines.providers.minimax:MiniMaxEngine",
     "pixverse": "kinora.engines.providers.pixverse:PixVerseEngine",
+    "vidu": "kinora.engines.providers.vidu:ViduEngine",
     "byteplus": "kinora.engines.providers.seedance:SeedanceEngine",
     "dashscope": "kinora.engines.providers.dashscope:DashScopeEngine",
 }
