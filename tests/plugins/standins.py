@@ -1319,7 +1319,9 @@ class ViduStandIn(StandIn):
                     "cover_url": "",
                     "watermarked_url": "",
                 }
-                return Answer(200, {"id": job, "state": "success", "creations": [creation]})
+                return Answer(
+                    200, {"id": job, "state": "success", "credits": 20, "creations": [creation]}
+                )
         return self.error(404, "NotFound", "not found")
 
 

@@ -117,6 +117,7 @@ def test_seedance_standin_gets_first_and_last_frame_the_camera_sentence_and_the_
     assert polls == [f"/api/v3/contents/generations/tasks/{task}"] * 3
     provider = report.metadata["provider"]
     assert provider["job_id"] == task and provider["seed"] == 10  # the seed ModelArk reports
+    assert provider["spend"] == {"tokens": 108900}  # its usage, for reconciling the bill
     assert report.metadata["camera"] == {
         "sent_as": "prompt",
         "text": "The camera travels to the left.",
@@ -227,6 +228,7 @@ def test_dashscope_standin_gets_the_image_negative_prompt_seed_and_camera_senten
     assert polls[:3] == [f"/api/v1/tasks/{task}"] * 3
     assert report.metadata["provider"]["job_id"] == task
     assert report.metadata["provider"]["seed"] == 77
+    assert report.metadata["provider"]["spend"] == {"video_seconds": 5}
     assert report.metadata["camera"]["text"].startswith("The camera circles to the right")
     assert engine.honoured_fields(config) == {
         "prompt",

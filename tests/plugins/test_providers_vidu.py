@@ -46,6 +46,7 @@ def test_first_and_last_frames_with_the_amplitude_and_the_camera_sentence(
     assert gets == ["/ent/v2/tasks/780001/creations"] * 4
     assert report.metadata["camera"]["sent_as"] == "prompt"
     assert report.metadata["provider"]["job_id"] == "780001"
+    assert report.metadata["provider"]["spend"] == {"credits": 20}  # Vidu's own account
     assert engine.honoured_fields(config) == {"prompt", "seed", "motion_range", "camera_control"}
 
 

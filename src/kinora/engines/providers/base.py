@@ -88,6 +88,8 @@ class Submitted:
     """The seed sent, when the provider takes one (a seed it reports wins)."""
     cancel_url: str = ""
     """Where the provider takes a cancel, when it says so in its answer."""
+    spend: dict[str, Any] = field(default_factory=dict)
+    """What the provider says the job costs, in its own units (``{"credits": 20}``)."""
 
 
 @dataclass
@@ -97,6 +99,9 @@ class Poll:
     error: str = ""
     model_version: str = ""
     seed: int | None = None
+    spend: dict[str, Any] = field(default_factory=dict)
+    """What the provider reports the finished job cost or used (its units); merged over the
+    submit's."""
 
 
 @dataclass
@@ -110,15 +115,21 @@ class ProviderResult:
     seed: int | None
     video_url: str
     video: bytes = field(repr=False, default=b"")
+    spend: dict[str, Any] = field(default_factory=dict)
+    """The provider's own account of the job's cost or use, recorded with the media (its
+    history entry) so an operator can reconcile the bill: credits, tokens, seconds."""
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
             "model_version": self.model_version,
             "job_id": self.job_id,
             "seed": self.seed,
         }
+        if self.spend:
+            out["spend"] = dict(self.spend)
+        return out
 
 
 class ProviderHTTPError(Exception):
@@ -332,6 +343,7 @@ class ProviderAdapter(ABC):
             seed=state.seed if state.seed is not None else job.seed,
             video_url=state.video_url,
             video=self.download(state.video_url),
+            spend={**job.spend, **state.spend},
         )
 
     def _cancel_quietly(self, job: Submitted) -> None:

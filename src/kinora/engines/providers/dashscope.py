@@ -283,7 +283,10 @@ class DashScopeAdapter(ProviderAdapter):
             url = str(output.get("video_url") or "")
             if not url:
                 return Poll("failed", error="the task succeeded without a video_url")
-            return Poll("succeeded", video_url=url, model_version=self.model)
+            usage = data.get("usage") or {}
+            seconds = usage.get("video_duration") if isinstance(usage, dict) else None
+            spend = {"video_seconds": seconds} if isinstance(seconds, int | float) else {}
+            return Poll("succeeded", video_url=url, model_version=self.model, spend=spend)
         if status == "FAILED":
             code, message = str(output.get("code") or ""), str(output.get("message") or "")
             return Poll("failed", error=dashscope_message(code, message or "the task failed"))

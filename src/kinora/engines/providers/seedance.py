@@ -290,11 +290,14 @@ class SeedanceAdapter(ProviderAdapter):
             if not url:
                 return Poll("failed", error="the task succeeded without a video_url")
             seed = data.get("seed")
+            usage = data.get("usage") or {}
+            tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
             return Poll(
                 "succeeded",
                 video_url=url,
                 model_version=str(data.get("model") or self.model),
                 seed=int(seed) if isinstance(seed, int) else None,
+                spend={"tokens": tokens} if isinstance(tokens, int) else {},
             )
         if status == "failed":
             code, message = ark_error(data)

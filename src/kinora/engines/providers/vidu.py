@@ -259,13 +259,14 @@ class ViduAdapter(ProviderAdapter):
         task = str(data.get("task_id") or "")
         if not task:
             raise RenderError("vidu: the answer has no task_id")
-        seed = data.get("seed")
+        seed, credits = data.get("seed"), data.get("credits")
         return Submitted(
             job_id=task,
             poll_url=f"{self.base_url}/ent/v2/tasks/{task}/creations",
             model_version=str(data.get("model") or self.model),
             seed=seed if isinstance(seed, int) else body.get("seed"),
             cancel_url=f"{self.base_url}/ent/v2/tasks/{task}/cancel",
+            spend={"credits": credits} if isinstance(credits, int) else {},
         )
 
     def poll(self, job: Submitted) -> Poll:
@@ -276,7 +277,13 @@ class ViduAdapter(ProviderAdapter):
             url = str(creations[0].get("url") or "") if creations else ""
             if not url:
                 return Poll("failed", error="the task succeeded without a video url")
-            return Poll("succeeded", video_url=url, model_version=job.model_version)
+            credits = data.get("credits")
+            return Poll(
+                "succeeded",
+                video_url=url,
+                model_version=job.model_version,
+                spend={"credits": credits} if isinstance(credits, int) else {},
+            )
         if state == "failed":
             reason = str(data.get("err_code") or "failed")
             meaning = REASONS.get(reason, "")
