@@ -135,6 +135,7 @@ def test_keyframes_are_images_in_list_order(api: Api, fake_external_host: FileSe
         ([*items(fake_external_host, {}, {}, {})[:2], video], "are images"),
         ([{**i, "position": "Last"} for i in items(fake_external_host, {}, {}, {})], "list order"),
         ([items(fake_external_host, {})[0]] * 11, "at most 10"),
+        (items(fake_external_host, {"at": 1.0}), "at least two images"),
     ):
         r = post(api, body, duration="5")
         assert r.status_code == 422, r.text

@@ -223,6 +223,8 @@ class _RequestBase(BaseModel):
         if keyframes.is_keyframed(value):
             if len(value) > keyframes.MAX_KEYFRAMES:
                 raise ValueError(f"at most {keyframes.MAX_KEYFRAMES} keyframes")
+            if len(value) < 2:
+                raise ValueError("keyframes (at, hold) need at least two images to pass between")
             if any(item.type != "image" for item in value):
                 raise ValueError(
                     "keyframes (more than two media items, at, hold) are images: a video "
