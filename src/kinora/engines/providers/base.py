@@ -376,6 +376,20 @@ class ProviderAdapter(ABC):
 # --- shared helpers for adapters ----------------------------------------------------------
 
 
+def input_kinds(*, text: bool, image: bool, last_frame: bool) -> frozenset[InputKind]:
+    """The input kinds of a model that takes text, a first frame and/or a last frame."""
+    wanted = {InputKind.TEXT: text, InputKind.ONE_IMAGE: image, InputKind.TWO_IMAGES: last_frame}
+    return frozenset(kind for kind, on in wanted.items() if on)
+
+
+def coded_message(code: int, message: str, meaning: str, *, label: str = "code") -> str:
+    """``<message> (<label> N: <meaning>)`` for APIs that answer numbered errors; the
+    meaning is left out when the message already says it."""
+    text = message.strip() or meaning or "error"
+    extra = f": {meaning}" if meaning and meaning.lower() != text.lower() else ""
+    return f"{text} ({label} {code}{extra})"
+
+
 def nearest(value: float, choices: Sequence[float]) -> float:
     return min(choices, key=lambda c: (abs(c - value), c))
 

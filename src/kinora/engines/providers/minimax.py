@@ -41,6 +41,8 @@ from kinora.engines.providers.base import (
     ProviderHTTPError,
     ProviderRequest,
     Submitted,
+    coded_message,
+    input_kinds,
     nearest,
     option_inputs,
 )
@@ -131,10 +133,7 @@ def hailuo_model(model: str) -> HailuoModel:
 
 
 def minimax_message(code: int, message: str) -> str:
-    meaning = ERROR_CODES.get(code, "")
-    text = message.strip() or meaning or "error"
-    extra = f": {meaning}" if meaning and meaning.lower() != text.lower() else ""
-    return f"{text} (code {code}{extra})"
+    return coded_message(code, message, ERROR_CODES.get(code, ""))
 
 
 def base_resp(body: Any) -> tuple[int, str]:
@@ -293,14 +292,7 @@ class MiniMaxEngine(ProviderEngine):
     @classmethod
     def accepts_for(cls, model: str) -> frozenset[InputKind]:
         family = hailuo_model(model)
-        kinds = set()
-        if family.text:
-            kinds.add(InputKind.TEXT)
-        if family.image:
-            kinds.add(InputKind.ONE_IMAGE)
-        if family.last_frame:
-            kinds.add(InputKind.TWO_IMAGES)
-        return frozenset(kinds)
+        return input_kinds(text=family.text, image=family.image, last_frame=family.last_frame)
 
     @classmethod
     def honours_for(cls, model: str) -> frozenset[str]:

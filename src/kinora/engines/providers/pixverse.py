@@ -46,6 +46,7 @@ from kinora.engines.providers.base import (
     ProviderHTTPError,
     ProviderRequest,
     Submitted,
+    coded_message,
     nearest,
     nearest_aspect,
     option_inputs,
@@ -119,10 +120,7 @@ def pixverse_model(model: str) -> PixVerseModel:
 
 
 def pixverse_message(code: int, message: str) -> str:
-    meaning = ERROR_CODES.get(code, "")
-    text = message.strip() or meaning or "error"
-    extra = f": {meaning}" if meaning and meaning.lower() != text.lower() else ""
-    return f"{text} (ErrCode {code}{extra})"
+    return coded_message(code, message, ERROR_CODES.get(code, ""), label="ErrCode")
 
 
 def err_code(body: Any) -> tuple[int, str]:

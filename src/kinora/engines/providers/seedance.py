@@ -54,6 +54,7 @@ from kinora.engines.providers.base import (
     ProviderHTTPError,
     ProviderRequest,
     Submitted,
+    input_kinds,
     nearest,
     nearest_aspect,
     option_inputs,
@@ -330,14 +331,7 @@ class SeedanceEngine(ProviderEngine):
     @classmethod
     def accepts_for(cls, model: str) -> frozenset[InputKind]:
         family = seedance_model(model)
-        kinds = set()
-        if family.text:
-            kinds.add(InputKind.TEXT)
-        if family.image:
-            kinds.add(InputKind.ONE_IMAGE)
-        if family.last_frame:
-            kinds.add(InputKind.TWO_IMAGES)
-        return frozenset(kinds)
+        return input_kinds(text=family.text, image=family.image, last_frame=family.last_frame)
 
     @classmethod
     def honours_for(cls, model: str) -> frozenset[str]:
